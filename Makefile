@@ -1,0 +1,36 @@
+# roadchief: `make demo` simulates an hour of Qionghai traffic and runs the pipeline;
+# `make test` runs the test suite. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := out/demo
+GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
+PRISM := $(GOBIN)/prism
+BEAM_VERSION := 2.77.0
+
+.PHONY: demo test bench prism clean
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	@mkdir -p $(DEMO)
+	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7
+	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_pipeline.py
+
+prism: $(PRISM)
+
+$(PRISM):
+	go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)
+
+clean:
+	rm -rf out

@@ -1,0 +1,31 @@
+"""One copy per worker process of the world and the indexes built from it.
+
+DoFns call these from `setup()`. Loading the world and building spatial
+indexes takes a second; caching them by folder means every DoFn instance in a
+process shares one copy instead of building its own.
+"""
+from functools import lru_cache
+
+from geo.placement import SegmentLocator, camera_placements
+from geo.responders import ResponderIndex
+from geo.world import load_world
+
+
+@lru_cache(maxsize=4)
+def world_at(folder: str):
+    return load_world(folder)
+
+
+@lru_cache(maxsize=4)
+def placements_at(folder: str, max_distance_m: float):
+    return camera_placements(world_at(folder), locator_at(folder, max_distance_m))
+
+
+@lru_cache(maxsize=4)
+def locator_at(folder: str, max_distance_m: float) -> SegmentLocator:
+    return SegmentLocator(world_at(folder), max_distance_m)
+
+
+@lru_cache(maxsize=4)
+def responders_at(folder: str) -> ResponderIndex:
+    return ResponderIndex(world_at(folder))

@@ -1,0 +1,1 @@
+"""The roadchief pipeline graph, its options and its command line."""

@@ -1,0 +1,90 @@
+"""The `roadchief` command line."""
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from pipelines.options import SAMPLE_WORLD, OptionsError
+
+
+def _simulate(args) -> int:
+    from geo.simulate import simulate
+    from geo.world import load_world
+    summary = simulate(
+        load_world(args.world), Path(args.out), events=args.events,
+        start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
+        watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
+        missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
+        malformed_rate=args.malformed_rate)
+    print(summary)
+    return 0
+
+
+def _run(args) -> int:
+    from pipelines.run import run
+    return run(args.beam_args)
+
+
+def _query(args) -> int:
+    from pipelines.tables import connect
+    connect(args.tables).sql(args.sql).show(max_width=args.max_width, max_rows=args.max_rows)
+    return 0
+
+
+def _load_watchlist(args) -> int:
+    from transforms.watchlist_store import load_into_redis, read_watchlist_file
+    meta = load_into_redis(read_watchlist_file(args.file), args.redis, source=str(args.file))
+    print(f"loaded {meta['count']} entries, version {meta['version']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="roadchief", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    sim = commands.add_parser("simulate", help="write simulated camera events (JSON Lines)")
+    sim.add_argument("--out", required=True, help="events file to write")
+    sim.add_argument("--events", type=int, default=50_000, help="lines to write")
+    sim.add_argument("--world", default=str(SAMPLE_WORLD))
+    sim.add_argument("--start", default="2026-11-29T08:00:00+08:00", help="first event time (ISO-8601)")
+    sim.add_argument("--duration-s", type=float, default=3600.0)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--watchlisted-share", type=float, default=0.01)
+    sim.add_argument("--ocr-error-rate", type=float, default=0.03)
+    sim.add_argument("--missing-read-rate", type=float, default=0.02)
+    sim.add_argument("--duplicate-rate", type=float, default=0.005)
+    sim.add_argument("--malformed-rate", type=float, default=0.001)
+    sim.set_defaults(handler=_simulate)
+
+    run = commands.add_parser("run", help="run the pipeline (Beam and roadchief flags: run --help)",
+                              add_help=False)
+    run.add_argument("beam_args", nargs=argparse.REMAINDER)
+    run.set_defaults(handler=_run)
+
+    query = commands.add_parser("query", help="SQL over the output tables (DuckDB)")
+    query.add_argument("--tables", required=True, help="output folder of a run")
+    query.add_argument("sql")
+    query.add_argument("--max-rows", type=int, default=100)
+    query.add_argument("--max-width", type=int, default=200)
+    query.set_defaults(handler=_query)
+
+    watchlist = commands.add_parser("watchlist", help="manage the Redis watchlist")
+    actions = watchlist.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("load", help="replace the Redis watchlist with a file's entries")
+    load.add_argument("file")
+    load.add_argument("--redis", required=True, help="redis://host:port/db")
+    load.set_defaults(handler=_load_watchlist)
+    return top
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (OptionsError, ValueError) as problem:
+        print(f"roadchief {args.command}: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

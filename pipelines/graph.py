@@ -1,0 +1,50 @@
+"""The roadchief pipeline: this module only wires the stages together.
+
+    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ AssignRoadSegment ─► passings
+                                                          │
+                                     MatchWatchlist ◄─────┘
+                                          │ hits
+                                     DispatchOfficers ─► dispatches
+    passings, hits, dispatches ─ WindowedMetrics ─► metrics
+    every stage's rejects ─────────────────────────► dead_letters
+
+and WriteTables puts the five tables under the output folder as Parquet.
+"""
+import apache_beam as beam
+
+from pipelines.options import RoadchiefOptions, watchlist_spec
+from transforms.assign_segment import AssignRoadSegment
+from transforms.deduplicate import DropDuplicateDeliveries
+from transforms.dispatch import DispatchOfficers
+from transforms.match_watchlist import MatchWatchlist
+from transforms.metrics import WindowedMetrics
+from transforms.parse_events import ParseEvents
+from transforms.read_events import ReadEventLines
+from transforms.write_tables import WriteTables
+
+
+def build_tables(lines, options: RoadchiefOptions) -> dict:
+    """EventLines → the five output tables, as PCollections keyed by table name."""
+    parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s)
+    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(options.dedup_window_minutes)
+    passings = unique.events | "AssignRoadSegment" >> AssignRoadSegment(
+        options.world, options.max_camera_distance_m)
+    hits = passings | "MatchWatchlist" >> MatchWatchlist(
+        watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s)
+    dispatches = hits | "Dispatch" >> DispatchOfficers(
+        options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score)
+    metrics = (passings, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
+    dead_letters = (
+        [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
+         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters))]
+        | "DeadLetters" >> beam.Flatten())
+    return {"passings": passings, "hits": hits, "dispatches": dispatches,
+            "metrics": metrics, "dead_letters": dead_letters}
+
+
+def build(pipeline: beam.Pipeline, options: RoadchiefOptions) -> dict:
+    """The whole graph: read the event files, compute the tables, write them."""
+    lines = pipeline | "Read" >> ReadEventLines(options.events)
+    tables = build_tables(lines, options)
+    tables | "Write" >> WriteTables(options.output)
+    return tables

@@ -1,0 +1,84 @@
+"""The application's flags, in one options class, validated before anything runs."""
+import glob
+from pathlib import Path
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
+LOCAL_RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner")
+RUNNERS = LOCAL_RUNNERS + ("FlinkRunner",)
+
+
+class OptionsError(ValueError):
+    """One or more flags are wrong; the message lists every problem."""
+
+
+class RoadchiefOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--events", action="append", default=[],
+                            help="camera events: JSON Lines file or glob (repeatable; .gz read too)")
+        parser.add_argument("--world", default=str(SAMPLE_WORLD),
+                            help="folder of the world: roads, cameras, chiefs, responders")
+        parser.add_argument("--watchlist", default=None,
+                            help="CSV/Parquet file or redis://host:port/db (default: the world's watchlist.csv)")
+        parser.add_argument("--output", default=None, help="folder for the output tables")
+        parser.add_argument("--window_minutes", type=float, default=15.0,
+                            help="event-time window of the metrics table")
+        parser.add_argument("--dedup_window_minutes", type=float, default=10.0,
+                            help="event-time horizon within which a repeated event_id is a duplicate")
+        parser.add_argument("--cooldown_minutes", type=float, default=30.0,
+                            help="a plate hitting again within this gap updates its open dispatch")
+        parser.add_argument("--max_substitutions", type=int, default=1,
+                            help="confusable-character substitutions a fuzzy match may need (0: exact)")
+        parser.add_argument("--min_dispatch_score", type=float, default=0.5,
+                            help="hits scoring below this are recorded but dispatch nobody")
+        parser.add_argument("--responders_k", type=int, default=3,
+                            help="nearest on-duty responders assigned to each dispatch")
+        parser.add_argument("--max_camera_distance_m", type=float, default=50.0,
+                            help="a sighting farther than this from every road gets no segment")
+        parser.add_argument("--max_future_s", type=float, default=300.0,
+                            help="events captured later than now + this are dead letters")
+        parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
+                            help="how long a Redis watchlist answer is cached")
+
+
+def watchlist_spec(options: RoadchiefOptions) -> str:
+    return options.watchlist or str(Path(options.world) / "watchlist.csv")
+
+
+def validate(options: PipelineOptions) -> RoadchiefOptions:
+    """The options if they make sense; OptionsError listing every problem otherwise."""
+    app = options.view_as(RoadchiefOptions)
+    runner = options.view_as(StandardOptions).runner
+    problems = []
+    if runner not in RUNNERS:
+        problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
+                        f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
+    if not app.events:
+        problems.append("--events: give at least one file or glob")
+    for pattern in app.events:
+        if not glob.glob(pattern):
+            problems.append(f"--events: nothing matches {pattern}")
+    if not app.output:
+        problems.append("--output: give a folder for the tables")
+    if not Path(app.world).is_dir():
+        problems.append(f"--world: {app.world} is not a folder")
+    spec = watchlist_spec(app)
+    if "://" not in spec and not Path(spec).is_file():
+        problems.append(f"--watchlist: {spec} is not a file")
+    for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
+                 "max_camera_distance_m", "watchlist_ttl_s"):
+        if getattr(app, name) <= 0:
+            problems.append(f"--{name}: must be positive")
+    if not 0 <= app.max_substitutions <= 3:
+        problems.append("--max_substitutions: must be 0..3")
+    if not 0 <= app.min_dispatch_score <= 1:
+        problems.append("--min_dispatch_score: must be in [0, 1]")
+    if not 0 <= app.responders_k <= 50:
+        problems.append("--responders_k: must be 0..50")
+    if app.max_future_s < 0:
+        problems.append("--max_future_s: must not be negative")
+    if problems:
+        raise OptionsError("; ".join(problems))
+    return app

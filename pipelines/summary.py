@@ -1,0 +1,46 @@
+"""What `roadchief run` prints when it finishes: the reconciliation and the highlights."""
+from pipelines.tables import connect
+
+SECTIONS = {
+    "Dead letters by reason": """
+        SELECT stage, split_part(reason, ',', 1) AS reason, count(*) AS n
+        FROM dead_letters GROUP BY ALL ORDER BY n DESC, reason""",
+    "Hits by category": """
+        SELECT category, count(*) AS hits, count(*) FILTER (match = 'exact') AS exact,
+               count(*) FILTER (match = 'fuzzy') AS fuzzy, count(DISTINCT plate) AS plates
+        FROM hits GROUP BY ALL ORDER BY hits DESC""",
+    "Top dispatches": """
+        SELECT dispatch_id, plate, category, priority AS p, sightings AS seen,
+               strftime(last_seen AT TIME ZONE 'Asia/Shanghai', '%H:%M:%S') AS last_seen,
+               town, road_name,
+               list_transform(chief_chain, c -> c.title || ' ' || c.name || ' ' || c.phone)[1:2]
+                   AS chief_chain,
+               list_transform(responders, r -> r.name || ' (' || r.kind || ') '
+                   || round(r.eta_s / 60, 1) || ' min') AS responders
+        FROM dispatches ORDER BY priority, sightings DESC, dispatch_id LIMIT 10""",
+    "Per town": """
+        SELECT key AS town, sum(passings) AS passings, sum(hits) AS hits,
+               sum(dispatches) AS dispatches, sum(unread) AS unread
+        FROM metrics WHERE dimension = 'town' GROUP BY ALL ORDER BY passings DESC""",
+}
+
+
+def reconcile(tables_dir: str, lines_in: int) -> tuple[bool, str]:
+    """Every input line must be exactly one passing or one dead letter."""
+    con = connect(tables_dir)
+    passings = con.sql("SELECT count(*) FROM passings").fetchone()[0]
+    dead = con.sql("SELECT count(*) FROM dead_letters").fetchone()[0]
+    balanced = passings + dead == lines_in
+    verdict = "balanced" if balanced else f"UNBALANCED by {lines_in - passings - dead}"
+    return balanced, (f"lines in {lines_in:,} = passings {passings:,} + dead letters {dead:,}: "
+                      f"{verdict}")
+
+
+def print_summary(tables_dir: str, lines_in: int) -> bool:
+    balanced, line = reconcile(tables_dir, lines_in)
+    print(line)
+    con = connect(tables_dir)
+    for title, sql in SECTIONS.items():
+        print(f"\n{title}")
+        con.sql(sql).show(max_width=220, max_rows=40)
+    return balanced

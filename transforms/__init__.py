@@ -1,0 +1,1 @@
+"""The stages of the roadchief pipeline: one composite PTransform per concern."""

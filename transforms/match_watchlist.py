@@ -1,0 +1,91 @@
+"""Match every read plate against the watchlist.
+
+A read matches an entry when both have the same canonical form and differ in
+at most `max_substitutions` confusable characters (0 means exact only), and
+the entry is valid at the capture time. Reads the recogniser was unsure of
+carry alternates; those are tried too, at one more substitution's cost.
+
+score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
+confident read scores 1.0, and every step of doubt lowers it.
+"""
+from typing import Iterable, Optional
+
+import apache_beam as beam
+from apache_beam.transforms.window import TimestampedValue
+
+from transforms.plates import canonical, substitutions
+from transforms.records import Hit, Passing
+from transforms.watchlist_store import WatchEntry, open_watchlist
+
+DOUBT = 0.8
+
+
+def _candidates(passing: Passing) -> list[tuple[str, int]]:
+    """(plate, extra substitutions) for the read and each of its alternates."""
+    return [(passing.plate, 0)] + [(alt, 1) for alt in passing.plate_alternates if alt != passing.plate]
+
+
+def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
+             max_substitutions: int, version: str) -> list[Hit]:
+    """Every valid entry the passing matches, best match per entry."""
+    best: dict[str, Hit] = {}
+    confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
+    for read, extra in _candidates(passing):
+        for entry in index.get(canonical(read), ()):
+            subs = substitutions(read, entry.plate)
+            if subs is None:
+                continue
+            cost = subs + extra
+            if cost > max_substitutions or not entry.valid_at(passing.captured_at_us):
+                continue
+            hit = _hit(passing, entry, cost, round(confidence * DOUBT ** cost, 4), version)
+            if entry.entry_id not in best or hit.score > best[entry.entry_id].score:
+                best[entry.entry_id] = hit
+    return sorted(best.values(), key=lambda hit: (hit.priority, -hit.score, hit.entry_id))
+
+
+def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: str) -> Hit:
+    return Hit(
+        event_id=passing.event_id, captured_at_us=passing.captured_at_us, plate=entry.plate,
+        read_plate=passing.plate, entry_id=entry.entry_id, category=entry.category,
+        priority=entry.priority, action=entry.action, match="exact" if cost == 0 else "fuzzy",
+        substitutions=cost, score=score, camera_id=passing.camera_id,
+        segment_id=passing.segment_id, road_name=passing.road_name, town=passing.town,
+        area_type=passing.area_type, defence_layer=passing.defence_layer,
+        lon=passing.lon, lat=passing.lat, list_version=version)
+
+
+class _MatchBatch(beam.DoFn):
+    def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float):
+        self._watchlist = watchlist
+        self._max_substitutions = max_substitutions
+        self._ttl_s = ttl_s
+
+    def setup(self):
+        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s)
+
+    def process(self, batch: list[Passing]) -> Iterable[TimestampedValue]:
+        readable = [p for p in batch if p.plate]
+        index = self._store.lookup(canonical(read) for p in readable for read, _ in _candidates(p))
+        version = self._store.version if index else ""
+        for passing in readable:
+            for hit in hits_for(passing, index, self._max_substitutions, version):
+                yield TimestampedValue(hit, hit.captured_at_us / 1e6)
+
+    def teardown(self):
+        self._store.close()
+
+
+class MatchWatchlist(beam.PTransform):
+    """Passings → Hits, looked up a batch at a time (one Redis MGET per batch)."""
+
+    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
+                 batch_size: Optional[int] = 500):
+        super().__init__()
+        self._fn = _MatchBatch(watchlist, max_substitutions, ttl_s)
+        self._batch_size = batch_size
+
+    def expand(self, passings):
+        return (passings
+                | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
+                | "Match" >> beam.ParDo(self._fn))

@@ -1,0 +1,77 @@
+"""Write the output tables as Parquet datasets that DuckDB reads directly.
+
+The Parquet schema is derived from each record's type hints, so a field added
+to a record appears in its table without a second schema to keep in step.
+Fields ending in `_us` (microseconds since the epoch) become UTC timestamp
+columns without the suffix: `captured_at_us` is stored as `captured_at`.
+"""
+import collections.abc
+import typing
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.transforms import window
+
+from transforms.records import DeadLetter, Dispatch, Hit, MetricRow, Passing
+
+TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch,
+          "metrics": MetricRow, "dead_letters": DeadLetter}
+TIME_SUFFIX = "_us"
+_SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def column_name(field: str) -> str:
+    return field[: -len(TIME_SUFFIX)] if field.endswith(TIME_SUFFIX) else field
+
+
+def _arrow_type(hint, field: str) -> pa.DataType:
+    if typing.get_origin(hint) is typing.Union:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if field.endswith(TIME_SUFFIX):
+        return pa.timestamp("us", tz="UTC")
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if typing.get_origin(hint) in (collections.abc.Sequence, list, tuple):
+        return pa.list_(_arrow_type(typing.get_args(hint)[0], ""))
+    if hasattr(hint, "__annotations__"):
+        return pa.struct([pa.field(column_name(name), _arrow_type(sub, name))
+                          for name, sub in typing.get_type_hints(hint).items()])
+    raise TypeError(f"no Parquet type for {hint!r}")
+
+
+def arrow_schema(record_type) -> pa.Schema:
+    return pa.schema([pa.field(column_name(name), _arrow_type(hint, name))
+                      for name, hint in typing.get_type_hints(record_type).items()])
+
+
+def as_row(record) -> dict:
+    """A record as a dict of Parquet columns, nested records included."""
+    row = {}
+    for name, value in zip(record._fields, record):
+        if isinstance(value, (list, tuple)) and value and hasattr(value[0], "_fields"):
+            value = [as_row(item) for item in value]
+        elif isinstance(value, tuple) and not hasattr(value, "_fields"):
+            value = list(value)
+        row[column_name(name)] = value
+    return row
+
+
+class WriteTables(beam.PTransform):
+    """{table name: PCollection of records} → Parquet files under `output/<table>/`."""
+
+    def __init__(self, output: str):
+        super().__init__()
+        self._output = output
+
+    def expand(self, tables: dict):
+        results = {}
+        for name, records in tables.items():
+            results[name] = (
+                records
+                | f"{name}:Global" >> beam.WindowInto(window.GlobalWindows())
+                | f"{name}:Rows" >> beam.Map(as_row)
+                | f"{name}:Write" >> beam.io.WriteToParquet(
+                    str(Path(self._output) / name / "part"), arrow_schema(TABLES[name]),
+                    file_name_suffix=".parquet"))
+        return results

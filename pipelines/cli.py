@@ -1,10 +1,13 @@
 """The `roadchief` command line."""
 import argparse
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from pipelines.options import SAMPLE_WORLD, OptionsError
+logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
+
+from pipelines.options import SAMPLE_WORLD, OptionsError, RoadchiefOptions  # noqa: E402
 
 
 def _simulate(args) -> int:
@@ -21,6 +24,13 @@ def _simulate(args) -> int:
 
 
 def _run(args) -> int:
+    if {"-h", "--help"} & set(args.beam_args):
+        run_help = argparse.ArgumentParser(prog="roadchief run", description=(
+            "Replay event files through the pipeline. Beam flags (--runner, --prism_location, "
+            "--flink_master, ...) pass through; the runner defaults to FnApiRunner."))
+        RoadchiefOptions._add_argparse_args(run_help)
+        run_help.print_help()
+        return 0
     from pipelines.run import run
     return run(args.beam_args)
 
@@ -78,7 +88,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if args.command == "run":
+        args.beam_args = extra + args.beam_args
+    elif extra:
+        top.error("unrecognized arguments: " + " ".join(extra))
     try:
         return args.handler(args)
     except (OptionsError, ValueError) as problem:

@@ -11,6 +11,7 @@
 and WriteTables puts the five tables under the output folder as Parquet.
 """
 import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
 
 from pipelines.options import RoadchiefOptions, watchlist_spec
 from transforms.assign_segment import AssignRoadSegment
@@ -26,7 +27,8 @@ from transforms.write_tables import WriteTables
 def build_tables(lines, options: RoadchiefOptions) -> dict:
     """EventLines → the five output tables, as PCollections keyed by table name."""
     parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s)
-    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(options.dedup_window_minutes)
+    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
+        options.dedup_window_minutes, options.view_as(StandardOptions).streaming)
     passings = unique.events | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     hits = passings | "MatchWatchlist" >> MatchWatchlist(

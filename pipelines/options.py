@@ -4,6 +4,8 @@ from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from transforms.watchlist_store import is_redis, read_watchlist_file
+
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
 LOCAL_RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner")
 RUNNERS = LOCAL_RUNNERS + ("FlinkRunner",)
@@ -65,8 +67,11 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     if not Path(app.world).is_dir():
         problems.append(f"--world: {app.world} is not a folder")
     spec = watchlist_spec(app)
-    if "://" not in spec and not Path(spec).is_file():
-        problems.append(f"--watchlist: {spec} is not a file")
+    if not is_redis(spec):
+        try:
+            read_watchlist_file(spec)
+        except ValueError as bad:
+            problems.append(f"--watchlist: {bad}")
     for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
                  "max_camera_distance_m", "watchlist_ttl_s"):
         if getattr(app, name) <= 0:

@@ -13,9 +13,9 @@ SECTIONS = {
         SELECT dispatch_id, plate, category, priority AS p, sightings AS seen,
                strftime(last_seen AT TIME ZONE 'Asia/Shanghai', '%H:%M:%S') AS last_seen,
                town, road_name,
-               list_transform(chief_chain, c -> c.title || ' ' || c.name || ' ' || c.phone)[1:2]
+               list_transform(chief_chain, lambda c: c.title || ' ' || c.name || ' ' || c.phone)[1:2]
                    AS chief_chain,
-               list_transform(responders, r -> r.name || ' (' || r.kind || ') '
+               list_transform(responders, lambda r: r.name || ' (' || r.kind || ') '
                    || round(r.eta_s / 60, 1) || ' min') AS responders
         FROM dispatches ORDER BY priority, sightings DESC, dispatch_id LIMIT 10""",
     "Per town": """
@@ -28,8 +28,8 @@ SECTIONS = {
 def reconcile(tables_dir: str, lines_in: int) -> tuple[bool, str]:
     """Every input line must be exactly one passing or one dead letter."""
     con = connect(tables_dir)
-    passings = con.sql("SELECT count(*) FROM passings").fetchone()[0]
-    dead = con.sql("SELECT count(*) FROM dead_letters").fetchone()[0]
+    passings = con.execute("SELECT count(*) FROM passings").fetchone()[0]
+    dead = con.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
     balanced = passings + dead == lines_in
     verdict = "balanced" if balanced else f"UNBALANCED by {lines_in - passings - dead}"
     return balanced, (f"lines in {lines_in:,} = passings {passings:,} + dead letters {dead:,}: "

@@ -7,10 +7,9 @@ query per batch. A sighting farther than the maximum distance from any road
 keeps a null segment: it is still a passing, just not on the network.
 """
 import apache_beam as beam
-from apache_beam.transforms.window import TimestampedValue
 
 from geo.shared import locator_at, placements_at, world_at
-from transforms.records import CameraEvent, Passing
+from transforms.records import CameraEvent, Passing, at_event_time
 
 def _passing(event: CameraEvent, layer: str, placement, lon, lat) -> Passing:
     return Passing(
@@ -61,7 +60,7 @@ class _PlaceByPosition(_CameraContext):
         placements = self._locator.locate([e.lon for e in batch], [e.lat for e in batch])
         for event, placement in zip(batch, placements):
             passing = _passing(event, self._layer[event.camera_id], placement, event.lon, event.lat)
-            yield TimestampedValue(passing, event.captured_at_us / 1e6)
+            yield at_event_time(passing, event.captured_at_us)
 
 
 class AssignRoadSegment(beam.PTransform):

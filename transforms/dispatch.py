@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.transforms import window
 
 from geo.shared import chain_at, responders_at, world_at
-from transforms.records import Dispatch, Hit
+from transforms.records import Dispatch, Hit, at_event_time
 
 INTERCEPT = "intercept"
 
@@ -42,7 +42,7 @@ class _MakeDispatch(beam.DoFn):
         lead = min(hits, key=lambda hit: (hit.priority, hit.entry_id))
         responders = self._responders.nearest(
             last.lon, last.lat, last.captured_at_us, self._k, self._speed.get(last.segment_id, 40.0))
-        yield window.TimestampedValue(Dispatch(
+        yield at_event_time(Dispatch(
             dispatch_id=dispatch_id(plate, first.event_id), plate=plate,
             entry_id=lead.entry_id, category=lead.category, priority=lead.priority,
             categories=sorted({hit.category for hit in hits}),
@@ -53,7 +53,7 @@ class _MakeDispatch(beam.DoFn):
             town=last.town, area_type=last.area_type, defence_layer=last.defence_layer,
             lon=last.lon, lat=last.lat, chief_chain=self._chains.get(last.segment_id, []),
             responders=responders, best_eta_s=responders[0].eta_s if responders else None,
-            created_at_us=first.captured_at_us), first.captured_at_us / 1e6)
+            created_at_us=first.captured_at_us), first.captured_at_us)
 
 
 class DispatchOfficers(beam.PTransform):
@@ -72,7 +72,7 @@ class DispatchOfficers(beam.PTransform):
                 | "Actionable" >> beam.Filter(
                     lambda hit: hit.action == INTERCEPT and hit.score >= min_score)
                 | "ByPlate" >> beam.Map(
-                    lambda hit: window.TimestampedValue((hit.plate, hit), hit.captured_at_us / 1e6)
+                    lambda hit: at_event_time((hit.plate, hit), hit.captured_at_us)
                 ).with_output_types(tuple[str, Hit])
                 | "Cooldown" >> beam.WindowInto(window.Sessions(self._gap_s))
                 | "Group" >> beam.GroupByKey()

@@ -8,13 +8,12 @@ carry alternates; those are tried too, at one more substitution's cost.
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
-from typing import Iterable, Optional
+from typing import Optional
 
 import apache_beam as beam
-from apache_beam.transforms.window import TimestampedValue
 
 from transforms.plates import canonical, substitutions
-from transforms.records import Hit, Passing
+from transforms.records import Hit, Passing, at_event_time
 from transforms.watchlist_store import WatchEntry, open_watchlist
 
 DOUBT = 0.8
@@ -64,13 +63,13 @@ class _MatchBatch(beam.DoFn):
     def setup(self):
         self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s)
 
-    def process(self, batch: list[Passing]) -> Iterable[TimestampedValue]:
+    def process(self, batch: list[Passing]) :
         readable = [p for p in batch if p.plate]
         index = self._store.lookup(canonical(read) for p in readable for read, _ in _candidates(p))
         version = self._store.version if index else ""
         for passing in readable:
             for hit in hits_for(passing, index, self._max_substitutions, version):
-                yield TimestampedValue(hit, hit.captured_at_us / 1e6)
+                yield at_event_time(hit, hit.captured_at_us)
 
     def teardown(self):
         self._store.close()

@@ -1,15 +1,19 @@
 """Safety metrics per event-time window, per segment, town, area type and defence layer.
 
-Each passing, hit and dispatch contributes to one row per dimension of its
-window (plus a city-wide `all` row). A sighting off the network counts under
-the key `unplaced`, so the totals of every dimension agree.
-"""
-from typing import Iterable, NamedTuple, Optional
+Each passing, hit and dispatch counts once in each dimension of its window,
+plus a city-wide `all` row. A sighting off the network counts under the key
+`unplaced`, so the totals of every dimension agree.
 
+Every record would otherwise fan out into five keyed elements; instead each
+bundle first tallies its records per (window, key) and only those tallies go
+through the windowed combine. The result is the same, with far fewer
+elements through the shuffle.
+"""
 import apache_beam as beam
 from apache_beam.transforms import window
+from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.records import Dispatch, Hit, MetricRow, Passing
+from transforms.records import Dispatch, Hit, MetricRow, Passing, at_event_time
 from transforms.watchlist_store import CATEGORIES
 
 DIMENSIONS = ("segment", "town", "area_type", "defence_layer")
@@ -17,59 +21,85 @@ UNPLACED = "unplaced"
 ALL = "all"
 
 
-class Contribution(NamedTuple):
-    kind: str
-    plate: Optional[str]
-    category: Optional[str]
+class Tally:
+    """Counts for one window and key; tallies add up by `merge`."""
+    __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
+
+    def __init__(self):
+        self.passings = self.unread = self.hits = self.dispatches = 0
+        self.plates: set[str] = set()
+        self.by_category = dict.fromkeys(CATEGORIES, 0)
+
+    def add(self, record) -> None:
+        if isinstance(record, Passing):
+            self.passings += 1
+            if record.plate:
+                self.plates.add(record.plate)
+            else:
+                self.unread += 1
+        elif isinstance(record, Hit):
+            self.hits += 1
+            self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
+        else:
+            self.dispatches += 1
+
+    def merge(self, other: "Tally") -> "Tally":
+        self.passings += other.passings
+        self.unread += other.unread
+        self.plates |= other.plates
+        self.hits += other.hits
+        for category, n in other.by_category.items():
+            self.by_category[category] = self.by_category.get(category, 0) + n
+        self.dispatches += other.dispatches
+        return self
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state):
+        for name, value in zip(self.__slots__, state):
+            setattr(self, name, value)
 
 
-def _keys(segment_id, town, area_type, defence_layer) -> list[tuple[str, str]]:
-    values = (segment_id, town, area_type, defence_layer)
+def metric_keys(record) -> list[tuple[str, str]]:
+    values = (record.segment_id, record.town, record.area_type, record.defence_layer)
     return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, values)]
 
 
-def _contributions(record) -> Iterable:
-    if isinstance(record, Passing):
-        item = Contribution("passing", record.plate, None)
-    elif isinstance(record, Hit):
-        item = Contribution("hit", None, record.category)
-    else:
-        item = Contribution("dispatch", None, None)
-    moment = record.created_at_us if isinstance(record, Dispatch) else record.captured_at_us
-    for key in _keys(record.segment_id, record.town, record.area_type, record.defence_layer):
-        yield window.TimestampedValue((key, item), moment / 1e6)
+def _event_time(record) -> int:
+    return record.created_at_us if isinstance(record, Dispatch) else record.captured_at_us
 
 
-class _Tally(beam.CombineFn):
-    """Accumulator: [passings, unread, plates, hits, {category: n}, dispatches]."""
+class _TallyBundle(beam.DoFn):
+    """Tally a bundle's records per (window, key); emit the tallies at its end."""
 
+    def start_bundle(self):
+        self._tallies: dict = {}
+
+    def process(self, record, win=beam.DoFn.WindowParam):
+        for key in metric_keys(record):
+            tally = self._tallies.get((win, key))
+            if tally is None:
+                tally = self._tallies[(win, key)] = Tally()
+            tally.add(record)
+
+    def finish_bundle(self):
+        for (win, key), tally in self._tallies.items():
+            yield WindowedValue((key, tally), win.max_timestamp(), [win])
+        self._tallies = {}
+
+
+class _MergeTallies(beam.CombineFn):
     def create_accumulator(self):
-        return [0, 0, set(), 0, dict.fromkeys(CATEGORIES, 0), 0]
+        return Tally()
 
-    def add_input(self, acc, item: Contribution):
-        if item.kind == "passing":
-            acc[0] += 1
-            if item.plate:
-                acc[2].add(item.plate)
-            else:
-                acc[1] += 1
-        elif item.kind == "hit":
-            acc[3] += 1
-            acc[4][item.category] = acc[4].get(item.category, 0) + 1
-        else:
-            acc[5] += 1
-        return acc
+    def add_input(self, acc, tally):
+        return acc.merge(tally)
 
     def merge_accumulators(self, accumulators):
-        merged = self.create_accumulator()
+        merged = Tally()
         for acc in accumulators:
-            merged[0] += acc[0]
-            merged[1] += acc[1]
-            merged[2] |= acc[2]
-            merged[3] += acc[3]
-            for category, n in acc[4].items():
-                merged[4][category] = merged[4].get(category, 0) + n
-            merged[5] += acc[5]
+            merged.merge(acc)
         return merged
 
     def extract_output(self, acc):
@@ -78,13 +108,13 @@ class _Tally(beam.CombineFn):
 
 class _ToRow(beam.DoFn):
     def process(self, keyed, win=beam.DoFn.WindowParam):
-        (dimension, key), (passings, unread, plates, hits, by_category, dispatches) = keyed
+        (dimension, key), tally = keyed
         yield MetricRow(
             window_start_us=win.start.micros, window_end_us=win.end.micros,
-            dimension=dimension, key=key, passings=passings, unread=unread,
-            unique_plates=len(plates), hits=hits,
-            **{f"hits_{category}": by_category.get(category, 0) for category in CATEGORIES},
-            dispatches=dispatches)
+            dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
+            unique_plates=len(tally.plates), hits=tally.hits,
+            **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
+            dispatches=tally.dispatches)
 
 
 class WindowedMetrics(beam.PTransform):
@@ -97,10 +127,11 @@ class WindowedMetrics(beam.PTransform):
     def expand(self, inputs):
         windowed = [
             records
-            | f"Contribute{i}" >> beam.FlatMap(_contributions)
+            | f"Stamp{i}" >> beam.Map(lambda record: at_event_time(record, _event_time(record)))
             | f"Window{i}" >> beam.WindowInto(window.FixedWindows(self._window_s))
             for i, records in enumerate(inputs)]
         return (windowed
                 | "Together" >> beam.Flatten()
-                | "Tally" >> beam.CombinePerKey(_Tally())
+                | "TallyBundle" >> beam.ParDo(_TallyBundle())
+                | "Merge" >> beam.CombinePerKey(_MergeTallies())
                 | "Rows" >> beam.ParDo(_ToRow()))

@@ -10,12 +10,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 import apache_beam as beam
-from apache_beam.transforms.window import TimestampedValue
 
 from geo.shared import world_at
 from transforms.plates import normalise_plate
 from transforms.read_events import UNDECODABLE
-from transforms.records import CameraEvent, DeadLetter, EventLine
+from transforms.records import CameraEvent, DeadLetter, EventLine, at_event_time
 
 DEAD_LETTERS = "dead_letters"
 RAW_LIMIT = 1000
@@ -163,7 +162,7 @@ class _ParseFn(beam.DoFn):
         except InvalidEvent as invalid:
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter(line, "parse", str(invalid), invalid.event_id))
             return
-        yield TimestampedValue(event, event.captured_at_us / 1e6)
+        yield at_event_time(event, event.captured_at_us)
 
 
 class ParseEvents(beam.PTransform):

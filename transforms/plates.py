@@ -13,13 +13,13 @@ import re
 import unicodedata
 from typing import Optional
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵黔粤青藏川宁琼"
 
 CONFUSION_CLASSES = ("0DQ", "8B", "17T", "5S", "2Z", "6G", "4A")
 
 _LETTER = "A-HJ-NP-Z"
 _PLATE = re.compile(
-    rf"^[{PROVINCES}][{_LETTER}]"
+    rf"^[{PROVINCES}][{_LETTER}0-9]"
     rf"(?:[{_LETTER}0-9]{{5,6}}|[{_LETTER}0-9]{{4}}[挂学警港澳])$")
 _SEPARATORS = re.compile(r"[\s·•\-_.]")
 _NEVER_ON_PLATES = str.maketrans({"O": "0", "I": "1"})
@@ -31,7 +31,9 @@ def normalise_plate(text: object) -> Optional[str]:
     """The plate in standard form, or None when it is not a Chinese plate.
 
     Full-width characters become ASCII, separators go, letters are upper-cased,
-    and O and I (never issued on mainland plates) become 0 and 1.
+    and O and I (never issued on mainland plates) become 0 and 1. A digit
+    where the city letter belongs is kept: it is a misread (4 for A, 8 for B)
+    that the fuzzy watchlist match can still resolve.
     """
     if not isinstance(text, str) or len(text) > 32:
         return None

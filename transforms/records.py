@@ -8,6 +8,8 @@ Parquet tables store.
 from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 
 
 class EventLine(NamedTuple):
@@ -156,6 +158,11 @@ class DeadLetter(NamedTuple):
     stage: str
     reason: str
     raw: str
+
+
+def at_event_time(value, micros: int) -> TimestampedValue:
+    """`value` stamped with an event time given in microseconds since the epoch."""
+    return TimestampedValue(value, Timestamp(micros=micros))
 
 
 for _record in (EventLine, CameraEvent, Passing, Hit, ChiefOnDuty, AssignedResponder,

@@ -1,0 +1,186 @@
+"""Plate-recognition figures on real validation data (prints figures; not a test).
+
+    python bench/bench_recognition.py [--model PATH] [--tesseract-limit N] [--skip-tesseract]
+
+Measures, against the issue's targets:
+
+- exact-plate accuracy on the 297 real EasyPR crops (target >= 95%);
+- end-to-end (localise + read) accuracy on the 27 CCPD frames (>= 90%),
+  and localisation IoU against the labelled plate corners;
+- crops/s batched by 128 (>= 1,000/s), frames/s end to end on 1280x720
+  synthetic frames (>= 50/s), model load time (< 3 s), peak RSS (< 1 GB);
+- the enhancement ablation (none / always / only dark or flat) on degraded
+  synthetic crops and on the real crops;
+- Tesseract 5 (chi_sim, --psm 7) on the same crops, for comparison.
+
+Real data lives in ``../shared/data`` beside the repository, or in
+``$ROADCHIEF_SHARED_DATA``. It is validation data: never train on it.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from models.plates import render  # noqa: E402
+from models.plates.locate import iou  # noqa: E402
+from models.plates.reader import PlateReader  # noqa: E402
+
+
+
+def shared_data() -> Path:
+    env = os.environ.get("ROADCHIEF_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def load_easypr(root: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
+    rows = list(csv.DictReader(open(root / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))
+    images = [cv2.imread(str(root / "easypr_gdts_crops" / r["crop"])) for r in rows]
+    return images, [r["plate"] for r in rows], [r["color"] for r in rows]
+
+
+def load_ccpd(root: Path) -> tuple[list[np.ndarray], list[str], list[tuple[int, int, int, int]]]:
+    rows = list(csv.DictReader(open(root / "ccpd_samples" / "labels.csv", encoding="utf-8")))
+    images, plates, boxes = [], [], []
+    for r in rows:
+        images.append(cv2.imread(str(root / "ccpd_samples" / "images" / r["file"])))
+        plates.append(r["plate"])
+        xs = [int(r[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
+        ys = [int(r[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    return images, plates, boxes
+
+
+def exact(reads, truth) -> float:
+    return float(np.mean([r.plate == t for r, t in zip(reads, truth)]))
+
+
+def bench_enhancement(reader: PlateReader, crops: list[np.ndarray], truth: list[str]) -> dict[str, float]:
+    """Accuracy with enhancement off, always on, and only for dark/flat crops (the reader's default)."""
+    from models.plates.enhance import enhance
+
+    out = {}
+    reader.enhance = False
+    out["none"] = exact(reader.read_crops(crops), truth)
+    out["always"] = exact(reader.read_crops([enhance(c) for c in crops]), truth)
+    reader.enhance = True
+    out["auto"] = exact(reader.read_crops(crops), truth)
+    return out
+
+
+def hard_synthetic(n: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """Degraded synthetic crops for the enhancement test: darkened and blurred."""
+    rng = np.random.default_rng(seed)
+    crops, truth = [], []
+    for _ in range(n):
+        text, color = render.random_plate(rng)
+        img = render.render_crop(text, color, rng).astype(np.float32)
+        img = cv2.GaussianBlur(img * rng.uniform(0.15, 0.5), (0, 0), rng.uniform(0.6, 1.5))
+        crops.append(np.clip(img, 0, 255).astype(np.uint8))
+        truth.append(text)
+    return crops, truth
+
+
+def tesseract(crops: list[np.ndarray], truth: list[str], limit: int) -> tuple[float, float] | None:
+    exe = shutil.which("tesseract")
+    if not exe:
+        return None
+    tmp = Path("/tmp/roadchief_bench_tess.png")
+    hits, t0 = 0, time.perf_counter()
+    for img, plate in list(zip(crops, truth))[:limit]:
+        cv2.imwrite(str(tmp), img)
+        res = subprocess.run([exe, str(tmp), "stdout", "-l", "chi_sim", "--psm", "7"], capture_output=True, text=True)
+        text = re.sub(r"[\s·.\-_:,'\"|]", "", res.stdout).upper()
+        hits += text == plate
+    n = min(limit, len(crops))
+    return hits / n, n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model")
+    ap.add_argument("--tesseract-limit", type=int, default=297)
+    ap.add_argument("--skip-tesseract", action="store_true")
+    args = ap.parse_args()
+    root = shared_data()
+
+    t0 = time.perf_counter()
+    reader = PlateReader.load(args.model)
+    reader.read_crops([np.full((40, 140, 3), 128, np.uint8)])  # first call traces the graph
+    load_s = time.perf_counter() - t0
+    print(f"model load + first call: {load_s:.2f} s (target < 3 s)")
+
+    crops, truth, colors = load_easypr(root)
+    reads = reader.read_crops(crops)
+    acc = exact(reads, truth)
+    chars = np.mean([sum(a == b for a, b in zip(r.plate or "", t)) / len(t) for r, t in zip(reads, truth)])
+    print(f"EasyPR crops: exact {acc:.1%} ({sum(r.plate == t for r, t in zip(reads, truth))}/{len(truth)}), "
+          f"char {chars:.1%}, colour {np.mean([r.color == c for r, c in zip(reads, colors)]):.1%} (target >= 95%)")
+    for col in sorted(set(colors)):
+        idx = [i for i, c in enumerate(colors) if c == col]
+        print(f"  {col}: {np.mean([reads[i].plate == truth[i] for i in idx]):.1%} of {len(idx)}")
+    wrong_conf = [r.confidence for r, t in zip(reads, truth) if r.plate != t]
+    right_conf = [r.confidence for r, t in zip(reads, truth) if r.plate == t]
+    if right_conf and wrong_conf:
+        print(f"  median confidence: right {np.median(right_conf):.2f}, wrong {np.median(wrong_conf):.2f}")
+        in_alt = sum(t in r.alternates for r, t in zip(reads, truth) if r.plate != t)
+        print(f"  wrong reads whose truth is among the alternates: {in_alt}/{len(wrong_conf)}")
+
+    batch = (crops * 4)[:1024]
+    t0 = time.perf_counter()
+    for i in range(0, len(batch), 128):
+        reader.read_crops(batch[i : i + 128])
+    print(f"throughput crops (batch 128, incl. preprocessing): {len(batch) / (time.perf_counter() - t0):.0f} plates/s (target >= 1000)")
+
+    frames, plates, boxes = load_ccpd(root)
+    t0 = time.perf_counter()
+    freads = reader.read_frames(frames)
+    ccpd_s = time.perf_counter() - t0
+    ious = [iou(r.box, b) if r.box else 0.0 for r, b in zip(freads, boxes)]
+    print(f"CCPD end-to-end: exact {exact(freads, plates):.1%} ({sum(r.plate == p for r, p in zip(freads, plates))}/{len(plates)}), "
+          f"located (IoU>0.5) {np.mean([i > 0.5 for i in ious]):.1%}, mean IoU {np.mean(ious):.2f} (target >= 90%); "
+          f"{len(frames) / ccpd_s:.1f} frames/s at 720x1160")
+    for r, p in zip(freads, plates):
+        if r.plate != p:
+            print(f"  {p}: read {r.plate} ({r.reason or f'conf {r.confidence:.2f}'})")
+
+    rng = np.random.default_rng(7)
+    synth = [render.render_frame(*render.random_plate(rng), rng) for _ in range(40)]
+    t0 = time.perf_counter()
+    sreads = reader.read_frames([f for f, _ in synth])
+    fps = len(synth) / (time.perf_counter() - t0)
+    print(f"synthetic 1280x720 frames: {fps:.1f} frames/s end to end (target >= 50), "
+          f"located (IoU>0.5) {np.mean([r.box is not None and iou(r.box, b) > 0.5 for r, (_, b) in zip(sreads, synth)]):.1%}")
+
+    hard, hard_truth = hard_synthetic(400, seed=11)
+    print("enhancement, exact plate accuracy (none / always / only dark or flat):")
+    for name, (c, t) in {"dark+blurred synthetic (400)": (hard, hard_truth), "EasyPR real (297)": (crops, truth)}.items():
+        e = bench_enhancement(reader, c, t)
+        print(f"  {name}: {e['none']:.1%} / {e['always']:.1%} / {e['auto']:.1%}")
+
+    if not args.skip_tesseract:
+        tess = tesseract(crops, truth, args.tesseract_limit)
+        if tess is None:
+            print("tesseract: not installed")
+        else:
+            print(f"tesseract 5 chi_sim --psm 7 on {min(args.tesseract_limit, len(crops))} crops: exact {tess[0]:.1%}, {tess[1]:.1f} plates/s (one process per crop)")
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss_mb:.0f} MB (target < 1024 MB)")
+
+
+if __name__ == "__main__":
+    main()

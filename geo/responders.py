@@ -33,7 +33,7 @@ class ResponderIndex:
         self._xy = np.column_stack([x, y])
         self._start = np.array([_minutes(s) for s in responders.shift_start])
         self._end = np.array([_minutes(s) for s in responders.shift_end])
-        self._speed_kmh = np.array([MODE_SPEED_KMH.get(m, MODE_SPEED_KMH["foot"]) for m in responders.mode])
+        self._speed_kmh = np.array([MODE_SPEED_KMH.get(m, MODE_SPEED_KMH["foot"]) for m in responders["mode"]])
         self._rows = list(responders.itertuples())
         self._zone = ZoneInfo(world.timezone)
 

@@ -8,7 +8,8 @@ from functools import lru_cache
 
 from geo.placement import SegmentLocator, camera_placements
 from geo.responders import ResponderIndex
-from geo.world import load_world
+from geo.world import chief_chain, load_world
+from transforms.records import ChiefOnDuty
 
 
 @lru_cache(maxsize=4)
@@ -29,3 +30,11 @@ def locator_at(folder: str, max_distance_m: float) -> SegmentLocator:
 @lru_cache(maxsize=4)
 def responders_at(folder: str) -> ResponderIndex:
     return ResponderIndex(world_at(folder))
+
+
+@lru_cache(maxsize=4)
+def chain_at(folder: str) -> dict[str, list[ChiefOnDuty]]:
+    """segment_id → its chief chain, from the road manager up to 总路长."""
+    world = world_at(folder)
+    return {str(segment_id): [ChiefOnDuty(**chief._asdict()) for chief in chief_chain(world, manager)]
+            for segment_id, manager in world.roads.road_manager_id.items()}

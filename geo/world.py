@@ -1,0 +1,214 @@
+"""Load a world folder (roads, chiefs, cameras, responders, watchlist) and check it.
+
+A world folder holds:
+
+- ``roads.geojson`` or ``roads.gpkg``: LineString segments with segment_id,
+  road_name, road_class, town, area_type, speed_kmh, road_manager_id;
+- ``chiefs.csv``: the road-chief roster (路长制), each row pointing one level up;
+- ``cameras.csv``, ``responders.csv``, ``watchlist.csv``;
+- ``world.json`` (optional): timezone and metric CRS.
+
+Everything is validated up front, so a broken roster or network fails at load
+with a ``ValueError`` naming the file and the problem, not later inside a
+running pipeline.  The watchlist is only header-checked: it can be large and
+is read by the matcher, which streams it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import geopandas
+import pandas
+
+LEVELS = ("road_manager", "level3", "level2", "level1", "general")
+TITLES = {"road_manager": "路管员", "level3": "三级路长", "level2": "二级路长",
+          "level1": "一级路长", "general": "总路长"}
+ROAD_CLASSES = {"expressway", "arterial", "collector", "local", "rural"}
+AREA_TYPES = {"urban", "rural"}
+DEFENCE_LAYERS = {"border_checkpoint", "arterial_checkpoint", "street_grid", "core_zone",
+                  "mobile", "private"}
+RESPONDER_KINDS = {"traffic_police", "patrol", "station_police", "service_station",
+                   "persuasion_station", "volunteer", "grid_worker"}
+MODES = {"car", "motorbike", "ebike", "foot"}
+SHIFT_START = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+SHIFT_END = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")  # 24:00 = end of day
+
+ROAD_COLUMNS = ("segment_id", "road_name", "road_class", "town", "area_type", "speed_kmh",
+                "road_manager_id")
+CHIEF_COLUMNS = ("chief_id", "level", "title", "name", "phone", "unit", "parent_id")
+CAMERA_COLUMNS = ("camera_id", "name", "defence_layer", "lon", "lat", "heading_deg", "town")
+RESPONDER_COLUMNS = ("responder_id", "name", "kind", "unit", "phone", "lon", "lat",
+                     "shift_start", "shift_end", "mode")
+WATCHLIST_COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
+                     "valid_from", "valid_to", "note")
+
+
+class Chief(NamedTuple):
+    """One link of a chief chain, as a dispatch record carries it."""
+
+    chief_id: str
+    level: str
+    title: str
+    name: str
+    phone: str
+    unit: str
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """A loaded, validated world. Tables are indexed by their id column."""
+
+    folder: Path
+    roads: geopandas.GeoDataFrame
+    cameras: pandas.DataFrame
+    chiefs: pandas.DataFrame
+    responders: pandas.DataFrame
+    watchlist_path: Path
+    timezone: str
+    metric_crs: str
+    chains: dict[str, tuple[Chief, ...]] = field(repr=False, default_factory=dict)
+
+
+def load_world(folder: str | Path) -> World:
+    """Read and validate every file of a world folder."""
+    folder = Path(folder)
+    meta_path = folder / "world.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    chiefs = _read_csv(folder / "chiefs.csv", CHIEF_COLUMNS, "chief_id")
+    chains = _chains(folder / "chiefs.csv", chiefs)
+    roads = _read_roads(folder, chiefs)
+    cameras = _read_csv(folder / "cameras.csv", CAMERA_COLUMNS, "camera_id",
+                        numeric=("lon", "lat", "heading_deg"))
+    _check_values(folder / "cameras.csv", cameras, "defence_layer", DEFENCE_LAYERS)
+    responders = _read_csv(folder / "responders.csv", RESPONDER_COLUMNS, "responder_id",
+                           numeric=("lon", "lat"))
+    _check_values(folder / "responders.csv", responders, "kind", RESPONDER_KINDS)
+    _check_values(folder / "responders.csv", responders, "mode", MODES)
+    _check_shifts(folder / "responders.csv", responders)
+    watchlist_path = folder / "watchlist.csv"
+    _read_csv(watchlist_path, WATCHLIST_COLUMNS, "entry_id", nrows=0)
+    return World(folder=folder, roads=roads, cameras=cameras, chiefs=chiefs,
+                 responders=responders, watchlist_path=watchlist_path,
+                 timezone=meta.get("timezone", "Asia/Shanghai"),
+                 metric_crs=meta.get("metric_crs", "EPSG:32649"), chains=chains)
+
+
+def chief_chain(world: World, chief_id: str) -> list[Chief]:
+    """The chiefs responsible for a road manager's segments, from him up to 总路长."""
+    try:
+        return list(world.chains[chief_id])
+    except KeyError:
+        raise KeyError(f"unknown chief_id {chief_id!r}") from None
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], index: str, numeric: tuple[str, ...] = (),
+              nrows: int | None = None) -> pandas.DataFrame:
+    """A CSV as strings (ids and phones keep their leading zeros), checked."""
+    if not path.exists():
+        raise ValueError(f"{path}: file not found")
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False, nrows=nrows)
+    _check_table(path, table, columns, index)
+    for column in numeric:
+        values = pandas.to_numeric(table[column], errors="coerce")
+        if values.isna().any():
+            row = table[index][values.isna()].iloc[0]
+            raise ValueError(f"{path}: column {column!r} of {row!r} is not a number")
+        table[column] = values
+    return table.set_index(index)
+
+
+def _check_table(path: Path, table: pandas.DataFrame, columns: tuple[str, ...], index: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    duplicated = table[index][table[index].duplicated()]
+    if len(duplicated):
+        raise ValueError(f"{path}: duplicate {index} {duplicated.iloc[0]!r}")
+
+
+def _check_values(path: Path, table: pandas.DataFrame, column: str, allowed: set[str]) -> None:
+    bad = table[~table[column].isin(allowed)]
+    if len(bad):
+        raise ValueError(f"{path}: {bad.index[0]!r} has unknown {column} {bad[column].iloc[0]!r}"
+                         f" (expected one of {', '.join(sorted(allowed))})")
+
+
+def _check_shifts(path: Path, responders: pandas.DataFrame) -> None:
+    for column, pattern in (("shift_start", SHIFT_START), ("shift_end", SHIFT_END)):
+        bad = responders[~responders[column].str.fullmatch(pattern.pattern)]
+        if len(bad):
+            raise ValueError(f"{path}: {bad.index[0]!r} has bad {column} {bad[column].iloc[0]!r}"
+                             " (expected HH:MM local time)")
+
+
+def _chains(path: Path, chiefs: pandas.DataFrame) -> dict[str, tuple[Chief, ...]]:
+    """Every chief's chain to the top, checking it climbs the levels in order."""
+    _check_values(path, chiefs, "level", set(LEVELS))
+    rows = {r.Index: Chief(r.Index, r.level, r.title, r.name, r.phone, r.unit)
+            for r in chiefs.itertuples()}
+    wrong = [c for c in rows.values() if c.title != TITLES[c.level]]
+    if wrong:
+        raise ValueError(f"{path}: {wrong[0].chief_id!r} has title {wrong[0].title!r},"
+                         f" expected {TITLES[wrong[0].level]!r} for level {wrong[0].level}")
+    parents = dict(zip(chiefs.index, chiefs["parent_id"]))
+    chains: dict[str, tuple[Chief, ...]] = {}
+
+    def climb(cid: str) -> tuple[Chief, ...]:
+        if cid not in chains:
+            chief, parent = rows[cid], parents[cid]
+            if chief.level == "general":
+                if parent:
+                    raise ValueError(f"{path}: 总路长 {cid!r} must have an empty parent_id")
+                chains[cid] = (chief,)
+            else:
+                if parent not in rows:
+                    raise ValueError(f"{path}: chain of {cid!r} does not reach 总路长"
+                                     f" (parent_id {parent!r} is unknown)")
+                above = LEVELS[LEVELS.index(chief.level) + 1]
+                if rows[parent].level != above:
+                    raise ValueError(f"{path}: chain of {cid!r} does not reach 总路长 through the"
+                                     f" levels in order ({chief.level} -> {rows[parent].level},"
+                                     f" expected {above})")
+                chains[cid] = (chief, *climb(parent))
+        return chains[cid]
+
+    for cid in rows:  # levels strictly rise, so a chain is at most five long: no cycles
+        climb(cid)
+    return chains
+
+
+def _read_roads(folder: Path, chiefs: pandas.DataFrame) -> geopandas.GeoDataFrame:
+    """The road network from GeoJSON or GeoPackage, in WGS84, indexed by segment_id."""
+    found = [folder / name for name in ("roads.geojson", "roads.gpkg") if (folder / name).exists()]
+    if len(found) != 1:
+        raise ValueError(f"{folder}: expected exactly one of roads.geojson, roads.gpkg"
+                         f" (found {len(found)})")
+    path = found[0]
+    roads = geopandas.read_file(path)
+    _check_table(path, roads, ROAD_COLUMNS, "segment_id")
+    if roads.crs is None:
+        raise ValueError(f"{path}: the layer has no coordinate reference system")
+    kinds = roads.geometry.geom_type
+    if (kinds != "LineString").any() or roads.geometry.is_empty.any():
+        bad = roads[(kinds != "LineString") | roads.geometry.is_empty]
+        raise ValueError(f"{path}: segment {bad['segment_id'].iloc[0]!r} is"
+                         f" {bad.geometry.geom_type.iloc[0] or 'empty'}, not a LineString")
+    roads = roads.to_crs("EPSG:4326").astype({"segment_id": str, "road_manager_id": str})
+    roads = roads.set_index("segment_id")
+    _check_values(path, roads, "road_class", ROAD_CLASSES)
+    _check_values(path, roads, "area_type", AREA_TYPES)
+    speeds = pandas.to_numeric(roads["speed_kmh"], errors="coerce")
+    if not (speeds > 0).all():
+        raise ValueError(f"{path}: speed_kmh must be a positive number on every segment")
+    roads["speed_kmh"] = speeds.astype(int)
+    managers = chiefs["level"].reindex(roads["road_manager_id"])
+    if (managers != "road_manager").any():
+        bad = roads[(managers != "road_manager").to_numpy()]
+        raise ValueError(f"{path}: segment {bad.index[0]!r} has road_manager_id"
+                         f" {bad['road_manager_id'].iloc[0]!r}, which is not a 路管员 in chiefs.csv")
+    return roads[list(ROAD_COLUMNS[1:]) + ["geometry"]]

@@ -8,12 +8,11 @@ carry alternates; those are tried too, at one more substitution's cost.
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
-from typing import Optional
-
 import apache_beam as beam
 
 from transforms.plates import canonical, substitutions
-from transforms.records import Hit, Passing, at_event_time
+from transforms.buffered import BufferedDoFn
+from transforms.records import Hit, Passing
 from transforms.watchlist_store import WatchEntry, open_watchlist
 
 DOUBT = 0.8
@@ -54,7 +53,7 @@ def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: 
         lon=passing.lon, lat=passing.lat, list_version=version)
 
 
-class _MatchBatch(beam.DoFn):
+class _MatchBuffer(BufferedDoFn):
     def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float):
         self._watchlist = watchlist
         self._max_substitutions = max_substitutions
@@ -63,28 +62,25 @@ class _MatchBatch(beam.DoFn):
     def setup(self):
         self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s)
 
-    def process(self, batch: list[Passing]) :
-        readable = [p for p in batch if p.plate]
-        index = self._store.lookup(canonical(read) for p in readable for read, _ in _candidates(p))
+    def process_buffer(self, buffer):
+        readable = [wv for wv in buffer if wv.value.plate]
+        index = self._store.lookup(
+            canonical(read) for wv in readable for read, _ in _candidates(wv.value))
         version = self._store.version if index else ""
-        for passing in readable:
-            for hit in hits_for(passing, index, self._max_substitutions, version):
-                yield at_event_time(hit, hit.captured_at_us)
+        for wv in readable:
+            for hit in hits_for(wv.value, index, self._max_substitutions, version):
+                yield wv.with_value(hit)
 
     def teardown(self):
         self._store.close()
 
 
 class MatchWatchlist(beam.PTransform):
-    """Passings → Hits, looked up a batch at a time (one Redis MGET per batch)."""
+    """Passings → Hits, looked up a buffer at a time (one Redis MGET per buffer)."""
 
-    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
-                 batch_size: Optional[int] = 500):
+    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0):
         super().__init__()
-        self._fn = _MatchBatch(watchlist, max_substitutions, ttl_s)
-        self._batch_size = batch_size
+        self._fn = _MatchBuffer(watchlist, max_substitutions, ttl_s)
 
     def expand(self, passings):
-        return (passings
-                | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
-                | "Match" >> beam.ParDo(self._fn))
+        return passings | beam.ParDo(self._fn)

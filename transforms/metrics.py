@@ -4,16 +4,18 @@ Each passing, hit and dispatch counts once in each dimension of its window,
 plus a city-wide `all` row. A sighting off the network counts under the key
 `unplaced`, so the totals of every dimension agree.
 
-Every record would otherwise fan out into five keyed elements; instead each
-bundle first tallies its records per (window, key) and only those tallies go
-through the windowed combine. The result is the same, with far fewer
-elements through the shuffle.
+Every record would otherwise fan out into five keyed elements, each windowed
+on its own; instead each bundle first tallies its records per (window, key)
+and only those tallies are windowed and combined. The result is the same, with
+a few thousand elements through the shuffle instead of five per record.
 """
 import apache_beam as beam
 from apache_beam.transforms import window
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
+from apache_beam.utils.timestamp import Timestamp
 
-from transforms.records import Dispatch, Hit, MetricRow, Passing, at_event_time
+from transforms.records import Dispatch, Hit, MetricRow, Passing
 from transforms.watchlist_store import CATEGORIES
 
 DIMENSIONS = ("segment", "town", "area_type", "defence_layer")
@@ -71,21 +73,31 @@ def _event_time(record) -> int:
 
 
 class _TallyBundle(beam.DoFn):
-    """Tally a bundle's records per (window, key); emit the tallies at its end."""
+    """Tally a bundle's records per (window start, key); emit the tallies at its end.
+
+    Each tally is stamped with the last instant of its fixed window, so the
+    WindowInto that follows puts it back in that window.
+    """
+
+    def __init__(self, window_us: int):
+        self._window_us = window_us
 
     def start_bundle(self):
         self._tallies: dict = {}
 
-    def process(self, record, win=beam.DoFn.WindowParam):
+    def process(self, record):
+        moment = _event_time(record)
+        start = moment - moment % self._window_us
         for key in metric_keys(record):
-            tally = self._tallies.get((win, key))
+            tally = self._tallies.get((start, key))
             if tally is None:
-                tally = self._tallies[(win, key)] = Tally()
+                tally = self._tallies[(start, key)] = Tally()
             tally.add(record)
 
     def finish_bundle(self):
-        for (win, key), tally in self._tallies.items():
-            yield WindowedValue((key, tally), win.max_timestamp(), [win])
+        for (start, key), tally in self._tallies.items():
+            yield WindowedValue((key, tally), Timestamp(micros=start + self._window_us - 1),
+                                [GlobalWindow()])
         self._tallies = {}
 
 
@@ -122,16 +134,16 @@ class WindowedMetrics(beam.PTransform):
 
     def __init__(self, window_minutes: float = 15.0):
         super().__init__()
-        self._window_s = window_minutes * 60
+        self._window_us = round(window_minutes * 60 * 1_000_000)
 
     def expand(self, inputs):
-        windowed = [
-            records
-            | f"Stamp{i}" >> beam.Map(lambda record: at_event_time(record, _event_time(record)))
-            | f"Window{i}" >> beam.WindowInto(window.FixedWindows(self._window_s))
+        global_inputs = [
+            records if isinstance(records.windowing.windowfn, window.GlobalWindows)
+            else records | f"Global{i}" >> beam.WindowInto(window.GlobalWindows())
             for i, records in enumerate(inputs)]
-        return (windowed
+        return (global_inputs
                 | "Together" >> beam.Flatten()
-                | "TallyBundle" >> beam.ParDo(_TallyBundle())
+                | "TallyBundle" >> beam.ParDo(_TallyBundle(self._window_us))
+                | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
                 | "Merge" >> beam.CombinePerKey(_MergeTallies())
                 | "Rows" >> beam.ParDo(_ToRow()))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.transforms import window
 
+from transforms.buffered import BufferedDoFn
 from transforms.records import DeadLetter, Dispatch, Hit, MetricRow, Passing
 
 TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch,
@@ -57,8 +57,23 @@ def as_row(record) -> dict:
     return row
 
 
+class _ToArrow(BufferedDoFn):
+    buffer_size = 20_000
+
+    def __init__(self, schema: pa.Schema):
+        self._schema = schema
+
+    def process_buffer(self, buffer):
+        rows = [as_row(wv.value) for wv in buffer]
+        yield buffer[0].with_value(pa.Table.from_pylist(rows, schema=self._schema))
+
+
 class WriteTables(beam.PTransform):
-    """{table name: PCollection of records} → Parquet files under `output/<table>/`."""
+    """{table name: PCollection of records} → Parquet files under `output/<table>/`.
+
+    Records are converted to Arrow a batch at a time, which is several times
+    faster than handing the sink one dict per row.
+    """
 
     def __init__(self, output: str):
         super().__init__()
@@ -67,11 +82,10 @@ class WriteTables(beam.PTransform):
     def expand(self, tables: dict):
         results = {}
         for name, records in tables.items():
+            schema = arrow_schema(TABLES[name])
             results[name] = (
                 records
-                | f"{name}:Global" >> beam.WindowInto(window.GlobalWindows())
-                | f"{name}:Rows" >> beam.Map(as_row)
-                | f"{name}:Write" >> beam.io.WriteToParquet(
-                    str(Path(self._output) / name / "part"), arrow_schema(TABLES[name]),
-                    file_name_suffix=".parquet"))
+                | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema))
+                | f"{name}:Write" >> beam.io.WriteToParquetBatched(
+                    str(Path(self._output) / name / "part"), schema, file_name_suffix=".parquet"))
         return results

@@ -18,7 +18,7 @@ def test_normalise_accepts_plates_in_any_common_spelling(raw, expected):
 
 
 @pytest.mark.parametrize("raw", [
-    "", "ABC12345", "琼", "琼C1234", "琼C1234567", "琼I12345", "💥💥💥", "琼C12\u0000345",
+    "", "ABC12345", "琼", "琼C1234", "琼C1234567", "琼#12345", "💥💥💥", "琼C12\u0000345",
     None, 12345, "琼C12345" * 10,
 ])
 def test_normalise_refuses_what_is_not_a_plate(raw):

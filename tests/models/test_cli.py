@@ -1,0 +1,28 @@
+"""``roadchief recognize`` prints one JSON line per file and survives bad files."""
+import json
+
+import cv2
+import numpy as np
+
+from models.plates import render
+from models.plates.cli import main
+
+
+def test_recognize_good_and_bad_files(tmp_path, capsys):
+    crop = render.render_crop("琼A12345", "blue", np.random.default_rng(4))
+    cv2.imwrite(str(tmp_path / "plate.png"), crop)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("hello")
+    files = [str(tmp_path / n) for n in ("plate.png", "empty.jpg", "text.jpg", "missing.jpg")]
+    assert main(files + ["--kind", "plate"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in rows] == files
+    assert set(rows[0]) >= {"file", "plate", "confidence", "char_confidences", "box", "color"}
+    assert rows[0]["color"] == "blue"
+    for r in rows[1:]:
+        assert r["plate"] is None and r["reason"]
+
+
+def test_recognize_reports_a_missing_model(tmp_path, capsys):
+    assert main([str(tmp_path / "x.png"), "--model", str(tmp_path / "none.keras")]) == 2
+    assert "not found" in capsys.readouterr().err

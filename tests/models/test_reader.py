@@ -1,0 +1,89 @@
+"""The shipped model reads synthetic and real plates; bad inputs never spoil a batch."""
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from models.plates import render
+from models.plates.locate import iou
+from models.plates.reader import ModelLoadError, PlateReader
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(2024)
+    plates = [render.random_plate(rng) for _ in range(50)]
+    return [render.render_crop(t, c, rng) for t, c in plates], [t for t, _ in plates]
+
+
+def test_reads_fixed_synthetic_plates(reader, synthetic):
+    crops, truth = synthetic
+    reads = reader.read_crops(crops)
+    assert sum(r.plate == t for r, t in zip(reads, truth)) >= 40  # >= 80% exact
+    for r in reads:
+        if r.plate:
+            assert len(r.char_confidences) == len(r.plate)
+            assert r.confidence == pytest.approx(min(r.char_confidences))
+            assert 0 < r.confidence <= 1 and r.reason is None
+
+
+def test_low_confidence_reads_offer_alternates(reader, synthetic):
+    reads = reader.read_crops(synthetic[0])
+    weak = [r for r in reads if r.plate and r.confidence < 0.9]
+    assert all(r.alternates and r.plate not in r.alternates for r in weak)
+    assert all(len(a) == len(r.plate) for r in weak for a in r.alternates)
+
+
+def test_reads_real_easypr_crops(reader, shared_data):
+    rows = list(csv.DictReader(open(shared_data / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))[::15][:20]
+    crops = [cv2.imread(str(shared_data / "easypr_gdts_crops" / r["crop"])) for r in rows]
+    reads = reader.read_crops(crops)
+    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 14  # >= 70% exact
+
+
+def test_reads_a_real_ccpd_frame(reader, shared_data):
+    row = next(r for r in csv.DictReader(open(shared_data / "ccpd_samples" / "labels.csv", encoding="utf-8")) if r["plate"] == "皖AJ002E")
+    frame = cv2.imread(str(shared_data / "ccpd_samples" / "images" / row["file"]))
+    xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
+    ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
+    (read,) = reader.read_frames([frame])
+    assert read.box is not None and iou(read.box, (min(xs), min(ys), max(xs), max(ys))) > 0.3
+    assert read.color == "blue"
+    assert read.plate is not None and sum(a == b for a, b in zip(read.plate, "皖AJ002E")) >= 6
+
+
+def test_localises_and_reads_synthetic_frames(reader):
+    rng = np.random.default_rng(77)
+    scenes = [render.render_frame(*render.random_plate(rng), rng) for _ in range(6)]
+    reads = reader.read_frames([f for f, _ in scenes])
+    assert sum(r.box is not None and iou(r.box, box) > 0.5 for r, (_, box) in zip(reads, scenes)) >= 5
+
+
+def test_batch_with_bad_images_still_reads_the_good_ones(reader, synthetic):
+    crops, truth = synthetic
+    batch = [crops[0], np.zeros((3, 3, 3), np.uint8), None, np.zeros((40, 120), np.float32), crops[1]]
+    reads = reader.read_crops(batch)
+    assert len(reads) == 5
+    assert all(r.plate is None and r.reason for r in reads[1:4])
+    assert reads[0] == reader.read_crops([crops[0]])[0]
+    assert reads[4] == reader.read_crops([crops[1]])[0]
+    frames = reader.read_frames([np.zeros((720, 1280, 3), np.uint8), "junk"])
+    assert [r.plate for r in frames] == [None, None] and all(r.reason for r in frames)
+
+
+def test_read_auto_routes_by_shape(reader, synthetic):
+    frame, _ = render.render_frame("琼A12345", "blue", np.random.default_rng(1))
+    crop = synthetic[0][0]
+    auto = reader.read_auto([crop, frame])
+    assert auto[0] == reader.read_crops([crop])[0]
+    assert auto[1] == reader.read_frames([frame])[0]
+
+
+def test_load_errors_are_clear(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        PlateReader.load(tmp_path / "nope.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"this is not a zip")
+    with pytest.raises(ModelLoadError, match="cannot load"):
+        PlateReader.load(bad)

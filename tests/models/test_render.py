@@ -1,0 +1,54 @@
+"""The synthetic renderer: right shapes, colours, characters, and determinism."""
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from models.plates import charset, render
+from models.plates.locate import plate_color
+
+
+def test_random_plate_is_deterministic_and_well_formed():
+    a = [render.random_plate(np.random.default_rng(5)) for _ in range(2)]
+    assert a[0] == a[1]
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        text, color = render.random_plate(rng)
+        assert len(text) == (8 if color == "green" else 7)
+        assert text[0] in charset.PROVINCES and text[1] in charset.LETTERS
+        assert all(c in charset.CHARS for c in text)
+        assert ("警" in text) == (color == "white")
+        if text[-1] in "学挂":
+            assert color == "yellow"
+
+
+def test_provinces_weighted_to_hainan_but_cover_the_country():
+    rng = np.random.default_rng(1)
+    counts = Counter(render.random_plate(rng)[0][0] for _ in range(3000))
+    assert counts.most_common(1)[0][0] == "琼"
+    assert counts["琼"] / 3000 < 0.3
+    assert len(counts) == len(charset.PROVINCES)
+
+
+@pytest.mark.parametrize(
+    "text,color,width",
+    [("琼A12345", "blue", 220), ("京B6789学", "yellow", 220), ("粤AD12345", "green", 240), ("琼A1234警", "white", 220)],
+)
+def test_clean_plate_size_and_colour(text, color, width):
+    img = render.render_plate(text, color, np.random.default_rng(3))
+    assert img.dtype == np.uint8 and img.shape[2] == 3
+    assert abs(img.shape[1] - width) <= width * 0.12
+    assert 2.8 < img.shape[1] / img.shape[0] < 3.8
+    assert plate_color(img) == color
+
+
+def test_crop_and_frame_are_deterministic():
+    a = render.render_crop("琼A12345", "blue", np.random.default_rng(9))
+    b = render.render_crop("琼A12345", "blue", np.random.default_rng(9))
+    assert np.array_equal(a, b) and a.dtype == np.uint8 and a.ndim == 3
+    frame, box = render.render_frame("苏E88888", "yellow", np.random.default_rng(9))
+    again, box2 = render.render_frame("苏E88888", "yellow", np.random.default_rng(9))
+    assert np.array_equal(frame, again) and box == box2
+    assert frame.shape == (720, 1280, 3)
+    x1, y1, x2, y2 = box
+    assert 0 <= x1 < x2 <= 1280 and 0 <= y1 < y2 <= 720 and 2 < (x2 - x1) / (y2 - y1) < 5

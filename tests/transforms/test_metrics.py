@@ -1,0 +1,48 @@
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.transforms.test_dispatch import MINUTE, T0, hit
+from transforms.metrics import WindowedMetrics
+from transforms.records import Dispatch, Passing
+
+WINDOW = 15 * MINUTE
+
+
+def passing(event_id, minutes, plate, town="嘉积镇", segment="JJ-0001") -> Passing:
+    return Passing("f:1", event_id, "QH-SG-001", T0 + minutes * MINUTE, plate, 1.0 if plate else None,
+                   "camera" if plate else "none", [], "blue", segment, "嘉积大道", town,
+                   "urban" if segment else None, "street_grid", 110.45, 19.23, 2.0)
+
+
+def dispatch(minutes) -> Dispatch:
+    return Dispatch("D-1", "琼C12345", "W1", "stolen", 1, ["stolen"], ["a"], 1, T0, T0, "QH-SG-001",
+                    "JJ-0001", "嘉积大道", "嘉积镇", "urban", "street_grid", 110.45, 19.23, [], [],
+                    None, T0 + minutes * MINUTE)
+
+
+def test_counts_per_window_and_town_match_a_hand_count():
+    passings = [passing("a", 1, "琼C12345"), passing("b", 2, "琼C12345"), passing("c", 3, None),
+                passing("d", 14, "粤B11111", town="博鳌镇"), passing("e", 16, "琼C12345"),
+                passing("f", 20, "琼A00001", town="博鳌镇", segment=None)]
+    hits = [hit("a", 1), hit("b", 2, category="wanted"), hit("e", 16)]
+    with TestPipeline(runner="FnApiRunner") as p:
+        inputs = tuple(p | f"In{i}" >> beam.Create(items)
+                       for i, items in enumerate((passings, hits, [dispatch(1)])))
+        metrics = inputs | WindowedMetrics(window_minutes=15)
+        by_town = (metrics
+                   | "Town" >> beam.Filter(lambda m: m.dimension in ("town", "all", "segment"))
+                   | beam.Map(lambda m: (m.dimension, (m.window_start_us - T0) // MINUTE, m.key,
+                                         m.passings, m.unread, m.unique_plates, m.hits,
+                                         m.hits_stolen, m.hits_wanted, m.dispatches)))
+        assert_that(by_town, equal_to([
+            ("all", 0, "all", 4, 1, 2, 2, 1, 1, 1),
+            ("all", 15, "all", 2, 0, 2, 1, 1, 0, 0),
+            ("town", 0, "嘉积镇", 3, 1, 1, 2, 1, 1, 1),
+            ("town", 0, "博鳌镇", 1, 0, 1, 0, 0, 0, 0),
+            ("town", 15, "嘉积镇", 1, 0, 1, 1, 1, 0, 0),
+            ("town", 15, "博鳌镇", 1, 0, 1, 0, 0, 0, 0),
+            ("segment", 0, "JJ-0001", 4, 1, 2, 2, 1, 1, 1),
+            ("segment", 15, "JJ-0001", 1, 0, 1, 1, 1, 0, 0),
+            ("segment", 15, "unplaced", 1, 0, 1, 0, 0, 0, 0),
+        ]))

@@ -1,0 +1,24 @@
+import pyarrow as pa
+
+from transforms.records import Dispatch, Passing
+from transforms.write_tables import TABLES, arrow_schema, as_row
+
+
+def test_time_fields_become_utc_timestamps_without_the_suffix():
+    schema = arrow_schema(Passing)
+    assert schema.field("captured_at").type == pa.timestamp("us", tz="UTC")
+    assert "captured_at_us" not in schema.names
+
+
+def test_nested_records_become_lists_of_structs():
+    chain = arrow_schema(Dispatch).field("chief_chain").type
+    assert pa.types.is_list(chain) and chain.value_type.get_field_index("phone") >= 0
+
+
+def test_every_table_has_a_schema_and_rows_convert(tmp_path):
+    for record in TABLES.values():
+        assert len(arrow_schema(record)) == len(record._fields)
+    from tests.transforms.test_metrics import dispatch
+    row = as_row(dispatch(0))
+    table = pa.Table.from_pylist([row], schema=arrow_schema(Dispatch))
+    assert table.column("created_at")[0].value == dispatch(0).created_at_us

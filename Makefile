@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7
 	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(PRISM)
 	$(BIN)/python -m pytest -q tests
 
 bench: $(VENV)/.installed

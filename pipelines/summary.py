@@ -9,19 +9,23 @@ SECTIONS = {
         SELECT category, count(*) AS hits, count(*) FILTER (match = 'exact') AS exact,
                count(*) FILTER (match = 'fuzzy') AS fuzzy, count(DISTINCT plate) AS plates
         FROM hits GROUP BY ALL ORDER BY hits DESC""",
-    "Top dispatches": """
-        SELECT dispatch_id, plate, category, priority AS p, sightings AS seen,
-               strftime(last_seen AT TIME ZONE 'Asia/Shanghai', '%H:%M:%S') AS last_seen,
-               town, road_name,
-               list_transform(chief_chain, lambda c: c.title || ' ' || c.name || ' ' || c.phone)[1:2]
-                   AS chief_chain,
-               list_transform(responders, lambda r: r.name || ' (' || r.kind || ') '
-                   || round(r.eta_s / 60, 1) || ' min') AS responders
+    "Top dispatches (who must go where)": """
+        SELECT plate, category, priority AS p, sightings AS seen,
+               strftime(last_seen AT TIME ZONE 'Asia/Shanghai', '%H:%M') AS last_seen,
+               town || ' ' || road_name AS "where",
+               chief_chain[1].name || ' ' || chief_chain[1].phone AS road_manager,
+               chief_chain[4].name AS level1_chief,
+               responders[1].name || ' (' || responders[1].kind || ') '
+                   || round(responders[1].eta_s / 60, 1) || ' min' AS nearest_responder,
+               len(responders) AS sent
         FROM dispatches ORDER BY priority, sightings DESC, dispatch_id LIMIT 10""",
     "Per town": """
-        SELECT key AS town, sum(passings) AS passings, sum(hits) AS hits,
-               sum(dispatches) AS dispatches, sum(unread) AS unread
-        FROM metrics WHERE dimension = 'town' GROUP BY ALL ORDER BY passings DESC""",
+        SELECT key AS town, sum(passings) AS passings, any_value(u.plates) AS unique_plates,
+               sum(unread) AS unread, sum(hits) AS hits, sum(dispatches) AS dispatches
+        FROM metrics
+        JOIN (SELECT coalesce(town, 'unplaced') AS key, count(DISTINCT plate) AS plates
+              FROM passings GROUP BY ALL) u USING (key)
+        WHERE dimension = 'town' GROUP BY ALL ORDER BY passings DESC""",
 }
 
 

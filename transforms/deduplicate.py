@@ -9,6 +9,9 @@ apart the copies are. A live stream cannot wait for the end of its input: it
 groups within event-time windows of the dedup horizon, which bounds the state
 it keeps. (Per-event grouping in the global window is also several times
 cheaper on the local batch runner than in event-time windows.)
+
+Groups are stamped with their earliest event time, not the end of the
+window, so the events stay on time for the event-time windows downstream.
 """
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -43,6 +46,7 @@ class DropDuplicateDeliveries(beam.PTransform):
         return (events
                 | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
                     tuple[str, CameraEvent])
-                | "Horizon" >> beam.WindowInto(self._horizon)
+                | "Horizon" >> beam.WindowInto(
+                    self._horizon, timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
                 | "Group" >> beam.GroupByKey()
                 | "KeepFirst" >> beam.FlatMap(_first_delivery).with_outputs(DEAD_LETTERS, main="events"))

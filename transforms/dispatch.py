@@ -74,6 +74,8 @@ class DispatchOfficers(beam.PTransform):
                 | "ByPlate" >> beam.Map(
                     lambda hit: at_event_time((hit.plate, hit), hit.captured_at_us)
                 ).with_output_types(tuple[str, Hit])
-                | "Cooldown" >> beam.WindowInto(window.Sessions(self._gap_s))
+                | "Cooldown" >> beam.WindowInto(
+                    window.Sessions(self._gap_s),
+                    timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
                 | "Group" >> beam.GroupByKey()
                 | "Dispatch" >> beam.ParDo(self._fn))

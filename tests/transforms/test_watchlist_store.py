@@ -87,3 +87,11 @@ def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
     assert live.lookup([key]) == {}
     now[0] = 5.5
     assert [e.entry_id for e in live.lookup([key])[key]] == ["W1"]
+
+
+def test_a_parquet_watchlist_reads_like_the_csv(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "w.parquet")
+    assert read_watchlist_file(tmp_path / "w.parquet") == read_watchlist_file(
+        write_csv(tmp_path / "w.csv", ROWS))

@@ -528,7 +528,7 @@ def build_responders(net: Network, seed: int, villages: dict[str, list[str]]) ->
 PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CITY_LETTERS = ("C", "A", "B", "D", "E", "F")
 CITY_WEIGHTS = (0.55, 0.2, 0.1, 0.05, 0.05, 0.05)
-OTHER_PROVINCES = ("粤", "桂", "湘", "川", "黔", "闽", "浙")
+OTHER_PROVINCES = ("粤", "桂", "湘", "川", "贵", "闽", "浙")
 CATEGORIES = {  # share, priorities with weights, share that must be intercepted, note
     "overdue_inspection": (0.35, ((3, 4, 5), (0.1, 0.4, 0.5)), 0.15, "逾期未检验"),
     "unpaid_violations": (0.35, ((3, 4, 5), (0.1, 0.4, 0.5)), 0.15, "交通违法未处理"),

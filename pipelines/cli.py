@@ -10,6 +10,23 @@ logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud 
 from pipelines.options import SAMPLE_WORLD, OptionsError, RoadchiefOptions  # noqa: E402
 
 
+def _frame_writer(seed: int):
+    """Renders each missing read as a 1280×720 JPEG frame showing the true plate."""
+    import zlib
+
+    import cv2
+    import numpy as np
+
+    from models.plates.render import render_frame
+
+    def write(plate: str, color: str, path: Path) -> None:
+        rng = np.random.default_rng([seed, zlib.crc32(path.name.encode())])
+        frame, _ = render_frame(plate, color, rng)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return write
+
+
 def _simulate(args) -> int:
     from geo.simulate import simulate
     from geo.world import load_world
@@ -18,9 +35,19 @@ def _simulate(args) -> int:
         start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
         watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
         missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
-        malformed_rate=args.malformed_rate)
-    print(summary)
+        malformed_rate=args.malformed_rate,
+        image_writer=_frame_writer(args.seed) if args.images else None)
+    print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s: "
+          f"{summary.vehicles:,} vehicles, {summary.ocr_errors:,} misreads, "
+          f"{summary.missing:,} missing reads{' (with frames)' if args.images else ''}, "
+          f"{summary.duplicates:,} duplicates, {summary.malformed:,} malformed lines, "
+          f"{summary.watchlisted_passings:,} watchlisted passings")
     return 0
+
+
+def _recognize(args) -> int:
+    from models.plates.cli import main as recognize
+    return recognize(args.recognize_args)
 
 
 def _run(args) -> int:
@@ -64,7 +91,14 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--missing-read-rate", type=float, default=0.02)
     sim.add_argument("--duplicate-rate", type=float, default=0.005)
     sim.add_argument("--malformed-rate", type=float, default=0.001)
+    sim.add_argument("--images", action="store_true",
+                     help="render a camera frame for each missing read, for the plate model to read")
     sim.set_defaults(handler=_simulate)
+
+    recognize = commands.add_parser("recognize", add_help=False,
+                                    help="read plates in image files (recognize --help)")
+    recognize.add_argument("recognize_args", nargs=argparse.REMAINDER)
+    recognize.set_defaults(handler=_recognize)
 
     run = commands.add_parser("run", help="run the pipeline (Beam and roadchief flags: run --help)",
                               add_help=False)
@@ -92,6 +126,8 @@ def main(argv=None) -> int:
     args, extra = top.parse_known_args(argv)
     if args.command == "run":
         args.beam_args = extra + args.beam_args
+    elif args.command == "recognize":
+        args.recognize_args = extra + args.recognize_args
     elif extra:
         top.error("unrecognized arguments: " + " ".join(extra))
     try:

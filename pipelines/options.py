@@ -43,6 +43,14 @@ class RoadchiefOptions(PipelineOptions):
                             help="events captured later than now + this are dead letters")
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
+        parser.add_argument("--model", default=None,
+                            help="plate reader weights (.keras; default: the shipped model)")
+        parser.add_argument("--min_camera_confidence", type=float, default=0.8,
+                            help="camera reads below this are re-read from the image when there is one")
+        parser.add_argument("--max_image_bytes", type=int, default=8 * 1024 * 1024,
+                            help="largest image file or data: URI accepted")
+        parser.add_argument("--max_image_pixels", type=int, default=40_000_000,
+                            help="largest image (width × height, read from its header) decoded")
 
 
 def watchlist_spec(options: RoadchiefOptions) -> str:
@@ -82,6 +90,12 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
         problems.append("--min_dispatch_score: must be in [0, 1]")
     if not 0 <= app.responders_k <= 50:
         problems.append("--responders_k: must be 0..50")
+    if app.model is not None and not Path(app.model).is_file():
+        problems.append(f"--model: {app.model} is not a file")
+    if not 0 <= app.min_camera_confidence <= 1:
+        problems.append("--min_camera_confidence: must be in [0, 1]")
+    if app.max_image_bytes <= 0 or app.max_image_pixels <= 0:
+        problems.append("--max_image_bytes and --max_image_pixels: must be positive")
     if app.max_future_s < 0:
         problems.append("--max_future_s: must not be negative")
     if problems:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Optional
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵黔粤青藏川宁琼"
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 
 CONFUSION_CLASSES = ("0DQ", "8B", "17T", "5S", "2Z", "6G", "4A")
 

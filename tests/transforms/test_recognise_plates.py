@@ -1,0 +1,82 @@
+import base64
+from collections import namedtuple
+
+import apache_beam as beam
+import pytest
+from apache_beam.utils.windowed_value import WindowedValue
+
+from transforms.recognise_plates import _ReadImages, apply_read
+from transforms.records import CameraEvent
+
+Read = namedtuple("Read", "plate confidence alternates color")
+
+
+def event(plate="琼C12345", confidence=0.9, image=None, base="/data", kind="plate") -> CameraEvent:
+    return CameraEvent("f:1", "e1", "QH-SG-001", 1_795_910_400_000_000, plate, confidence, "blue",
+                       "camera" if plate else "none", [], image, kind, base, None, None, None, None,
+                       None)
+
+
+def test_a_more_confident_model_read_replaces_the_camera_read():
+    out = apply_read(event("琼C1234S", 0.5), Read("琼C12345", 0.95, ("琼C12346",), "blue"))
+    assert (out.plate, out.plate_source, out.plate_confidence) == ("琼C12345", "model", 0.95)
+    assert out.plate_alternates == ["琼C1234S", "琼C12346"]
+
+
+def test_a_confident_camera_keeps_its_read_and_the_model_read_becomes_an_alternate():
+    out = apply_read(event("琼C12345", 0.9), Read("琼C1234S", 0.6, (), "blue"))
+    assert (out.plate, out.plate_source, out.plate_alternates) == ("琼C12345", "camera", ["琼C1234S"])
+
+
+def test_no_model_read_leaves_the_event_as_it_was():
+    assert apply_read(event(None, None), Read(None, 0.0, (), None)) == event(None, None)
+
+
+def run_fn(*events):
+    fn = _ReadImages(None, 0.8, max_bytes=1000, max_pixels=10_000)
+    fn.setup()
+    fn.start_bundle()
+    out = []
+    for e in events:
+        out.extend(fn.process(e, 0, beam.transforms.window.GlobalWindow()))
+    out.extend(fn.finish_bundle())
+    return [o.value if isinstance(o, WindowedValue) else o for o in out]
+
+
+def value(out):
+    return out.value.value if isinstance(out, beam.pvalue.TaggedOutput) else out
+
+
+@pytest.mark.parametrize("image, reason", [
+    ("missing.jpg", "image file not found"),
+    ("../../etc/passwd", "escapes the events folder"),
+    ("/etc/passwd", "absolute image paths"),
+    ("data:image/png;base64," + base64.b64encode(b"x" * 2000).decode(), "larger than 1000 bytes"),
+    ("data:image/png;base64,!!!!", "invalid base64"),
+])
+def test_an_unusable_image_without_a_camera_read_is_a_dead_letter(tmp_path, image, reason):
+    (out,) = run_fn(event(None, None, image=image, base=str(tmp_path)))
+    assert isinstance(out, beam.pvalue.TaggedOutput) and out.tag == "dead_letters"
+    letter = value(out)
+    assert letter.stage == "recognise" and reason in letter.reason and letter.event_id == "e1"
+
+
+def test_an_unusable_image_with_a_camera_read_keeps_the_camera_read(tmp_path):
+    weak = event("琼C12345", 0.3, image="missing.jpg", base=str(tmp_path))
+    assert run_fn(weak) == [weak]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty"),
+    (b"not an image at all", "not a PNG or JPEG"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "JPEG"),
+])
+def test_broken_image_files_are_dead_letters_not_crashes(tmp_path, content, reason):
+    (tmp_path / "x.jpg").write_bytes(content)
+    (out,) = run_fn(event(None, None, image="x.jpg", base=str(tmp_path)))
+    assert value(out).stage == "recognise"
+
+
+def test_confident_camera_reads_pass_straight_through():
+    confident = event("琼C12345", 0.95, image="never-opened.jpg")
+    assert run_fn(confident) == [confident]

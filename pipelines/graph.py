@@ -1,10 +1,10 @@
 """The roadchief pipeline: this module only wires the stages together.
 
-    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ AssignRoadSegment ─► passings
-                                                          │
-                                     MatchWatchlist ◄─────┘
-                                          │ hits
-                                     DispatchOfficers ─► dispatches
+    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ RecognisePlates ─ AssignRoadSegment ─► passings
+                                                                              │
+                                                     MatchWatchlist ◄─────────┘
+                                                          │ hits
+                                                     DispatchOfficers ─► dispatches
     passings, hits, dispatches ─ WindowedMetrics ─► metrics
     every stage's rejects ─────────────────────────► dead_letters
 
@@ -21,15 +21,21 @@ from transforms.match_watchlist import MatchWatchlist
 from transforms.metrics import WindowedMetrics
 from transforms.parse_events import ParseEvents
 from transforms.read_events import ReadEventLines
+from transforms.recognise_plates import RecognisePlates
 from transforms.write_tables import WriteTables
 
 
 def build_tables(lines, options: RoadchiefOptions) -> dict:
     """EventLines → the five output tables, as PCollections keyed by table name."""
     parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s)
+    standard = options.view_as(StandardOptions)
     unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
-        options.dedup_window_minutes, options.view_as(StandardOptions).streaming)
-    passings = unique.events | "AssignRoadSegment" >> AssignRoadSegment(
+        options.dedup_window_minutes, standard.streaming,
+        watermark_driven=standard.runner != "FnApiRunner")
+    read = unique.events | "RecognisePlates" >> RecognisePlates(
+        options.model, options.min_camera_confidence, options.max_image_bytes,
+        options.max_image_pixels)
+    passings = read.events | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     hits = passings | "MatchWatchlist" >> MatchWatchlist(
         watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s)
@@ -38,7 +44,7 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
     metrics = (passings, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
     dead_letters = (
         [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
-         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters))]
+         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, read.dead_letters))]
         | "DeadLetters" >> beam.Flatten())
     return {"passings": passings, "hits": hits, "dispatches": dispatches,
             "metrics": metrics, "dead_letters": dead_letters}

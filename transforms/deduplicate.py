@@ -10,8 +10,12 @@ groups within event-time windows of the dedup horizon, which bounds the state
 it keeps. (Per-event grouping in the global window is also several times
 cheaper on the local batch runner than in event-time windows.)
 
-Groups are stamped with their earliest event time, not the end of the
-window, so the events stay on time for the event-time windows downstream.
+On a watermark-driven runner (Prism, Flink) groups are stamped with their
+earliest event time, not the end of the window, so the events stay on time
+for the event-time windows downstream. The FnApiRunner drops nothing as late
+in a batch, and a non-default timestamp combiner sends it down a general
+trigger path several times slower, so there the group keeps the default and
+each event is stamped back with its capture time after grouping.
 """
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -38,15 +42,18 @@ def _first_delivery(keyed):
 class DropDuplicateDeliveries(beam.PTransform):
     """CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`)."""
 
-    def __init__(self, horizon_minutes: float = 10.0, streaming: bool = False):
+    def __init__(self, horizon_minutes: float = 10.0, streaming: bool = False,
+                 watermark_driven: bool = True):
         super().__init__()
-        self._horizon = window.FixedWindows(horizon_minutes * 60) if streaming else window.GlobalWindows()
+        horizon = window.FixedWindows(horizon_minutes * 60) if streaming else window.GlobalWindows()
+        self._windowing = beam.WindowInto(horizon, timestamp_combiner=(
+            window.TimestampCombiner.OUTPUT_AT_EARLIEST if watermark_driven or streaming
+            else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):
         return (events
                 | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
                     tuple[str, CameraEvent])
-                | "Horizon" >> beam.WindowInto(
-                    self._horizon, timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
+                | "Horizon" >> self._windowing
                 | "Group" >> beam.GroupByKey()
                 | "KeepFirst" >> beam.FlatMap(_first_delivery).with_outputs(DEAD_LETTERS, main="events"))

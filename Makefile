@@ -16,10 +16,15 @@ $(VENV)/.installed: setup.py
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(DEMO)/plate.key
+	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7 --images
+	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO) \
+		--plate_key_file $(DEMO)/plate.key
+
+# The demo's own plate key; a deployment keeps its key outside the output folder.
+$(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
-	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7
-	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO)
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
 test: $(VENV)/.installed $(PRISM)
 	$(BIN)/python -m pytest -q tests

@@ -9,7 +9,9 @@ on a separate, larger run in a child process.
 """
 import argparse
 import json
+import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ from geo.world import load_world  # noqa: E402
 from pipelines.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.run import run  # noqa: E402
 from pipelines.tables import count_lines  # noqa: E402
+from transforms.privacy import KEY_ENV  # noqa: E402
 
 
 def simulated(folder: Path, events: int) -> Path:
@@ -69,6 +72,7 @@ def peak_memory_mb(path: Path, out: Path, runner: str) -> float:
 
 
 def main():
+    os.environ.setdefault(KEY_ENV, secrets.token_hex(32))  # a throwaway plate key for the run
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--memory-events", type=int, default=1_000_000)

@@ -1,6 +1,7 @@
 """The `roadchief` command line."""
 import argparse
 import logging
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -62,17 +63,56 @@ def _run(args) -> int:
     return run(args.beam_args)
 
 
+AUDIT_ENV = "ROADCHIEF_AUDIT_LOG"
+
+
 def _query(args) -> int:
-    from pipelines.tables import connect
-    connect(args.tables).sql(args.sql).show(max_width=args.max_width, max_rows=args.max_rows)
+    from pipelines.audit import audited_query
+    from pipelines.tables import render
+    rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log)
+    print(render(columns, rows, args.max_rows))
     return 0
 
 
 def _load_watchlist(args) -> int:
+    from pipelines.audit import audit_watchlist_change
     from transforms.watchlist_store import load_into_redis, read_watchlist_file
+    if not args.reason.strip():
+        raise ValueError("a reason is required")
     meta = load_into_redis(read_watchlist_file(args.file), args.redis, source=str(args.file))
+    audit_watchlist_change(args.audit_log, reason=args.reason, source=str(args.file),
+                           count=meta["count"], version=meta["version"])
     print(f"loaded {meta['count']} entries, version {meta['version']}")
     return 0
+
+
+def _verify_audit(args) -> int:
+    from pipelines.audit import verify
+    result = verify(args.log, expected_head=args.expected_head)
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, head {result.head}")
+        return 0
+    print(f"audit log TAMPERED: {result.problem}", file=sys.stderr)
+    return 1
+
+
+def _purge(args) -> int:
+    from pipelines.retention import DEFAULT_RETENTION, purge
+    policy = dict(DEFAULT_RETENTION)
+    for item in args.keep:
+        table, _, days = item.partition("=")
+        if not days.isdigit():
+            raise ValueError(f"--keep {item}: expected TABLE=DAYS")
+        policy[table] = int(days)
+    for table, report in purge(args.tables, policy).items():
+        print(f"{table:<13} kept {report.rows_after:>10,}  deleted {report.deleted:>10,} "
+              f"(older than {policy[table]} days)")
+    return 0
+
+
+def _audit_log_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--audit-log", default=os.environ.get(AUDIT_ENV, "roadchief-audit.jsonl"),
+                         help=f"hash-chained audit log (default: ${AUDIT_ENV} or ./roadchief-audit.jsonl)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,11 +145,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("beam_args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=_run)
 
-    query = commands.add_parser("query", help="SQL over the output tables (DuckDB)")
+    query = commands.add_parser("query", help="SQL over the output tables (DuckDB), audited")
     query.add_argument("--tables", required=True, help="output folder of a run")
+    query.add_argument("--reason", required=True, help="why you are looking (recorded in the audit log)")
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=100)
-    query.add_argument("--max-width", type=int, default=200)
+    _audit_log_option(query)
     query.set_defaults(handler=_query)
 
     watchlist = commands.add_parser("watchlist", help="manage the Redis watchlist")
@@ -117,7 +158,23 @@ def parser() -> argparse.ArgumentParser:
     load = actions.add_parser("load", help="replace the Redis watchlist with a file's entries")
     load.add_argument("file")
     load.add_argument("--redis", required=True, help="redis://host:port/db")
+    load.add_argument("--reason", required=True, help="why the list changes (recorded in the audit log)")
+    _audit_log_option(load)
     load.set_defaults(handler=_load_watchlist)
+
+    audit = commands.add_parser("audit", help="check the audit log")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    check = audit_actions.add_parser("verify", help="detect edited, removed or inserted entries")
+    check.add_argument("log")
+    check.add_argument("--expected-head", help="a head hash recorded earlier, to detect truncation")
+    check.set_defaults(handler=_verify_audit)
+
+    purge = commands.add_parser("purge", help="delete rows past their retention")
+    purge.add_argument("--tables", required=True)
+    purge.add_argument("--keep", action="append", default=[], metavar="TABLE=DAYS",
+                       help="override a retention (defaults: passings=30 hits=365 dispatches=365 "
+                            "dead_letters=30)")
+    purge.set_defaults(handler=_purge)
     return top
 
 
@@ -130,11 +187,15 @@ def main(argv=None) -> int:
         args.recognize_args = extra + args.recognize_args
     elif extra:
         top.error("unrecognized arguments: " + " ".join(extra))
+    import redis
     try:
         return args.handler(args)
     except (OptionsError, ValueError) as problem:
         print(f"roadchief {args.command}: {problem}", file=sys.stderr)
         return 2
+    except redis.RedisError as problem:
+        print(f"roadchief {args.command}: Redis: {type(problem).__name__}: {problem}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

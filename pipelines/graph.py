@@ -1,25 +1,26 @@
 """The roadchief pipeline: this module only wires the stages together.
 
-    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ RecognisePlates ─ AssignRoadSegment ─► passings
-                                                                              │
-                                                     MatchWatchlist ◄─────────┘
-                                                          │ hits
-                                                     DispatchOfficers ─► dispatches
-    passings, hits, dispatches ─ WindowedMetrics ─► metrics
-    every stage's rejects ─────────────────────────► dead_letters
+    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ RecognisePlates ─ AssignRoadSegment
+                                                                               │
+    passings ◄─ PseudonymiseNonHits ◄─ marked passings ◄─ MatchWatchlist ◄─────┘
+                                                               │ hits ─────────► hits
+                                                         DispatchOfficers ─────► dispatches
+    marked passings, hits, dispatches ─ WindowedMetrics ─► metrics
+    every stage's rejects ──────────────────────────────► dead_letters
 
 and WriteTables puts the five tables under the output folder as Parquet.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
-from pipelines.options import RoadchiefOptions, watchlist_spec
+from pipelines.options import RoadchiefOptions, plate_key_id, watchlist_spec
 from transforms.assign_segment import AssignRoadSegment
 from transforms.deduplicate import DropDuplicateDeliveries
 from transforms.dispatch import DispatchOfficers
 from transforms.match_watchlist import MatchWatchlist
 from transforms.metrics import WindowedMetrics
 from transforms.parse_events import ParseEvents
+from transforms.pseudonymise import PseudonymiseNonHits
 from transforms.read_events import ReadEventLines
 from transforms.recognise_plates import RecognisePlates
 from transforms.write_tables import WriteTables
@@ -37,16 +38,19 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
         options.max_image_pixels)
     passings = read.events | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
-    hits = passings | "MatchWatchlist" >> MatchWatchlist(
+    matched = passings | "MatchWatchlist" >> MatchWatchlist(
         watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s)
+    hits, checked = matched.hits, matched.passings
     dispatches = hits | "Dispatch" >> DispatchOfficers(
         options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score)
-    metrics = (passings, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
+    metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
+    stored = checked if options.plain_plates else (
+        checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
     dead_letters = (
         [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
          for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, read.dead_letters))]
         | "DeadLetters" >> beam.Flatten())
-    return {"passings": passings, "hits": hits, "dispatches": dispatches,
+    return {"passings": stored, "hits": hits, "dispatches": dispatches,
             "metrics": metrics, "dead_letters": dead_letters}
 
 
@@ -54,5 +58,5 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions) -> dict:
     """The whole graph: read the event files, compute the tables, write them."""
     lines = pipeline | "Read" >> ReadEventLines(options.events)
     tables = build_tables(lines, options)
-    tables | "Write" >> WriteTables(options.output)
+    tables | "Write" >> WriteTables(options.output, {"roadchief.plate_key_id": plate_key_id(options)})
     return tables

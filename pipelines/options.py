@@ -4,6 +4,7 @@ from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.watchlist_store import is_redis, read_watchlist_file
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
@@ -43,6 +44,10 @@ class RoadchiefOptions(PipelineOptions):
                             help="events captured later than now + this are dead letters")
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
+        parser.add_argument("--plate_key_file", default=None,
+                            help=f"key for the plate tokens of non-hit passings (default: ${KEY_ENV})")
+        parser.add_argument("--plain_plates", action="store_true",
+                            help="store plain plates of every passing (only where the law allows)")
         parser.add_argument("--model", default=None,
                             help="plate reader weights (.keras; default: the shipped model)")
         parser.add_argument("--min_camera_confidence", type=float, default=0.8,
@@ -51,6 +56,11 @@ class RoadchiefOptions(PipelineOptions):
                             help="largest image file or data: URI accepted")
         parser.add_argument("--max_image_pixels", type=int, default=40_000_000,
                             help="largest image (width × height, read from its header) decoded")
+
+
+def plate_key_id(options: RoadchiefOptions) -> str:
+    """The public fingerprint of the plate key, or `plain` when plates are kept."""
+    return "plain" if options.plain_plates else key_id(load_plate_key(key_file=options.plate_key_file))
 
 
 def watchlist_spec(options: RoadchiefOptions) -> str:
@@ -90,6 +100,11 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
         problems.append("--min_dispatch_score: must be in [0, 1]")
     if not 0 <= app.responders_k <= 50:
         problems.append("--responders_k: must be 0..50")
+    if not app.plain_plates:
+        try:
+            load_plate_key(key_file=app.plate_key_file)
+        except ValueError as bad:
+            problems.append(f"--plate_key_file: {bad}, or pass --plain_plates")
     if app.model is not None and not Path(app.model).is_file():
         problems.append(f"--model: {app.model} is not a file")
     if not 0 <= app.min_camera_confidence <= 1:

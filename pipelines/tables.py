@@ -1,15 +1,20 @@
 """Reading the output tables back with DuckDB: one view per table."""
 import glob
 import gzip
+import unicodedata
 from pathlib import Path
 
 import duckdb
 
-from transforms.write_tables import TABLES
+from transforms.write_tables import TABLES, arrow_schema
 
 
 def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view over each table found under `tables_dir`."""
+    """An in-memory DuckDB with a view over each table under `tables_dir`.
+
+    A table with no files (nothing written yet, or all purged) is an empty
+    view with the table's schema, so queries still run.
+    """
     tables_dir = Path(tables_dir)
     if not tables_dir.is_dir():
         raise ValueError(f"--tables: {tables_dir} is not a folder")
@@ -19,6 +24,8 @@ def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
         if files:
             listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+        else:
+            con.register(name, arrow_schema(TABLES[name]).empty_table())
     return con
 
 
@@ -34,3 +41,22 @@ def count_lines(patterns: list[str]) -> int:
                 last = block[-1:]
             total += last != b"\n"
     return total
+
+
+def _width(text: str) -> int:
+    """Terminal columns: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def render(columns: list[str], rows: list[tuple], max_rows: int, max_cell: int = 60) -> str:
+    """Rows as an aligned text table, at most `max_rows` of them."""
+    cells = [[("NULL" if v is None else str(v))[:max_cell] for v in row] for row in rows[:max_rows]]
+    widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
+
+    def line(values):
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths)).rstrip()
+    out = [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
+    if len(rows) > max_rows:
+        out.append(f"... {len(rows) - max_rows:,} more rows")
+    out.append(f"({len(rows):,} rows)")
+    return "\n".join(out)

@@ -65,3 +65,14 @@ def redis_url(redis_server):
 @pytest.fixture(scope="session")
 def world_folder() -> str:
     return str(SAMPLE_WORLD)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def plate_key():
+    """A throwaway plate key for the whole run, as an operator would set it."""
+    import os
+    import secrets
+
+    from transforms.privacy import KEY_ENV
+    os.environ[KEY_ENV] = secrets.token_hex(32)
+    yield os.environ[KEY_ENV]

@@ -24,7 +24,7 @@ def _passing(event: CameraEvent, layer: str, town: str, placement, lon, lat) -> 
         town=placement.town if placement else town,
         area_type=placement.area_type if placement else None,
         defence_layer=layer, lon=lon, lat=lat,
-        distance_m=placement.distance_m if placement else None)
+        distance_m=placement.distance_m if placement else None, watchlist_hit=False)
 
 
 class _Place(BufferedDoFn):

@@ -16,6 +16,7 @@ from transforms.records import Hit, Passing
 from transforms.watchlist_store import WatchEntry, open_watchlist
 
 DOUBT = 0.8
+CHECKED = "passings"
 
 
 def _candidates(passing: Passing) -> list[tuple[str, int]]:
@@ -67,20 +68,26 @@ class _MatchBuffer(BufferedDoFn):
         index = self._store.lookup(
             canonical(read) for wv in readable for read, _ in _candidates(wv.value))
         version = self._store.version if index else ""
-        for wv in readable:
-            for hit in hits_for(wv.value, index, self._max_substitutions, version):
+        for wv in buffer:
+            hits = hits_for(wv.value, index, self._max_substitutions, version) if wv.value.plate else []
+            for hit in hits:
                 yield wv.with_value(hit)
+            checked = wv.value._replace(watchlist_hit=True) if hits else wv.value
+            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(checked))
 
     def teardown(self):
         self._store.close()
 
 
 class MatchWatchlist(beam.PTransform):
-    """Passings → Hits, looked up a buffer at a time (one Redis MGET per buffer)."""
+    """Passings → Hits (main) and the same passings marked `watchlist_hit` (`passings`).
+
+    Looked up a buffer at a time: one Redis MGET per buffer.
+    """
 
     def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0):
         super().__init__()
         self._fn = _MatchBuffer(watchlist, max_substitutions, ttl_s)
 
     def expand(self, passings):
-        return passings | beam.ParDo(self._fn)
+        return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

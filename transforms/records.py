@@ -59,6 +59,7 @@ class Passing(NamedTuple):
     lon: Optional[float]
     lat: Optional[float]
     distance_m: Optional[float]
+    watchlist_hit: bool
 
 
 class Hit(NamedTuple):

@@ -165,6 +165,8 @@ class RedisWatchlist:
         for attempt in range(self._retries + 1):
             try:
                 return call()
+            except redis.AuthenticationError:
+                raise
             except (redis.ConnectionError, redis.TimeoutError):
                 if attempt == self._retries:
                     raise

@@ -71,18 +71,21 @@ class _ToArrow(BufferedDoFn):
 class WriteTables(beam.PTransform):
     """{table name: PCollection of records} → Parquet files under `output/<table>/`.
 
+    `metadata` goes into every file's schema (e.g. which plate key made the tokens).
+
     Records are converted to Arrow a batch at a time, which is several times
     faster than handing the sink one dict per row.
     """
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, metadata: dict[str, str] | None = None):
         super().__init__()
         self._output = output
+        self._metadata = metadata or {}
 
     def expand(self, tables: dict):
         results = {}
         for name, records in tables.items():
-            schema = arrow_schema(TABLES[name])
+            schema = arrow_schema(TABLES[name]).with_metadata(self._metadata)
             results[name] = (
                 records
                 | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema))

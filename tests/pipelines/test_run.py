@@ -33,8 +33,15 @@ def replay(events, output, *extra):
 
 
 @pytest.fixture(scope="module")
-def first(events, tmp_path_factory):
-    return replay(events, tmp_path_factory.mktemp("first"))
+def first_output(events, tmp_path_factory):
+    output = tmp_path_factory.mktemp("first")
+    replay(events, output)
+    return output
+
+
+@pytest.fixture(scope="module")
+def first(first_output):
+    return connect(first_output)
 
 
 def table(con, name):
@@ -97,7 +104,56 @@ def test_the_command_line_queries_the_tables(events, first, tmp_path):
                            "--output", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "balanced" in done.stdout and "Top dispatches" in done.stdout
+    log = tmp_path / "audit.jsonl"
     query = subprocess.run([sys.executable, "-m", "pipelines.cli", "query", "--tables", str(out),
+                            "--reason", "case 2026-118", "--audit-log", str(log),
                             "SELECT count(*) AS n FROM passings"], capture_output=True, text=True)
     (n,) = first.execute("SELECT count(*) FROM passings").fetchone()
     assert query.returncode == 0 and str(n) in query.stdout
+    assert "case 2026-118" in log.read_text(encoding="utf-8")
+    verified = subprocess.run([sys.executable, "-m", "pipelines.cli", "audit", "verify", str(log)],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0 and "1 entries" in verified.stdout
+    unexplained = subprocess.run([sys.executable, "-m", "pipelines.cli", "query", "--tables", str(out),
+                                  "--reason", " ", "--audit-log", str(log), "SELECT 1"],
+                                 capture_output=True, text=True)
+    assert unexplained.returncode == 2 and "a reason is required" in unexplained.stderr
+
+
+def test_non_hit_plates_are_stored_as_keyed_tokens_and_hits_keep_theirs(first, first_output,
+                                                                        plate_key):
+    import pyarrow.parquet as pq
+    from transforms.privacy import key_id, plate_token
+    rows = first.execute("SELECT plate, watchlist_hit FROM passings WHERE plate IS NOT NULL").fetchall()
+    assert all(plate.startswith("h:") != hit for plate, hit in rows)
+    hit_plates = {p for (p,) in first.execute("SELECT read_plate FROM hits").fetchall()}
+    stored_hits = {plate for plate, hit in rows if hit}
+    assert stored_hits and stored_hits <= hit_plates
+    for part in (first_output / "passings").glob("*.parquet"):
+        metadata = pq.read_schema(part).metadata
+        assert metadata[b"roadchief.plate_key_id"].decode() == key_id(bytes.fromhex(plate_key))
+    (token,) = first.execute(
+        "SELECT plate FROM passings WHERE NOT watchlist_hit AND plate IS NOT NULL LIMIT 1").fetchone()
+    assert len(token) == len(plate_token("琼C12345", bytes.fromhex(plate_key)))
+
+
+def test_without_a_key_the_run_refuses_to_start(events, tmp_path, monkeypatch):
+    from transforms.privacy import KEY_ENV
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(OptionsError, match="no plate key"):
+        run(["--events", str(events), "--output", str(tmp_path)], summary=False)
+    assert run(["--events", str(events), "--output", str(tmp_path), "--plain_plates"],
+               summary=False) == 0
+    plates = connect(tmp_path).execute("SELECT plate FROM passings WHERE plate LIKE 'h:%'").fetchall()
+    assert plates == []
+
+
+def test_purge_deletes_passings_past_retention(events, tmp_path):
+    out = tmp_path / "purge"
+    replay(events, out)
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "purge", "--tables", str(out),
+                           "--keep", "passings=0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert connect(out).execute("SELECT count(*) FROM passings").fetchone()[0] == 0
+    assert connect(out).execute("SELECT count(*) FROM hits").fetchone()[0] > 0
+    assert "passings" in done.stdout and "deleted" in done.stdout

@@ -14,7 +14,7 @@ INDEX = index_by_canonical(entry_from_row(row, "test") for row in ROWS)
 
 def passing(plate, confidence=1.0, alternates=(), at_us=NOV_2026_US, event_id="e1") -> Passing:
     return Passing("f:1", event_id, "CAM-1", at_us, plate, confidence, "camera", list(alternates),
-                   "blue", "S1", "银海路", "嘉积镇", "urban", "street_grid", 110.46, 19.24, 3.0)
+                   "blue", "S1", "银海路", "嘉积镇", "urban", "street_grid", 110.46, 19.24, 3.0, False)
 
 
 def matches(p, max_substitutions=1):
@@ -51,7 +51,7 @@ def test_the_transform_matches_against_redis(tmp_path, redis_url):
     load_into_redis([entry_from_row(row, "t") for row in ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b")])
-                | MatchWatchlist(redis_url, max_substitutions=0))
+                | MatchWatchlist(redis_url, max_substitutions=0)).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
 
@@ -60,6 +60,16 @@ def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_csv(tmp_path / "w.csv", ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing("琼C12345", event_id=f"e{i}") for i in range(3)])
-                | MatchWatchlist(path, max_substitutions=1))
+                | MatchWatchlist(path, max_substitutions=1)).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
+
+
+def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
+    path = str(write_csv(tmp_path / "w.csv", ROWS))
+    with TestPipeline(runner="FnApiRunner") as p:
+        checked = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b"),
+                                    passing(None, None, event_id="c")])
+                   | MatchWatchlist(path)).passings
+        assert_that(checked | beam.Map(lambda c: (c.event_id, c.watchlist_hit)),
+                    equal_to([("a", True), ("b", False), ("c", False)]))

@@ -12,7 +12,7 @@ WINDOW = 15 * MINUTE
 def passing(event_id, minutes, plate, town="嘉积镇", segment="JJ-0001") -> Passing:
     return Passing("f:1", event_id, "QH-SG-001", T0 + minutes * MINUTE, plate, 1.0 if plate else None,
                    "camera" if plate else "none", [], "blue", segment, "嘉积大道", town,
-                   "urban" if segment else None, "street_grid", 110.45, 19.23, 2.0)
+                   "urban" if segment else None, "street_grid", 110.45, 19.23, 2.0, False)
 
 
 def dispatch(minutes) -> Dispatch:

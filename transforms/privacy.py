@@ -1,0 +1,101 @@
+"""Pseudonymised plates: the same vehicle gets the same token, the plate stays secret.
+
+Most passings are of vehicles nobody is looking for. Their plates are replaced
+by a keyed token before the passings table is written, so analysts can still
+count unique vehicles and follow one token from camera to camera, but cannot
+read the plate back without the key. Hits and dispatches keep the plate:
+officers act on it. See docs/privacy.md for the policy, docs/threat-model.md
+for what a token does and does not protect.
+
+The key is 32 or more random bytes written as hex (`openssl rand -hex 32`),
+given in the environment variable ROADCHIEF_PLATE_KEY or in a file
+(`--plate_key_file`). Hex only: every hex string is also valid base64, so
+accepting both would make some keys mean two different byte strings.
+
+Why HMAC and not a plain hash: the plate space is small (a province character,
+a letter and five characters: about 10^10 plates in all, 10^9 in one
+province), so sha256(plate) is reversed by hashing every plate, in minutes or
+less on one GPU. A keyed HMAC can only be reversed that way by someone who
+holds the key.
+"""
+import hashlib
+import hmac
+import os
+from pathlib import Path
+from typing import Mapping, Optional
+
+KEY_ENV = "ROADCHIEF_PLATE_KEY"
+MIN_KEY_BYTES = 32
+TOKEN_PREFIX = "h:"
+TOKEN_HEX_CHARS = 32  # 128 bits: collisions stay improbable for any number of plates
+
+
+class PlateKey(bytes):
+    """Key bytes that print as their public fingerprint, never as themselves.
+
+    A bytes subclass, so hmac takes it as is and Beam pickles it with a DoFn,
+    while a log line, an exception or a debugger shows only the key_id.
+    """
+
+    def __repr__(self) -> str:
+        return f"PlateKey(key_id={key_id(self)})"
+
+    __str__ = __repr__
+
+
+def load_plate_key(env: Mapping[str, str] = os.environ, key_file: Optional[str] = None) -> PlateKey:
+    """The plate key from `key_file` if given, else from ROADCHIEF_PLATE_KEY.
+
+    ValueError if neither is set, the file cannot be read, the text is not hex,
+    or the key is shorter than 32 bytes. Messages name where the key came from,
+    never its content.
+    """
+    if key_file is not None:
+        where = f"plate key file {key_file}"
+        try:
+            text = Path(key_file).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as problem:
+            raise ValueError(f"{where}: cannot read it ({type(problem).__name__})") from None
+    elif env.get(KEY_ENV):
+        where, text = KEY_ENV, env[KEY_ENV]
+    else:
+        raise ValueError(f"no plate key: set {KEY_ENV} or give --plate_key_file "
+                         f"(create one with: openssl rand -hex {MIN_KEY_BYTES})")
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        raise ValueError(f"{where}: not a hex string (create one with: openssl rand -hex "
+                         f"{MIN_KEY_BYTES})") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"{where}: {len(key)} bytes, at least {MIN_KEY_BYTES} are needed")
+    return PlateKey(key)
+
+
+def plate_token(plate: str, key: bytes) -> str:
+    """"h:" and 32 hex characters of HMAC-SHA256(key, plate).
+
+    Give it the normalised plate (as the passings table holds it), so that two
+    reads of the same plate get the same token.
+    """
+    digest = hmac.new(key, plate.encode("utf-8"), hashlib.sha256).hexdigest()
+    return TOKEN_PREFIX + digest[:TOKEN_HEX_CHARS]
+
+
+def key_id(key: bytes) -> str:
+    """A short public fingerprint of the key, to record which key made a token.
+
+    It is an HMAC of a fixed label, so it reveals nothing about the key and
+    cannot collide with a plate token (different message, no "h:" prefix).
+    """
+    return hmac.new(key, b"roadchief plate key id", hashlib.sha256).hexdigest()[:12]
+
+
+def pseudonymise_passing(passing, key: bytes):
+    """A Passing with its plate and alternate reads replaced by tokens.
+
+    Applied only on the way to the passings table: matching, dispatch and
+    metrics still see the plate.
+    """
+    return passing._replace(
+        plate=None if passing.plate is None else plate_token(passing.plate, key),
+        plate_alternates=[plate_token(alternate, key) for alternate in passing.plate_alternates])

@@ -1,0 +1,37 @@
+"""Keep no plain plate of a vehicle nobody is looking for.
+
+More than 99.9% of passings are of vehicles on no watchlist. On the way to the
+passings table their plates (and alternate reads) become keyed HMAC tokens:
+the same vehicle still links across sightings, but the plate cannot be
+recovered without the key. Passings that hit the watchlist keep the plate, as
+hits and dispatches do. The key is read on the worker (`setup`), from the
+environment or a key file, so it never travels inside the pipeline graph.
+"""
+from typing import Optional
+
+import apache_beam as beam
+
+from transforms.privacy import load_plate_key, pseudonymise_passing
+from transforms.records import Passing
+
+
+class _Pseudonymise(beam.DoFn):
+    def __init__(self, key_file: Optional[str]):
+        self._key_file = key_file
+
+    def setup(self):
+        self._key = load_plate_key(key_file=self._key_file)
+
+    def process(self, passing: Passing):
+        yield passing if passing.watchlist_hit else pseudonymise_passing(passing, self._key)
+
+
+class PseudonymiseNonHits(beam.PTransform):
+    """Passings marked by MatchWatchlist → passings whose non-hit plates are tokens."""
+
+    def __init__(self, key_file: Optional[str] = None):
+        super().__init__()
+        self._fn = _Pseudonymise(key_file)
+
+    def expand(self, passings):
+        return passings | beam.ParDo(self._fn)

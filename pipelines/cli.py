@@ -8,7 +8,8 @@ from pathlib import Path
 
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
 
-from pipelines.options import SAMPLE_WORLD, OptionsError, RoadchiefOptions  # noqa: E402
+from pipelines.errors import OptionsError, RunFailed  # noqa: E402
+from pipelines.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
 
 
 def _frame_writer(seed: int):
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
     import redis
     try:
         return args.handler(args)
-    except (OptionsError, ValueError) as problem:
+    except (OptionsError, ValueError, RunFailed) as problem:
         print(f"roadchief {args.command}: {problem}", file=sys.stderr)
         return 2
     except redis.RedisError as problem:

@@ -39,7 +39,8 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
     passings = read.events | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     matched = passings | "MatchWatchlist" >> MatchWatchlist(
-        watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s)
+        watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s,
+        options.watchlist_snapshot)
     hits, checked = matched.hits, matched.passings
     dispatches = hits | "Dispatch" >> DispatchOfficers(
         options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score)
@@ -54,9 +55,9 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
             "metrics": metrics, "dead_letters": dead_letters}
 
 
-def build(pipeline: beam.Pipeline, options: RoadchiefOptions) -> dict:
-    """The whole graph: read the event files, compute the tables, write them."""
+def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:
+    """The whole graph: read the event files, compute the tables, write them under `output`."""
     lines = pipeline | "Read" >> ReadEventLines(options.events)
     tables = build_tables(lines, options)
-    tables | "Write" >> WriteTables(options.output, {"roadchief.plate_key_id": plate_key_id(options)})
+    tables | "Write" >> WriteTables(output, {"roadchief.plate_key_id": plate_key_id(options)})
     return tables

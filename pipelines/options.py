@@ -1,19 +1,17 @@
 """The application's flags, in one options class, validated before anything runs."""
 import glob
+import zipfile
 from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines.errors import OptionsError
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
-from transforms.watchlist_store import is_redis, read_watchlist_file
+from transforms.watchlist_store import is_redis, read_watchlist_file, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
 LOCAL_RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner")
 RUNNERS = LOCAL_RUNNERS + ("FlinkRunner",)
-
-
-class OptionsError(ValueError):
-    """One or more flags are wrong; the message lists every problem."""
 
 
 class RoadchiefOptions(PipelineOptions):
@@ -42,6 +40,8 @@ class RoadchiefOptions(PipelineOptions):
                             help="a sighting farther than this from every road gets no segment")
         parser.add_argument("--max_future_s", type=float, default=300.0,
                             help="events captured later than now + this are dead letters")
+        parser.add_argument("--watchlist_snapshot", default=None,
+                            help="watchlist file to fall back on (hits marked stale) if Redis is down")
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
         parser.add_argument("--plate_key_file", default=None,
@@ -67,6 +67,28 @@ def watchlist_spec(options: RoadchiefOptions) -> str:
     return options.watchlist or str(Path(options.world) / "watchlist.csv")
 
 
+def _writable(folder: Path) -> list[str]:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".roadchief-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return []
+    except OSError as refused:
+        return [f"--output: cannot write to {folder} ({refused.strerror})"]
+
+
+def _model_problems(path: Path) -> list[str]:
+    """A quick look inside a .keras file (a zip with the model's config), without TensorFlow."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return [f"--model: {path} is not a Keras model file (no config.json inside)"]
+            return []
+    except (OSError, zipfile.BadZipFile) as bad:
+        return [f"--model: {path} is not a readable Keras model file ({bad})"]
+
+
 def validate(options: PipelineOptions) -> RoadchiefOptions:
     """The options if they make sense; OptionsError listing every problem otherwise."""
     app = options.view_as(RoadchiefOptions)
@@ -82,14 +104,22 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
             problems.append(f"--events: nothing matches {pattern}")
     if not app.output:
         problems.append("--output: give a folder for the tables")
+    else:
+        problems += _writable(Path(app.output))
     if not Path(app.world).is_dir():
         problems.append(f"--world: {app.world} is not a folder")
     spec = watchlist_spec(app)
-    if not is_redis(spec):
-        try:
-            read_watchlist_file(spec)
-        except ValueError as bad:
-            problems.append(f"--watchlist: {bad}")
+    for flag, path in (("--watchlist", None if is_redis(spec) else spec),
+                       ("--watchlist_snapshot", app.watchlist_snapshot)):
+        if path:
+            try:
+                read_watchlist_file(path)
+            except ValueError as bad:
+                problems.append(f"{flag}: {bad}")
+    unreachable = is_redis(spec) and redis_problem(spec)
+    if unreachable and not app.watchlist_snapshot:
+        problems.append(f"--watchlist: Redis unreachable ({unreachable}); "
+                        "give --watchlist_snapshot FILE to run on a snapshot")
     for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
                  "max_camera_distance_m", "watchlist_ttl_s"):
         if getattr(app, name) <= 0:
@@ -105,8 +135,8 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
             load_plate_key(key_file=app.plate_key_file)
         except ValueError as bad:
             problems.append(f"--plate_key_file: {bad}, or pass --plain_plates")
-    if app.model is not None and not Path(app.model).is_file():
-        problems.append(f"--model: {app.model} is not a file")
+    if app.model is not None:
+        problems += _model_problems(Path(app.model))
     if not 0 <= app.min_camera_confidence <= 1:
         problems.append("--min_camera_confidence: must be in [0, 1]")
     if app.max_image_bytes <= 0 or app.max_image_pixels <= 0:

@@ -1,4 +1,10 @@
-"""`roadchief run`: replay event files through the pipeline on a named runner."""
+"""`roadchief run`: replay event files through the pipeline on a named runner.
+
+Tables are written to a staging folder and published only when the whole run
+succeeded: a run that fails (a full disk, a crash) leaves the tables of the
+previous run as they were instead of a silent partial table.
+"""
+import json
 import shutil
 import time
 from pathlib import Path
@@ -6,13 +12,15 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines.errors import RunFailed
 from pipelines.graph import build
 from pipelines.options import validate
-from pipelines.summary import print_summary
+from pipelines.summary import print_summary, reconcile
 from pipelines.tables import count_lines
 from transforms.write_tables import TABLES
 
 DEFAULT_RUNNER = "FnApiRunner"
+STAGING = ".staging"
 
 
 def pipeline_options(argv: list[str]) -> PipelineOptions:
@@ -23,22 +31,43 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     return options
 
 
-def clear_tables(output: str) -> None:
-    """Remove the tables of an earlier run, and nothing else in the folder."""
+def publish(staging: Path, output: Path) -> None:
+    """Replace each table folder of `output` with the staged one."""
     for name in TABLES:
-        shutil.rmtree(Path(output) / name, ignore_errors=True)
+        shutil.rmtree(output / name, ignore_errors=True)
+        (staging / name).rename(output / name)
+    shutil.rmtree(staging)
+
+
+def _cause(failure: BaseException) -> str:
+    lines = [line for line in str(failure).splitlines() if line.strip()]
+    named = [line for line in lines if "Error" in line or "error" in line]
+    return (named or lines or [type(failure).__name__])[-1].strip()[:500]
 
 
 def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
     app = validate(options)
-    clear_tables(app.output)
+    output = Path(app.output)
+    staging = output / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
-    with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, app)
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, app, str(staging))
+    except Exception as failure:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RunFailed(f"the run failed and changed no table under {output}: "
+                        f"{_cause(failure)}") from failure
+    publish(staging, output)
     elapsed = time.perf_counter() - started
     lines_in = count_lines(app.events)
+    runner = options.view_as(StandardOptions).runner
     print(f"{lines_in:,} lines in {elapsed:.1f} s ({lines_in / elapsed:,.0f} lines/s) "
-          f"on {options.view_as(StandardOptions).runner}; tables under {app.output}")
-    balanced = print_summary(app.output, lines_in) if summary else True
-    return 0 if balanced else 1
+          f"on {runner}; tables under {output}")
+    accounts = reconcile(output, lines_in)
+    (output / "reconciliation.json").write_text(json.dumps(accounts, indent=2) + "\n")
+    print(accounts["verdict"])
+    if summary:
+        print_summary(output)
+    return 0 if accounts["balanced"] else 1

@@ -29,22 +29,27 @@ SECTIONS = {
 }
 
 
-def reconcile(tables_dir: str, lines_in: int) -> tuple[bool, str]:
-    """Every input line must be exactly one passing or one dead letter."""
+def reconcile(tables_dir, lines_in: int) -> dict:
+    """Every input line must be exactly one passing or one dead letter.
+
+    Returns the accounts: lines in, passings, dead letters by stage, whether
+    they balance, and a one-line verdict.
+    """
     con = connect(tables_dir)
     passings = con.execute("SELECT count(*) FROM passings").fetchone()[0]
-    dead = con.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+    by_stage = dict(con.execute(
+        "SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall())
+    dead = sum(by_stage.values())
     balanced = passings + dead == lines_in
-    verdict = "balanced" if balanced else f"UNBALANCED by {lines_in - passings - dead}"
-    return balanced, (f"lines in {lines_in:,} = passings {passings:,} + dead letters {dead:,}: "
-                      f"{verdict}")
+    stages = ", ".join(f"{stage} {n:,}" for stage, n in by_stage.items()) or "none"
+    verdict = (f"lines in {lines_in:,} = passings {passings:,} + dead letters {dead:,} "
+               f"({stages}): " + ("balanced" if balanced else f"UNBALANCED by {lines_in - passings - dead:,}"))
+    return {"lines_in": lines_in, "passings": passings, "dead_letters": by_stage,
+            "balanced": balanced, "verdict": verdict}
 
 
-def print_summary(tables_dir: str, lines_in: int) -> bool:
-    balanced, line = reconcile(tables_dir, lines_in)
-    print(line)
+def print_summary(tables_dir) -> None:
     con = connect(tables_dir)
     for title, sql in SECTIONS.items():
         print(f"\n{title}")
         con.sql(sql).show(max_width=220, max_rows=40)
-    return balanced

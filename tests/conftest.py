@@ -20,11 +20,11 @@ def _free_port() -> int:
 class RedisServer:
     """A real redis-server on a free loopback port, with persistence off."""
 
-    def __init__(self, workdir: Path, *extra: str):
+    def __init__(self, workdir: Path, *extra: str, port: int | None = None):
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(workdir), *extra],

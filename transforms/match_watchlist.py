@@ -8,6 +8,8 @@ carry alternates; those are tried too, at one more substitution's cost.
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
+from typing import Optional
+
 import apache_beam as beam
 
 from transforms.plates import canonical, substitutions
@@ -55,13 +57,15 @@ def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: 
 
 
 class _MatchBuffer(BufferedDoFn):
-    def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float):
+    def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float,
+                 snapshot: Optional[str]):
         self._watchlist = watchlist
         self._max_substitutions = max_substitutions
         self._ttl_s = ttl_s
+        self._snapshot = snapshot
 
     def setup(self):
-        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s)
+        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot)
 
     def process_buffer(self, buffer):
         readable = [wv for wv in buffer if wv.value.plate]
@@ -85,9 +89,10 @@ class MatchWatchlist(beam.PTransform):
     Looked up a buffer at a time: one Redis MGET per buffer.
     """
 
-    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0):
+    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
+                 snapshot: Optional[str] = None):
         super().__init__()
-        self._fn = _MatchBuffer(watchlist, max_substitutions, ttl_s)
+        self._fn = _MatchBuffer(watchlist, max_substitutions, ttl_s, snapshot)
 
     def expand(self, passings):
         return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

@@ -112,12 +112,16 @@ def entries_version(entries: Iterable[WatchEntry]) -> str:
 
 
 class FileWatchlist:
-    """A watchlist read once from a file and held in memory."""
+    """A watchlist read once from a file and held in memory.
 
-    def __init__(self, path: str | Path):
+    A `stale` list is a snapshot standing in for an unreachable Redis; its
+    version says so, and so does every hit matched against it.
+    """
+
+    def __init__(self, path: str | Path, stale: bool = False):
         entries = read_watchlist_file(path)
         self._index = index_by_canonical(entries)
-        self.version = entries_version(entries)
+        self.version = ("stale:" if stale else "") + entries_version(entries)
 
     def lookup(self, canons: Iterable[str]) -> dict[str, tuple[WatchEntry, ...]]:
         return {key: self._index[key] for key in canons if key in self._index}
@@ -198,11 +202,29 @@ def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     return meta
 
 
-def open_watchlist(spec: str, ttl_s: float = 5.0):
-    """A backend for `--watchlist`: a redis:// or rediss:// URL, or a file path."""
-    if is_redis(spec):
-        return RedisWatchlist(spec, ttl_s=ttl_s)
-    return FileWatchlist(spec)
+def redis_problem(url: str) -> Optional[str]:
+    """Why the Redis at `url` cannot serve the watchlist now, or None if it can."""
+    import redis
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+        return None
+    except redis.RedisError as failure:
+        return f"{type(failure).__name__}: {failure}"
+
+
+def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None):
+    """A backend for `--watchlist`: a redis:// or rediss:// URL, or a file path.
+
+    With a `snapshot` file, an unreachable Redis falls back to that file,
+    marked stale, instead of failing.
+    """
+    if not is_redis(spec):
+        return FileWatchlist(spec)
+    if snapshot and redis_problem(spec):
+        return FileWatchlist(snapshot, stale=True)
+    return RedisWatchlist(spec, ttl_s=ttl_s)
 
 
 def is_redis(spec: Optional[str]) -> bool:

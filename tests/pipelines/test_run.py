@@ -7,7 +7,7 @@ import pytest
 
 from geo.simulate import simulate
 from geo.shared import world_at
-from pipelines.options import OptionsError
+from pipelines.errors import OptionsError
 from pipelines.run import run
 from pipelines.tables import connect
 from transforms.watchlist_store import load_into_redis, read_watchlist_file

@@ -62,3 +62,16 @@ def test_substitutions_are_symmetric_and_count_differences(plate, data):
     expected = sum(a != b for a, b in zip(plate, misread))
     assert canonical(misread) == canonical(plate)
     assert substitutions(misread, plate) == substitutions(plate, misread) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12), st.lists(st.text(max_size=12), max_size=3),
+       st.floats(0, 1), st.integers(0, 3))
+def test_the_matcher_takes_any_read_and_alternates_without_raising(read, alternates, confidence, k):
+    from tests.transforms.test_match_watchlist import INDEX, passing
+    from transforms.match_watchlist import hits_for
+    plate = normalise_plate(read) or "琼C12345"
+    hits = hits_for(passing(plate, confidence, [normalise_plate(a) or a for a in alternates]),
+                    INDEX, k, "v")
+    assert all(h.substitutions <= k and 0 <= h.score <= 1 for h in hits)
+    assert len({h.entry_id for h in hits}) == len(hits)

@@ -1,0 +1,9 @@
+"""What the command line reports as a clear one-line error instead of a traceback."""
+
+
+class OptionsError(ValueError):
+    """One or more flags are wrong; the message lists every problem."""
+
+
+class RunFailed(RuntimeError):
+    """The pipeline failed; no table was changed."""

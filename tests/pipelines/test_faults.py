@@ -1,0 +1,113 @@
+"""Fault scenarios: each ends in a clear error or a complete run, never in silent loss."""
+import subprocess
+import threading
+import time
+from datetime import datetime
+
+import pytest
+import redis
+
+from geo.shared import world_at
+from geo.simulate import simulate
+from pipelines.errors import OptionsError, RunFailed
+from pipelines.run import run
+from pipelines.tables import connect
+from tests.conftest import RedisServer
+from transforms.plates import canonical
+from transforms.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory, world_folder):
+    path = tmp_path_factory.mktemp("faults") / "events.jsonl"
+    simulate(world_at(world_folder), path, events=3000,
+             start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=9,
+             watchlisted_share=0.05)
+    return path
+
+
+def replay(events, output, *extra):
+    return run(["--events", str(events), "--output", str(output), *extra], summary=False)
+
+
+def test_redis_down_at_start_is_a_clear_error(events, tmp_path):
+    closed = RedisServer(tmp_path)
+    url = closed.url
+    closed.stop()
+    with pytest.raises(OptionsError, match="Redis unreachable.*--watchlist_snapshot"):
+        replay(events, tmp_path / "out", "--watchlist", url)
+
+
+def test_redis_down_at_start_falls_back_to_the_snapshot_marked_stale(events, tmp_path,
+                                                                      world_folder):
+    closed = RedisServer(tmp_path)
+    url = closed.url
+    closed.stop()
+    snapshot = f"{world_folder}/watchlist.csv"
+    assert replay(events, tmp_path / "out", "--watchlist", url, "--watchlist_snapshot", snapshot) == 0
+    versions = connect(tmp_path / "out").execute("SELECT DISTINCT list_version FROM hits").fetchall()
+    assert versions and all(v.startswith("stale:") for (v,) in versions)
+
+
+def test_redis_restarting_mid_lookup_is_retried_and_answers(tmp_path, world_folder):
+    server = RedisServer(tmp_path)
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), server.url, "test")
+    plate = read_watchlist_file(f"{world_folder}/watchlist.csv")[0].plate
+    live = RedisWatchlist(server.url, ttl_s=0)
+    port = server.port
+    server.stop()
+    revived = {}
+
+    def restart():
+        time.sleep(0.5)
+        revived["server"] = RedisServer(tmp_path, port=port)
+        load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), revived["server"].url, "t")
+
+    helper = threading.Thread(target=restart)
+    helper.start()
+    try:
+        found = live.lookup([canonical(plate)])
+    finally:
+        helper.join()
+        revived["server"].stop()
+    assert plate in {entry.plate for entry in found[canonical(plate)]}
+
+
+def test_an_unwritable_output_folder_is_refused_up_front(events, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OptionsError, match="--output: cannot write"):
+        replay(events, blocker / "out")
+
+
+def test_a_full_disk_fails_clearly_and_keeps_the_previous_tables(events, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(disk)], check=True)
+    try:
+        small = tmp_path / "small.jsonl"
+        small.write_text("".join(open(events, encoding="utf-8").readlines()[:20]), encoding="utf-8")
+        assert replay(small, disk) == 0
+        with pytest.raises(RunFailed, match="changed no table.*No space left on device"):
+            replay(events, disk)
+        con = connect(disk)
+        assert con.execute("SELECT count(*) FROM passings").fetchone()[0] <= 20
+        assert not (disk / ".staging").exists()
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)  # a failed writer may hold a file open
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not a readable Keras model"),
+    (b"PK\x03\x04 broken zip", "not a readable Keras model"),
+])
+def test_a_corrupt_model_file_is_refused_at_start(events, tmp_path, content, message):
+    model = tmp_path / "plate_reader.keras"
+    model.write_bytes(content)
+    with pytest.raises(OptionsError, match=message):
+        replay(events, tmp_path / "out", "--model", str(model))
+
+
+def test_a_missing_model_file_is_refused_at_start(events, tmp_path):
+    with pytest.raises(OptionsError, match="--model"):
+        replay(events, tmp_path / "out", "--model", str(tmp_path / "nowhere.keras"))

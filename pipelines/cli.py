@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
 from pipelines.errors import OptionsError, RunFailed  # noqa: E402
 from pipelines.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402

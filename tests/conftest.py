@@ -18,28 +18,45 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """A real redis-server on a free loopback port, with persistence off."""
+    """A real redis-server on a free loopback port, with persistence off.
 
-    def __init__(self, workdir: Path, *extra: str, port: int | None = None):
+    `password` turns on requirepass; `tls` ({"cert", "key", "ca"} paths) makes
+    it listen with TLS only.
+    """
+
+    def __init__(self, workdir: Path, *, port: int | None = None, password: str | None = None,
+                 tls: dict[str, Path] | None = None):
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
         self.port = port or _free_port()
+        listen = ["--port", str(self.port)]
+        if tls:
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(tls["cert"]),
+                      "--tls-key-file", str(tls["key"]), "--tls-ca-cert-file", str(tls["ca"]),
+                      "--tls-auth-clients", "no"]
+        secured = ["--requirepass", password] if password else []
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), *extra],
+            [binary, *listen, *secured, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._scheme, self._query = ("rediss", f"?ssl_ca_certs={tls['ca']}") if tls else ("redis", "")
+        self.url = self.url_for("", password) if password else self.url_for(None, None)
         deadline = time.monotonic() + 10
         while True:
             try:
-                redis.Redis.from_url(self.url).ping()
+                with redis.Redis.from_url(self.url) as client:
+                    client.ping()
                 return
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
                     raise RuntimeError("redis-server did not start")
                 time.sleep(0.05)
+
+    def url_for(self, user: str | None, password: str | None) -> str:
+        credentials = "" if password is None else f"{user}:{password}@"
+        return f"{self._scheme}://{credentials}127.0.0.1:{self.port}/0{self._query}"
 
     def stop(self):
         self.process.terminate()
@@ -76,3 +93,16 @@ def plate_key():
     from transforms.privacy import KEY_ENV
     os.environ[KEY_ENV] = secrets.token_hex(32)
     yield os.environ[KEY_ENV]
+
+
+def simulated_events(folder: Path, world_folder: str, seed: int, events: int = 3000) -> Path:
+    """Half an hour of simulated traffic with 5% watchlisted vehicles, as a JSONL file."""
+    from datetime import datetime
+
+    from geo.shared import world_at
+    from geo.simulate import simulate
+    path = folder / "events.jsonl"
+    simulate(world_at(world_folder), path, events=events,
+             start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=seed,
+             watchlisted_share=0.05)
+    return path

@@ -2,28 +2,21 @@
 import subprocess
 import threading
 import time
-from datetime import datetime
 
 import pytest
 import redis
 
-from geo.shared import world_at
-from geo.simulate import simulate
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.run import run
 from pipelines.tables import connect
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, simulated_events
 from transforms.plates import canonical
 from transforms.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
-    path = tmp_path_factory.mktemp("faults") / "events.jsonl"
-    simulate(world_at(world_folder), path, events=3000,
-             start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=9,
-             watchlisted_share=0.05)
-    return path
+    return simulated_events(tmp_path_factory.mktemp("faults"), world_folder, seed=9)
 
 
 def replay(events, output, *extra):

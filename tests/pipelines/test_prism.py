@@ -2,15 +2,13 @@
 import os
 import shutil
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from geo.shared import world_at
-from geo.simulate import simulate
 from pipelines.run import run
 from pipelines.tables import connect
+from tests.conftest import simulated_events
 from tests.pipelines.test_run import TABLE_KEYS, table
 
 
@@ -30,11 +28,7 @@ def prism_binary() -> str:
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
-    path = tmp_path_factory.mktemp("prism") / "events.jsonl"
-    simulate(world_at(world_folder), path, events=3000,
-             start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=5,
-             watchlisted_share=0.05)
-    return path
+    return simulated_events(tmp_path_factory.mktemp("prism"), world_folder, seed=5)
 
 
 def test_prism_and_fnapi_runners_write_identical_tables(events, tmp_path):

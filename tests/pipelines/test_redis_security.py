@@ -1,69 +1,25 @@
 """The Redis watchlist behind a password, ACL users and TLS, on a real redis-server.
 
 The shared `redis_server` fixture runs an open server; these tests start their
-own, configured the way docs/threat-model.md asks production to be.
+own, secured the way docs/threat-model.md asks production to be.
 """
 import logging
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
 from pipelines.options import SAMPLE_WORLD
+from tests.conftest import RedisServer
 from transforms.plates import canonical
 from transforms.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)
 WRONG = secrets.token_urlsafe(24)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _SecuredRedis:
-    """redis-server with requirepass (and TLS when given certificates), persistence off."""
-
-    def __init__(self, workdir: Path, tls: dict[str, Path] | None = None):
-        self.port = _free_port()
-        listen = ["--port", str(self.port)]
-        if tls:
-            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(tls["cert"]),
-                      "--tls-key-file", str(tls["key"]), "--tls-ca-cert-file", str(tls["ca"]),
-                      "--tls-auth-clients", "no"]
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), *listen, "--bind", "127.0.0.1", "--requirepass", PASSWORD,
-             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        self._scheme, self._query = ("rediss", f"?ssl_ca_certs={tls['ca']}") if tls else ("redis", "")
-        self.url = self.url_for("", PASSWORD)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with redis.Redis.from_url(self.url) as client:
-                    client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.05)
-
-    def url_for(self, user: str, password: str) -> str:
-        return f"{self._scheme}://{user}:{password}@127.0.0.1:{self.port}/0{self._query}"
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def _throwaway_ca_and_server_cert(folder: Path) -> dict[str, Path]:
@@ -84,7 +40,7 @@ def _throwaway_ca_and_server_cert(folder: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    server = _SecuredRedis(tmp_path_factory.mktemp("redis-auth"))
+    server = RedisServer(tmp_path_factory.mktemp("redis-auth"), password=PASSWORD)
     yield server
     server.stop()
 
@@ -92,7 +48,7 @@ def secured(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis-tls")
-    server = _SecuredRedis(folder, tls=_throwaway_ca_and_server_cert(folder))
+    server = RedisServer(folder, password=PASSWORD, tls=_throwaway_ca_and_server_cert(folder))
     yield server
     server.stop()
 

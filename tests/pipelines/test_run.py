@@ -1,15 +1,13 @@
 """The whole pipeline on simulated traffic: deterministic, complete, file and Redis alike."""
 import subprocess
 import sys
-from datetime import datetime
 
 import pytest
 
-from geo.simulate import simulate
-from geo.shared import world_at
 from pipelines.errors import OptionsError
 from pipelines.run import run
 from pipelines.tables import connect
+from tests.conftest import simulated_events
 from transforms.watchlist_store import load_into_redis, read_watchlist_file
 
 TABLE_KEYS = {"passings": "event_id", "hits": "event_id, entry_id", "dispatches": "dispatch_id",
@@ -18,11 +16,7 @@ TABLE_KEYS = {"passings": "event_id", "hits": "event_id, entry_id", "dispatches"
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
-    path = tmp_path_factory.mktemp("sim") / "events.jsonl"
-    simulate(world_at(world_folder), path, events=4000,
-             start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=3,
-             watchlisted_share=0.05)
-    return path
+    return simulated_events(tmp_path_factory.mktemp("sim"), world_folder, seed=3, events=4000)
 
 
 def replay(events, output, *extra):
@@ -80,7 +74,7 @@ def test_metrics_agree_with_the_passings_table(first):
 
 def test_a_redis_watchlist_gives_the_same_hits_as_the_file(events, first, tmp_path, redis_url,
                                                            world_folder):
-    load_into_redis(read_watchlist_file(world_at(world_folder).watchlist_path), redis_url, "test")
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), redis_url, "test")
     live = replay(events, tmp_path / "redis", "--watchlist", redis_url)
     assert table(live, "hits") == table(first, "hits")
 

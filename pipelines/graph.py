@@ -35,7 +35,7 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
         watermark_driven=standard.runner != "FnApiRunner")
     read = unique.events | "RecognisePlates" >> RecognisePlates(
         options.model, options.min_camera_confidence, options.max_image_bytes,
-        options.max_image_pixels)
+        options.max_image_pixels, options.image_root)
     passings = read.events | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     matched = passings | "MatchWatchlist" >> MatchWatchlist(

@@ -54,6 +54,9 @@ class RoadchiefOptions(PipelineOptions):
                             help="camera reads below this are re-read from the image when there is one")
         parser.add_argument("--max_image_bytes", type=int, default=8 * 1024 * 1024,
                             help="largest image file or data: URI accepted")
+        parser.add_argument("--image_root", default=None,
+                            help="allow absolute image paths under this folder (default: none; "
+                                 "relative paths stay inside the events file's folder)")
         parser.add_argument("--max_image_pixels", type=int, default=40_000_000,
                             help="largest image (width × height, read from its header) decoded")
 
@@ -139,6 +142,8 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
         problems += _model_problems(Path(app.model))
     if not 0 <= app.min_camera_confidence <= 1:
         problems.append("--min_camera_confidence: must be in [0, 1]")
+    if app.image_root is not None and not Path(app.image_root).is_dir():
+        problems.append(f"--image_root: {app.image_root} is not a folder")
     if app.max_image_bytes <= 0 or app.max_image_pixels <= 0:
         problems.append("--max_image_bytes and --max_image_pixels: must be positive")
     if app.max_future_s < 0:

@@ -17,7 +17,8 @@ Outcomes, so that nothing is lost:
   camera's read is at least as confident; the other read becomes an alternate;
 - the model finds no plate: the camera's read stays, or the passing has no plate;
 - the image cannot be used (missing, corrupt, too large, outside the events
-  folder): the camera's read stays, or the event is a dead letter saying why.
+  folder — or, for an absolute path, outside the configured image root):
+  the camera's read stays, or the event is a dead letter saying why.
 """
 from pathlib import Path
 from typing import Optional
@@ -58,11 +59,12 @@ class _ReadImages(BufferedDoFn):
     buffer_size = 128
 
     def __init__(self, model_path: Optional[str], min_camera_confidence: float, max_bytes: int,
-                 max_pixels: int):
+                 max_pixels: int, image_root: Optional[str]):
         self._model_path = model_path
         self._min_camera_confidence = min_camera_confidence
         self._max_bytes = max_bytes
         self._max_pixels = max_pixels
+        self._image_root = Path(image_root).resolve() if image_root else None
 
     def setup(self):
         self._reader = None
@@ -80,10 +82,17 @@ class _ReadImages(BufferedDoFn):
         else:
             yield event
 
+    def _located(self, event: CameraEvent) -> tuple[str, Path]:
+        """(reference, folder it must stay in): absolute paths only under the image root."""
+        path = Path(event.image)
+        if self._image_root and path.is_absolute() and path.is_relative_to(self._image_root):
+            return str(path.relative_to(self._image_root)), self._image_root
+        return event.image, Path(event.image_base)
+
     def _image(self, event: CameraEvent):
         from models.plates.images import ImageError, decode_image, load_image_ref
         try:
-            data = load_image_ref(event.image, Path(event.image_base), max_bytes=self._max_bytes)
+            data = load_image_ref(*self._located(event), max_bytes=self._max_bytes)
             return decode_image(data, max_pixels=self._max_pixels), None
         except ImageError as unusable:
             return None, unusable.reason
@@ -108,9 +117,11 @@ class RecognisePlates(beam.PTransform):
     """CameraEvents → CameraEvents with the best available read (main) and DeadLetters."""
 
     def __init__(self, model_path: Optional[str] = None, min_camera_confidence: float = 0.8,
-                 max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS):
+                 max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
+                 image_root: Optional[str] = None):
         super().__init__()
-        self._fn = _ReadImages(model_path, min_camera_confidence, max_image_bytes, max_image_pixels)
+        self._fn = _ReadImages(model_path, min_camera_confidence, max_image_bytes, max_image_pixels,
+                               image_root)
 
     def expand(self, events):
         return events | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")

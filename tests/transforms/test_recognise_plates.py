@@ -32,8 +32,8 @@ def test_no_model_read_leaves_the_event_as_it_was():
     assert apply_read(event(None, None), Read(None, 0.0, (), None)) == event(None, None)
 
 
-def run_fn(*events):
-    fn = _ReadImages(None, 0.8, max_bytes=1000, max_pixels=10_000)
+def run_fn(*events, image_root=None):
+    fn = _ReadImages(None, 0.8, max_bytes=1000, max_pixels=10_000, image_root=image_root)
     fn.setup()
     fn.start_bundle()
     out = []
@@ -67,16 +67,29 @@ def test_an_unusable_image_with_a_camera_read_keeps_the_camera_read(tmp_path):
 
 
 @pytest.mark.parametrize("content, reason", [
-    (b"", "empty"),
-    (b"not an image at all", "not a PNG or JPEG"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "JPEG"),
+    (b"", "empty image"),
+    (b"not an image at all", "not a JPEG or PNG"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "corrupt JPEG"),
 ])
 def test_broken_image_files_are_dead_letters_not_crashes(tmp_path, content, reason):
     (tmp_path / "x.jpg").write_bytes(content)
     (out,) = run_fn(event(None, None, image="x.jpg", base=str(tmp_path)))
-    assert value(out).stage == "recognise"
+    assert value(out).stage == "recognise" and reason in value(out).reason
 
 
 def test_confident_camera_reads_pass_straight_through():
     confident = event("琼C12345", 0.95, image="never-opened.jpg")
     assert run_fn(confident) == [confident]
+
+
+def test_absolute_paths_are_read_only_under_the_image_root(tmp_path):
+    (tmp_path / "cams").mkdir()
+    (tmp_path / "cams" / "x.jpg").write_bytes(b"not an image")
+    inside = event(None, None, image=str(tmp_path / "cams" / "x.jpg"), base="/elsewhere")
+    (refused,) = run_fn(inside)
+    assert "absolute image paths" in value(refused).reason
+    (opened,) = run_fn(inside, image_root=str(tmp_path / "cams"))
+    assert "JPEG or PNG" in value(opened).reason
+    outside = event(None, None, image="/etc/hostname", base="/elsewhere")
+    (still_refused,) = run_fn(outside, image_root=str(tmp_path / "cams"))
+    assert "absolute image paths" in value(still_refused).reason

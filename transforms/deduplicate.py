@@ -51,9 +51,10 @@ class DropDuplicateDeliveries(beam.PTransform):
             else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):
-        return (events
-                | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
-                    tuple[str, CameraEvent])
-                | "Horizon" >> self._windowing
+        keyed = events | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
+            tuple[str, CameraEvent])
+        if keyed.windowing != self._windowing.get_windowing(None):
+            keyed = keyed | "Horizon" >> self._windowing
+        return (keyed
                 | "Group" >> beam.GroupByKey()
                 | "KeepFirst" >> beam.FlatMap(_first_delivery).with_outputs(DEAD_LETTERS, main="events"))

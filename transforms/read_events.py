@@ -19,7 +19,7 @@ class _ReadNumberedLines(beam.DoFn):
         path = readable.metadata.path
         base_dir = os.path.dirname(path)
         with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(iter(handle.readline, b""), start=1):
                 text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
                 yield EventLine(f"{path}:{number}", base_dir, text)
 

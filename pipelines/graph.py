@@ -33,10 +33,10 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
     unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
         options.dedup_window_minutes, standard.streaming,
         watermark_driven=standard.runner != "FnApiRunner")
-    read = unique.events | "RecognisePlates" >> RecognisePlates(
+    read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(
         options.model, options.min_camera_confidence, options.max_image_bytes,
         options.max_image_pixels, options.image_root)
-    passings = read.events | "AssignRoadSegment" >> AssignRoadSegment(
+    passings = read | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     matched = passings | "MatchWatchlist" >> MatchWatchlist(
         watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s,
@@ -49,7 +49,7 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
     dead_letters = (
         [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
-         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, read.dead_letters))]
+         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images))]
         | "DeadLetters" >> beam.Flatten())
     return {"passings": stored, "hits": hits, "dispatches": dispatches,
             "metrics": metrics, "dead_letters": dead_letters}

@@ -27,7 +27,9 @@ def _passing(event: CameraEvent, layer: str, town: str, placement, lon, lat) -> 
         distance_m=placement.distance_m if placement else None, watchlist_hit=False)
 
 
-class _Place(BufferedDoFn):
+class _Cameras:
+    """What the registry says of each camera, loaded on the worker."""
+
     def __init__(self, world_folder: str, max_distance_m: float):
         self._world_folder = world_folder
         self._max_distance_m = max_distance_m
@@ -38,21 +40,31 @@ class _Place(BufferedDoFn):
         self._layer = dict(zip(ids, cameras.defence_layer.astype(str)))
         self._town = dict(zip(ids, cameras.town.astype(str)))
         self._position = dict(zip(ids, zip(cameras.lon.astype(float), cameras.lat.astype(float))))
+
+
+class _PlaceFixed(_Cameras, beam.DoFn):
+    def setup(self):
+        super().setup()
         self._placements = placements_at(self._world_folder, self._max_distance_m)
+
+    def process(self, event: CameraEvent):
+        lon, lat = self._position[event.camera_id]
+        yield _passing(event, self._layer[event.camera_id], self._town[event.camera_id],
+                       self._placements.get(event.camera_id), lon, lat)
+
+
+class _PlaceByPosition(_Cameras, BufferedDoFn):
+    def setup(self):
+        super().setup()
         self._locator = locator_at(self._world_folder, self._max_distance_m)
 
     def process_buffer(self, buffer):
-        positioned = [wv.value for wv in buffer if wv.value.lon is not None]
-        located = iter(self._locator.locate([e.lon for e in positioned], [e.lat for e in positioned]))
-        for wv in buffer:
+        events = [wv.value for wv in buffer]
+        placements = self._locator.locate([e.lon for e in events], [e.lat for e in events])
+        for wv, placement in zip(buffer, placements):
             event = wv.value
-            if event.lon is None:
-                placement = self._placements.get(event.camera_id)
-                lon, lat = self._position[event.camera_id]
-            else:
-                placement, lon, lat = next(located), event.lon, event.lat
             yield wv.with_value(_passing(event, self._layer[event.camera_id],
-                                         self._town[event.camera_id], placement, lon, lat))
+                                         self._town[event.camera_id], placement, event.lon, event.lat))
 
 
 class AssignRoadSegment(beam.PTransform):
@@ -60,7 +72,13 @@ class AssignRoadSegment(beam.PTransform):
 
     def __init__(self, world_folder: str, max_distance_m: float = 50.0):
         super().__init__()
-        self._fn = _Place(world_folder, max_distance_m)
+        self._world_folder = world_folder
+        self._max_distance_m = max_distance_m
 
     def expand(self, events):
-        return events | beam.ParDo(self._fn)
+        fixed, positioned = events | "ByPosition" >> beam.Partition(
+            lambda event, _: int(event.lon is not None), 2)
+        return ((fixed | "PlaceFixed" >> beam.ParDo(_PlaceFixed(self._world_folder, self._max_distance_m)),
+                 positioned | "PlaceByPosition" >> beam.ParDo(
+                     _PlaceByPosition(self._world_folder, self._max_distance_m)))
+                | "Together" >> beam.Flatten())

@@ -58,10 +58,9 @@ def apply_read(event: CameraEvent, read) -> CameraEvent:
 class _ReadImages(BufferedDoFn):
     buffer_size = 128
 
-    def __init__(self, model_path: Optional[str], min_camera_confidence: float, max_bytes: int,
-                 max_pixels: int, image_root: Optional[str]):
+    def __init__(self, model_path: Optional[str], max_bytes: int, max_pixels: int,
+                 image_root: Optional[str]):
         self._model_path = model_path
-        self._min_camera_confidence = min_camera_confidence
         self._max_bytes = max_bytes
         self._max_pixels = max_pixels
         self._image_root = Path(image_root).resolve() if image_root else None
@@ -75,12 +74,6 @@ class _ReadImages(BufferedDoFn):
             from models.plates.reader import PlateReader
             self._reader = PlateReader.load(self._model_path)
         return self._reader.read_auto(images, kinds)
-
-    def process(self, event, timestamp=beam.DoFn.TimestampParam, win=beam.DoFn.WindowParam):
-        if needs_model(event, self._min_camera_confidence):
-            yield from super().process(event, timestamp, win)
-        else:
-            yield event
 
     def _located(self, event: CameraEvent) -> tuple[str, Path]:
         """(reference, folder it must stay in): absolute paths only under the image root."""
@@ -114,14 +107,18 @@ class _ReadImages(BufferedDoFn):
 
 
 class RecognisePlates(beam.PTransform):
-    """CameraEvents → CameraEvents with the best available read (main) and DeadLetters."""
+    """CameraEvents → (CameraEvents with the best available read, DeadLetters)."""
 
     def __init__(self, model_path: Optional[str] = None, min_camera_confidence: float = 0.8,
                  max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
                  image_root: Optional[str] = None):
         super().__init__()
-        self._fn = _ReadImages(model_path, min_camera_confidence, max_image_bytes, max_image_pixels,
-                               image_root)
+        self._min_camera_confidence = min_camera_confidence
+        self._fn = _ReadImages(model_path, max_image_bytes, max_image_pixels, image_root)
 
     def expand(self, events):
-        return events | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
+        threshold = self._min_camera_confidence
+        confident, unsure = events | "NeedsModel" >> beam.Partition(
+            lambda event, _: int(needs_model(event, threshold)), 2)
+        read = unsure | "Read" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
+        return (confident, read.events) | "Together" >> beam.Flatten(), read.dead_letters

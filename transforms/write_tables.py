@@ -11,8 +11,8 @@ from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam.transforms.window import GlobalWindows
 
-from transforms.buffered import BufferedDoFn
 from transforms.records import DeadLetter, Dispatch, Hit, MetricRow, Passing
 
 TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch,
@@ -45,27 +45,51 @@ def arrow_schema(record_type) -> pa.Schema:
                       for name, hint in typing.get_type_hints(record_type).items()])
 
 
+def _plain(value):
+    """Nested records as dicts, so Arrow can build structs from them."""
+    if isinstance(value, (list, tuple)) and value and hasattr(value[0], "_fields"):
+        return [as_row(item) for item in value]
+    return value
+
+
 def as_row(record) -> dict:
     """A record as a dict of Parquet columns, nested records included."""
-    row = {}
-    for name, value in zip(record._fields, record):
-        if isinstance(value, (list, tuple)) and value and hasattr(value[0], "_fields"):
-            value = [as_row(item) for item in value]
-        elif isinstance(value, tuple) and not hasattr(value, "_fields"):
-            value = list(value)
-        row[column_name(name)] = value
-    return row
+    return {column_name(name): _plain(value) for name, value in zip(record._fields, record)}
 
 
-class _ToArrow(BufferedDoFn):
-    buffer_size = 20_000
+def as_table(records: list, schema: pa.Schema) -> pa.Table:
+    """Records of one type as an Arrow table, built column by column."""
+    columns = zip(*records) if records else [[] for _ in schema]
+    return pa.Table.from_arrays(
+        [pa.array([_plain(v) for v in column] if pa.types.is_list(field.type) else column,
+                  type=field.type)
+         for column, field in zip(columns, schema)], schema=schema)
+
+
+class _ToArrow(beam.DoFn):
+    """Collect a bundle's records into Arrow tables of up to 20,000 rows.
+
+    Its input is in the global window, where the sink puts everything anyway,
+    so the tables need neither the records' windows nor their timestamps.
+    """
+    rows = 20_000
 
     def __init__(self, schema: pa.Schema):
         self._schema = schema
 
-    def process_buffer(self, buffer):
-        rows = [as_row(wv.value) for wv in buffer]
-        yield buffer[0].with_value(pa.Table.from_pylist(rows, schema=self._schema))
+    def start_bundle(self):
+        self._records = []
+
+    def process(self, record):
+        self._records.append(record)
+        if len(self._records) >= self.rows:
+            yield as_table(self._records, self._schema)
+            self._records = []
+
+    def finish_bundle(self):
+        if self._records:
+            yield GlobalWindows.windowed_value(as_table(self._records, self._schema))
+        self._records = []
 
 
 class WriteTables(beam.PTransform):
@@ -86,6 +110,8 @@ class WriteTables(beam.PTransform):
         results = {}
         for name, records in tables.items():
             schema = arrow_schema(TABLES[name]).with_metadata(self._metadata)
+            if not isinstance(records.windowing.windowfn, GlobalWindows):
+                records = records | f"{name}:Global" >> beam.WindowInto(GlobalWindows())
             results[name] = (
                 records
                 | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema))

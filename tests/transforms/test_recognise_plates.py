@@ -5,7 +5,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.recognise_plates import _ReadImages, apply_read
+from transforms.recognise_plates import _ReadImages, apply_read, needs_model
 from transforms.records import CameraEvent
 
 Read = namedtuple("Read", "plate confidence alternates color")
@@ -33,7 +33,7 @@ def test_no_model_read_leaves_the_event_as_it_was():
 
 
 def run_fn(*events, image_root=None):
-    fn = _ReadImages(None, 0.8, max_bytes=1000, max_pixels=10_000, image_root=image_root)
+    fn = _ReadImages(None, max_bytes=1000, max_pixels=10_000, image_root=image_root)
     fn.setup()
     fn.start_bundle()
     out = []
@@ -77,9 +77,11 @@ def test_broken_image_files_are_dead_letters_not_crashes(tmp_path, content, reas
     assert value(out).stage == "recognise" and reason in value(out).reason
 
 
-def test_confident_camera_reads_pass_straight_through():
-    confident = event("琼C12345", 0.95, image="never-opened.jpg")
-    assert run_fn(confident) == [confident]
+def test_only_weak_or_missing_reads_with_an_image_go_to_the_model():
+    assert not needs_model(event("琼C12345", 0.95, image="never-opened.jpg"), 0.8)
+    assert not needs_model(event(None, None), 0.8)
+    assert needs_model(event("琼C12345", 0.5, image="x.jpg"), 0.8)
+    assert needs_model(event(None, None, image="x.jpg"), 0.8)
 
 
 def test_absolute_paths_are_read_only_under_the_image_root(tmp_path):

@@ -15,7 +15,7 @@ import apache_beam as beam
 from transforms.plates import canonical, substitutions
 from transforms.buffered import BufferedDoFn
 from transforms.records import Hit, Passing
-from transforms.watchlist_store import WatchEntry, open_watchlist
+from transforms.watchlist_store import WatchEntry, is_redis, open_watchlist
 
 DOUBT = 0.8
 CHECKED = "passings"
@@ -56,7 +56,17 @@ def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: 
         lon=passing.lon, lat=passing.lat, list_version=version)
 
 
-class _MatchBuffer(BufferedDoFn):
+def _canons(passing: Passing) -> list[str]:
+    return [canonical(read) for read, _ in _candidates(passing)] if passing.plate else []
+
+
+def _marked(passing: Passing, hits: list[Hit]) -> Passing:
+    return passing._replace(watchlist_hit=True) if hits else passing
+
+
+class _Matcher:
+    """The watchlist store of one worker, opened in setup and closed in teardown."""
+
     def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float,
                  snapshot: Optional[str]):
         self._watchlist = watchlist
@@ -67,32 +77,48 @@ class _MatchBuffer(BufferedDoFn):
     def setup(self):
         self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot)
 
-    def process_buffer(self, buffer):
-        readable = [wv for wv in buffer if wv.value.plate]
-        index = self._store.lookup(
-            canonical(read) for wv in readable for read, _ in _candidates(wv.value))
-        version = self._store.version if index else ""
-        for wv in buffer:
-            hits = hits_for(wv.value, index, self._max_substitutions, version) if wv.value.plate else []
-            for hit in hits:
-                yield wv.with_value(hit)
-            checked = wv.value._replace(watchlist_hit=True) if hits else wv.value
-            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(checked))
+    def _hits(self, passing: Passing, index) -> list[Hit]:
+        if not passing.plate or not index:
+            return []
+        return hits_for(passing, index, self._max_substitutions, self._store.version)
 
     def teardown(self):
         self._store.close()
 
 
+class _MatchEach(_Matcher, beam.DoFn):
+    """For a watchlist held in memory: one lookup per passing costs nothing."""
+
+    def process(self, passing: Passing):
+        hits = self._hits(passing, self._store.lookup(_canons(passing)))
+        yield from hits
+        yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits))
+
+
+class _MatchBuffer(_Matcher, BufferedDoFn):
+    """For Redis: one MGET for a whole buffer of passings."""
+
+    def process_buffer(self, buffer):
+        index = self._store.lookup(key for wv in buffer for key in _canons(wv.value))
+        for wv in buffer:
+            hits = self._hits(wv.value, index)
+            for hit in hits:
+                yield wv.with_value(hit)
+            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits)))
+
+
 class MatchWatchlist(beam.PTransform):
     """Passings → Hits (main) and the same passings marked `watchlist_hit` (`passings`).
 
-    Looked up a buffer at a time: one Redis MGET per buffer.
+    A Redis watchlist is asked a buffer at a time (one MGET per buffer); a
+    file watchlist is in memory and is asked passing by passing.
     """
 
     def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
                  snapshot: Optional[str] = None):
         super().__init__()
-        self._fn = _MatchBuffer(watchlist, max_substitutions, ttl_s, snapshot)
+        matcher = _MatchBuffer if is_redis(watchlist) else _MatchEach
+        self._fn = matcher(watchlist, max_substitutions, ttl_s, snapshot)
 
     def expand(self, passings):
         return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

@@ -1,0 +1,16 @@
+"""Chinese licence-plate recognition (crops and full frames).
+
+Map of the package:
+
+- ``charset``   the characters a plate may hold and the label encoding.
+- ``render``    synthetic plates and road frames (training data, tests, simulator).
+- ``model``     the CRNN + CTC network and its preprocessing.
+- ``train``     seeded training on synthetic data -> ``weights/plate_reader.keras``.
+- ``decode``    CTC decoding with per-character confidences and alternates.
+- ``locate``    finding and rectifying plates in full frames (OpenCV).
+- ``enhance``   low-light / low-contrast correction, applied only where it helps.
+- ``images``    safe image decoding and image-reference loading.
+- ``reader``    ``PlateReader``: the API the pipeline calls.
+- ``inference`` a Beam ``ModelHandler`` for ``RunInference``.
+- ``cli``       ``roadchief recognize FILE...``.
+"""

@@ -1,0 +1,63 @@
+"""``roadchief recognize FILE... [--kind plate|frame|auto] [--model PATH]``.
+
+Prints one JSON object per input file and line: file, plate, confidence,
+char_confidences, box, color, alternates, and reason when plate is null.
+A bad file is reported on its line; the command carries on and exits 0
+(2 only if the model cannot be loaded).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models.plates.images import ImageError, decode_image
+from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
+
+
+def _row(file: str, read: PlateRead) -> dict:
+    row = {
+        "file": file,
+        "plate": read.plate,
+        "confidence": round(read.confidence, 4),
+        "char_confidences": [round(c, 4) for c in read.char_confidences],
+        "box": list(read.box) if read.box else None,
+        "color": read.color,
+        "alternates": list(read.alternates),
+    }
+    if read.plate is None:
+        row["reason"] = read.reason
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="roadchief recognize", description="Read licence plates in images.")
+    ap.add_argument("files", nargs="+", metavar="FILE")
+    ap.add_argument("--kind", choices=("plate", "frame", "auto"), default="auto")
+    ap.add_argument("--model", help="Keras weights (default: the shipped model)")
+    args = ap.parse_args(argv)
+    try:
+        reader = PlateReader.load(args.model)
+    except ModelLoadError as e:
+        print(f"roadchief recognize: {e}", file=sys.stderr)
+        return 2
+
+    images, errors = {}, {}
+    for f in args.files:
+        try:
+            images[f] = decode_image(Path(f).read_bytes())
+        except ImageError as e:
+            errors[f] = e.reason
+        except OSError as e:
+            errors[f] = f"cannot read file: {e.strerror}"
+    kind = None if args.kind == "auto" else args.kind
+    reads = dict(zip(images, reader.read_auto(list(images.values()), [kind] * len(images))))
+    for f in args.files:
+        read = reads.get(f) or failed(errors[f])
+        print(json.dumps(_row(f, read), ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""``PlateReader``: the plate-recognition API the pipeline calls.
+
+    reader = PlateReader.load()                      # the shipped weights
+    reads = reader.read_crops([crop1, crop2])        # BGR uint8 plate crops
+    reads = reader.read_frames([frame])              # localise, then read
+    reads = reader.read_auto([img1, img2])           # decide per image
+
+Every input gets exactly one ``PlateRead``. A read that is not a plausible
+plate, or an input that is not an image, gives ``plate=None`` with a
+``reason``: the caller dead-letters or records it, and the rest of the batch
+is read normally.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from models.plates import charset
+from models.plates.decode import Decoded, decode_batch
+from models.plates.enhance import enhance as enhance_image
+from models.plates.enhance import maybe_enhance
+from models.plates.locate import find_candidates, plate_color
+from models.plates.model import INPUT_H, INPUT_W, preprocess
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "plate_reader.keras"
+BATCH = 256
+# The plate series the reader may output; anything else is reported as unreadable.
+_AN = f"[{charset.LETTERS}{charset.DIGITS}]"
+PLATE_PATTERN = re.compile(
+    f"^[{charset.PROVINCES}][{charset.LETTERS}]"
+    f"(?:{_AN}{{5}}"  # ordinary blue / yellow
+    f"|{_AN}{{4}}[{charset.SUFFIXES}]"  # police 警, coach 学, trailer 挂
+    f"|[DF]{_AN}{{5}}|[0-9]{{5}}[DF])$"  # new energy, small and large vehicles
+)
+
+
+class PlateRead(NamedTuple):
+    plate: str | None
+    confidence: float
+    char_confidences: tuple[float, ...]
+    box: tuple[int, int, int, int] | None
+    color: str | None
+    alternates: tuple[str, ...]
+    reason: str | None  # why plate is None
+
+
+class ModelLoadError(RuntimeError):
+    """The weights file is missing or is not a plate-reader model."""
+
+
+def failed(reason: str, box=None, color=None) -> PlateRead:
+    return PlateRead(None, 0.0, (), box, color, (), reason)
+
+
+def configure_threads(intra: int = 2, inter: int = 1) -> None:
+    """Size TF's thread pools for the pipeline's 2-core workers (first call wins)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    except RuntimeError:  # TF already initialised: keep its pools
+        pass
+
+
+def load_keras_model(path: str | Path | None = None):
+    """Load the reader's Keras model, with a clear error if it is missing or corrupt."""
+    path = Path(path) if path else DEFAULT_WEIGHTS
+    if not path.is_file():
+        raise ModelLoadError(f"plate model not found: {path} (train it with python -m models.plates.train)")
+    configure_threads()
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # keras raises many types for a bad file
+        raise ModelLoadError(f"cannot load plate model {path}: {e}") from e
+    if model.input_shape[1:3] != (INPUT_H, INPUT_W) or model.output_shape[-1] != charset.NUM_CLASSES:
+        raise ModelLoadError(f"{path} is not a plate-reader model (input {model.input_shape}, output {model.output_shape})")
+    return model
+
+
+def _is_image(img) -> str | None:
+    """None if ``img`` is a usable BGR uint8 array, else the reason it is not."""
+    if not isinstance(img, np.ndarray):
+        return f"not an image array ({type(img).__name__})"
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        return f"expected BGR uint8 image, got {img.dtype} {img.shape}"
+    if img.shape[0] < 8 or img.shape[1] < 16:
+        return f"image too small ({img.shape[1]}x{img.shape[0]})"
+    return None
+
+
+def to_read(d: Decoded, box=None, color=None) -> PlateRead:
+    """A decoded string as a PlateRead; implausible strings become plate=None."""
+    conf = min(d.char_confidences) if d.char_confidences else 0.0
+    if not PLATE_PATTERN.match(d.text):
+        return PlateRead(None, conf, d.char_confidences, box, color, d.alternates, f"unreadable plate (decoded {d.text!r})")
+    return PlateRead(d.text, conf, d.char_confidences, box, _color_from_text(d.text, color), d.alternates, None)
+
+
+def _color_from_text(plate: str, seen: str | None) -> str | None:
+    """The plate series fixes the colour where it can: 8 chars are new-energy green,
+    警 is white police, 学/挂 are yellow; otherwise trust the pixels."""
+    if len(plate) == 8:
+        return "green"
+    return {"警": "white", "学": "yellow", "挂": "yellow"}.get(plate[-1], seen)
+
+
+RETRY_BELOW = 0.5  # plate confidence under which a crop is re-read with re-cut variants
+N_VARIANTS = 3
+
+
+def _score(d: Decoded) -> float:
+    """Confidence of a decoded string, zero when it is not a plausible plate."""
+    return min(d.char_confidences) if d.char_confidences and PLATE_PATTERN.match(d.text) else 0.0
+
+
+def _variants(crop: np.ndarray) -> list[np.ndarray]:
+    """Re-cuts of a crop: plate croppers cut too loose, too tight, or off-centre vertically."""
+    h, w = crop.shape[:2]
+    dy, dx = max(1, h // 10), max(1, w // 30)
+    tight = crop[dy : h - dy, dx : w - dx]
+    loose = cv2.copyMakeBorder(crop, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
+    return [tight, loose, enhance_image(crop)]
+
+
+class PlateReader:
+    def __init__(self, model, *, enhance: bool = False):
+        import tensorflow as tf
+
+        self.model = model
+        self.enhance = enhance
+        spec = tf.TensorSpec([None, INPUT_H, INPUT_W, 1], tf.float32)  # one trace for every batch size
+        self._predict = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, enhance: bool = False) -> PlateReader:
+        """The reader with weights from ``path`` (default: the shipped weights).
+
+        ``enhance`` runs every dark/flat crop through ``enhance.maybe_enhance`` first;
+        it is off because it cost accuracy in the bench (see ``models.plates.enhance``).
+        Weak reads are still retried with an enhanced variant among others."""
+        return cls(load_keras_model(path), enhance=enhance)
+
+    def decode(self, crops: list[np.ndarray]) -> list[Decoded]:
+        """Network + CTC decoding for valid BGR crops; weak reads get a second look."""
+        if self.enhance:
+            crops = [maybe_enhance(c) for c in crops]
+        out = self.decode_preprocessed(preprocess(crops))
+        weak = [i for i, d in enumerate(out) if _score(d) < RETRY_BELOW]
+        variants = [v for i in weak for v in _variants(crops[i])]
+        if variants:
+            retried = iter(self.decode_preprocessed(preprocess(variants)))
+            for i in weak:
+                out[i] = max([out[i]] + [next(retried) for _ in range(N_VARIANTS)], key=_score)
+        return out
+
+    def decode_preprocessed(self, batch: np.ndarray) -> list[Decoded]:
+        """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``."""
+        out: list[Decoded] = []
+        for i in range(0, len(batch), BATCH):
+            out.extend(decode_batch(self._predict(batch[i : i + BATCH]).numpy()))
+        return out
+
+    def read_crops(self, images: list[np.ndarray]) -> list[PlateRead]:
+        """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
+        reasons = [_is_image(img) for img in images]
+        good = [img for img, r in zip(images, reasons) if r is None]
+        decoded = iter(self.decode(good))
+        return [
+            failed(r) if r else to_read(next(decoded), None, plate_color(img))
+            for img, r in zip(images, reasons)
+        ]
+
+    def read_frames(self, images: list[np.ndarray]) -> list[PlateRead]:
+        """Find and read the plate in full frames; the most confident valid read wins."""
+        reasons = [_is_image(img) for img in images]
+        cands = [find_candidates(img) if r is None else [] for img, r in zip(images, reasons)]
+        flat = [c.crop for cs in cands for c in cs]
+        decoded = iter(self.decode(flat))
+        out = []
+        for reason, cs in zip(reasons, cands):
+            reads = [(to_read(next(decoded), c.box), c.crop) for c in cs]
+            valid = [(r, crop) for r, crop in reads if r.plate]
+            if reason or not valid:
+                out.append(failed(reason or ("no plate found" if not cs else "no readable plate among candidates")))
+                continue
+            best, crop = max(valid, key=lambda rc: rc[0].confidence)
+            out.append(best._replace(color=_color_from_text(best.plate, plate_color(crop))))
+        return out
+
+    def read_auto(self, images: list[np.ndarray], kinds: list[str | None] | None = None) -> list[PlateRead]:
+        """Read each image as a crop or a frame: by ``kinds`` ("plate"/"frame") or by its shape."""
+        kinds = kinds or [None] * len(images)
+        as_crop = [k == "plate" if k else looks_like_crop(img) for img, k in zip(images, kinds)]
+        crops = iter(self.read_crops([img for img, c in zip(images, as_crop) if c]))
+        frames = iter(self.read_frames([img for img, c in zip(images, as_crop) if not c]))
+        return [next(crops) if c else next(frames) for c in as_crop]
+
+
+def looks_like_crop(img) -> bool:
+    """Plate crops are small and wide (aspect 1.5-6, under 600 px wide)."""
+    if not isinstance(img, np.ndarray) or img.ndim < 2:
+        return True  # read_crops reports why it is unusable
+    h, w = img.shape[:2]
+    return w <= 600 and 1.5 <= w / max(h, 1) <= 6

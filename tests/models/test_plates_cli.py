@@ -9,7 +9,7 @@ from models.plates.cli import main
 
 
 def test_recognize_good_and_bad_files(tmp_path, capsys):
-    crop = render.render_crop("琼A12345", "blue", np.random.default_rng(4))
+    crop = render.render_plate("琼A12345", "blue", np.random.default_rng(4))
     cv2.imwrite(str(tmp_path / "plate.png"), crop)
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "text.jpg").write_text("hello")
@@ -18,7 +18,7 @@ def test_recognize_good_and_bad_files(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == files
     assert set(rows[0]) >= {"file", "plate", "confidence", "char_confidences", "box", "color"}
-    assert rows[0]["color"] == "blue"
+    assert rows[0]["color"] == "blue" and rows[0]["plate"] == "琼A12345"
     for r in rows[1:]:
         assert r["plate"] is None and r["reason"]
 

@@ -56,12 +56,12 @@ def test_redis_restarting_mid_lookup_is_retried_and_answers(tmp_path, world_fold
         revived["server"] = RedisServer(tmp_path, port=port)
         load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), revived["server"].url, "t")
 
-    helper = threading.Thread(target=restart)
-    helper.start()
+    restarter = threading.Thread(target=restart)
+    restarter.start()
     try:
         found = live.lookup([canonical(plate)])
     finally:
-        helper.join()
+        restarter.join()
         revived["server"].stop()
     assert plate in {entry.plate for entry in found[canonical(plate)]}
 

@@ -19,5 +19,6 @@ def shared_data() -> Path:
     env = os.environ.get("ROADCHIEF_SHARED_DATA")
     root = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
     if not (root / "easypr_gdts_crops" / "labels.csv").exists():
-        pytest.skip(f"real validation data not found under {root}")
+        pytest.fail(f"real validation data not found under {root}: the shared/ folder belongs "
+                    f"beside the repository, or set ROADCHIEF_SHARED_DATA")
     return root

@@ -1,11 +1,10 @@
-"""Shared fixtures: a private redis-server, the sample world, a fixed clock."""
+"""Shared fixtures: a private redis-server, the sample world, a plate key, simulated traffic."""
+import logging
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
-
-import logging
 
 import pytest
 import redis

@@ -26,11 +26,12 @@ class RedisServer:
     """A real redis-server on a free loopback port, with persistence off.
 
     `password` turns on requirepass; `tls` ({"cert", "key", "ca"} paths) makes
-    it listen with TLS only.
+    it listen with TLS only; `persist` keeps a dump in `workdir` that a server
+    restarted there loads before it answers.
     """
 
     def __init__(self, workdir: Path, *, port: int | None = None, password: str | None = None,
-                 tls: dict[str, Path] | None = None):
+                 tls: dict[str, Path] | None = None, persist: bool = False):
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
@@ -42,8 +43,8 @@ class RedisServer:
                       "--tls-auth-clients", "no"]
         secured = ["--requirepass", password] if password else []
         self.process = subprocess.Popen(
-            [binary, *listen, *secured, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir)],
+            [binary, *listen, *secured, "--bind", "127.0.0.1", "--appendonly", "no",
+             *([] if persist else ["--save", ""]), "--dir", str(workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         self._scheme, self._query = ("rediss", f"?ssl_ca_certs={tls['ca']}") if tls else ("redis", "")
         self.url = self.url_for("", password) if password else self.url_for(None, None)
@@ -63,7 +64,9 @@ class RedisServer:
         credentials = "" if password is None else f"{user}:{password}@"
         return f"{self._scheme}://{credentials}127.0.0.1:{self.port}/0{self._query}"
 
-    def stop(self):
+    def stop(self, save: bool = False):
+        if save:
+            redis.Redis.from_url(self.url).save()
         self.process.terminate()
         self.process.wait(timeout=10)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
+from apache_beam.metrics import Metrics
+
 from transforms.plates import canonical, normalise_plate
 
 PREFIX = "roadchief:watchlist:"
@@ -28,6 +30,7 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 ZONE = ZoneInfo("Asia/Shanghai")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+RETRIES = Metrics.counter("roadchief", "watchlist_redis_retries")
 
 
 class WatchEntry(NamedTuple):
@@ -174,6 +177,7 @@ class RedisWatchlist:
             except (redis.ConnectionError, redis.TimeoutError):
                 if attempt == self._retries:
                     raise
+                RETRIES.inc()
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

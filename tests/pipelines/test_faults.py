@@ -1,4 +1,5 @@
 """Fault scenarios: each ends in a clear error or a complete run, never in silent loss."""
+import socket
 import subprocess
 import threading
 import time
@@ -104,3 +105,45 @@ def test_a_corrupt_model_file_is_refused_at_start(events, tmp_path, content, mes
 def test_a_missing_model_file_is_refused_at_start(events, tmp_path):
     with pytest.raises(OptionsError, match="--model"):
         replay(events, tmp_path / "out", "--model", str(tmp_path / "nowhere.keras"))
+
+
+def test_redis_down_mid_run_is_retried_and_the_run_loses_nothing(events, tmp_path, world_folder):
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from pipelines.graph import build
+    from pipelines.options import validate
+    from pipelines.run import pipeline_options
+
+    baseline = tmp_path / "file"
+    assert replay(events, baseline) == 0
+    server = RedisServer(tmp_path, persist=True)
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), server.url, "test")
+    options = pipeline_options(["--events", str(events), "--output", str(tmp_path / "live"),
+                                "--watchlist", server.url])
+    app = validate(options)
+    server.stop(save=True)
+    revived = {}
+
+    def restart_after_the_first_lookup_fails():
+        with socket.create_server(("127.0.0.1", server.port)) as stand_in:
+            stand_in.settimeout(120)
+            first_attempt, _ = stand_in.accept()
+            first_attempt.close()
+        revived["server"] = RedisServer(tmp_path, port=server.port, persist=True)
+
+    restarter = threading.Thread(target=restart_after_the_first_lookup_fails)
+    restarter.start()
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, app, str(tmp_path / "live"))
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        restarter.join()
+        revived["server"].stop()
+    retries = result.metrics().query(MetricsFilter().with_name("watchlist_redis_retries"))["counters"]
+    assert sum(counter.committed for counter in retries) > 0
+    key = "event_id, entry_id, match, score"
+    assert (connect(tmp_path / "live").execute(f"SELECT {key} FROM hits ORDER BY ALL").fetchall()
+            == connect(baseline).execute(f"SELECT {key} FROM hits ORDER BY ALL").fetchall())

@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
+from geo.world import (CAMERA_COLUMNS, CHIEF_COLUMNS, RESPONDER_COLUMNS, ROAD_COLUMNS,
+                       WATCHLIST_COLUMNS)
+
 METRIC_CRS = "EPSG:32649"
 TIMEZONE = "Asia/Shanghai"
 SPEED_KMH = {"expressway": 100, "arterial": 60, "collector": 50, "local": 40, "rural": 60}
@@ -590,14 +593,6 @@ def build_watchlist(seed: int, count: int) -> list[dict]:
 
 # ------------------------------------------------------------------ writing
 
-ROAD_PROPS = ("segment_id", "road_name", "road_class", "town", "area_type", "speed_kmh",
-              "road_manager_id")
-CHIEF_COLS = ("chief_id", "level", "title", "name", "phone", "unit", "parent_id")
-CAMERA_COLS = ("camera_id", "name", "defence_layer", "lon", "lat", "heading_deg", "town")
-RESPONDER_COLS = ("responder_id", "name", "kind", "unit", "phone", "lon", "lat",
-                  "shift_start", "shift_end", "mode")
-WATCHLIST_COLS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
-                  "valid_from", "valid_to", "note")
 
 
 def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
@@ -611,7 +606,7 @@ def write_roads(path: Path, segments: list[dict]) -> None:
     """GeoJSON by hand, one feature a line, so bytes depend on the seed only."""
     lines = []
     for seg in segments:
-        feature = {"type": "Feature", "properties": {k: seg[k] for k in ROAD_PROPS},
+        feature = {"type": "Feature", "properties": {k: seg[k] for k in ROAD_COLUMNS},
                    "geometry": {"type": "LineString", "coordinates": seg["coords"]}}
         lines.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
     path.write_text('{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n",
@@ -630,10 +625,10 @@ def build(seed: int, out: Path, watchlist_size: int = 1500) -> dict:
                             [r for r in responders if r["kind"] in ("patrol", "station_police")])
     watchlist = build_watchlist(seed, watchlist_size)
     write_roads(out / "roads.geojson", net.segments)
-    write_csv(out / "chiefs.csv", CHIEF_COLS, chiefs)
-    write_csv(out / "cameras.csv", CAMERA_COLS, cameras)
-    write_csv(out / "responders.csv", RESPONDER_COLS, responders)
-    write_csv(out / "watchlist.csv", WATCHLIST_COLS, watchlist)
+    write_csv(out / "chiefs.csv", CHIEF_COLUMNS, chiefs)
+    write_csv(out / "cameras.csv", CAMERA_COLUMNS, cameras)
+    write_csv(out / "responders.csv", RESPONDER_COLUMNS, responders)
+    write_csv(out / "watchlist.csv", WATCHLIST_COLUMNS, watchlist)
     coords = np.array([c for s in net.segments for c in s["coords"]])
     meta = {
         "name": "Qionghai sample world",

@@ -8,7 +8,7 @@ GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 BEAM_VERSION := 2.77.0
 
-.PHONY: demo test bench prism clean
+.PHONY: demo test bench soak prism clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed $(PRISM)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_recognition.py
+
+soak: $(VENV)/.installed
+	$(BIN)/python bench/bench_soak.py
 
 prism: $(PRISM)
 

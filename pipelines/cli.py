@@ -40,7 +40,8 @@ def _simulate(args) -> int:
         missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
         malformed_rate=args.malformed_rate,
         image_writer=_frame_writer(args.seed) if args.images else None)
-    print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s: "
+    print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s "
+          f"({summary.events_per_s:,.0f} lines/s): "
           f"{summary.vehicles:,} vehicles, {summary.ocr_errors:,} misreads, "
           f"{summary.missing:,} missing reads{' (with frames)' if args.images else ''}, "
           f"{summary.duplicates:,} duplicates, {summary.malformed:,} malformed lines, "

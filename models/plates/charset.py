@@ -17,8 +17,6 @@ CHAR_TO_ID = {c: i + 1 for i, c in enumerate(CHARS)}
 ID_TO_CHAR = {i + 1: c for i, c in enumerate(CHARS)}
 MAX_LEN = 8
 
-COLORS = ("blue", "yellow", "green", "white")
-
 
 def encode(plate: str) -> list[int]:
     """Label ids of a plate string; raises KeyError on a character no plate has."""

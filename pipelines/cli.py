@@ -89,6 +89,11 @@ def _load_watchlist(args) -> int:
     return 0
 
 
+def _watch(args) -> int:
+    from pipelines.watch import watch
+    return watch(args.redis, args.stream, args.from_start, args.count)
+
+
 def _verify_audit(args) -> int:
     from pipelines.audit import verify
     result = verify(args.log, expected_head=args.expected_head)
@@ -164,6 +169,14 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--reason", required=True, help="why the list changes (recorded in the audit log)")
     _audit_log_option(load)
     load.set_defaults(handler=_load_watchlist)
+
+    follow = commands.add_parser("watch", help="print dispatches as they are published to Redis")
+    follow.add_argument("--redis", required=True, help="redis://host:port/db")
+    follow.add_argument("--stream", default="roadchief:dispatches")
+    follow.add_argument("--from-start", action="store_true",
+                        help="also print the dispatches published before")
+    follow.add_argument("--count", type=int, default=0, help="stop after this many (0: run until Ctrl-C)")
+    follow.set_defaults(handler=_watch)
 
     audit = commands.add_parser("audit", help="check the audit log")
     audit_actions = audit.add_subparsers(dest="action", required=True)

@@ -8,7 +8,8 @@
     marked passings, hits, dispatches ─ WindowedMetrics ─► metrics
     every stage's rejects ──────────────────────────────► dead_letters
 
-and WriteTables puts the five tables under the output folder as Parquet.
+and WriteTables puts the five tables under the output folder as Parquet;
+PublishDispatches also appends each dispatch to a Redis Stream when asked.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
@@ -21,6 +22,7 @@ from transforms.match_watchlist import MatchWatchlist
 from transforms.metrics import WindowedMetrics
 from transforms.parse_events import ParseEvents
 from transforms.pseudonymise import PseudonymiseNonHits
+from transforms.publish_dispatches import PublishDispatches
 from transforms.read_events import ReadEventLines
 from transforms.recognise_plates import RecognisePlates
 from transforms.write_tables import WriteTables
@@ -60,4 +62,6 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
     lines = pipeline | "Read" >> ReadEventLines(options.events)
     tables = build_tables(lines, options)
     tables | "Write" >> WriteTables(output, {"roadchief.plate_key_id": plate_key_id(options)})
+    if options.publish_dispatches:
+        tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches)
     return tables

@@ -44,6 +44,8 @@ class RoadchiefOptions(PipelineOptions):
                             help="watchlist file to fall back on (hits marked stale) if Redis is down")
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
+        parser.add_argument("--publish_dispatches", default=None, metavar="REDIS_URL",
+                            help="also append each dispatch to the Redis Stream roadchief:dispatches")
         parser.add_argument("--plate_key_file", default=None,
                             help=f"key for the plate tokens of non-hit passings (default: ${KEY_ENV})")
         parser.add_argument("--plain_plates", action="store_true",
@@ -119,6 +121,11 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
                 read_watchlist_file(path)
             except ValueError as bad:
                 problems.append(f"{flag}: {bad}")
+    if app.publish_dispatches:
+        problem = (redis_problem(app.publish_dispatches) if is_redis(app.publish_dispatches)
+                   else "give a redis:// or rediss:// URL")
+        if problem:
+            problems.append(f"--publish_dispatches: {problem}")
     unreachable = is_redis(spec) and redis_problem(spec)
     if unreachable and not app.watchlist_snapshot:
         problems.append(f"--watchlist: Redis unreachable ({unreachable}); "

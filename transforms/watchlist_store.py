@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
-from apache_beam.metrics import Metrics
-
 from transforms.plates import canonical, normalise_plate
+from transforms.redis_retry import with_backoff
 
 PREFIX = "roadchief:watchlist:"
 CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "scrapped", "fake_plate")
@@ -30,7 +29,6 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 ZONE = ZoneInfo("Asia/Shanghai")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-RETRIES = Metrics.counter("roadchief", "watchlist_redis_retries")
 
 
 class WatchEntry(NamedTuple):
@@ -167,19 +165,7 @@ class RedisWatchlist:
         return {key: self._cache[key][1] for key in wanted if self._cache[key][1]}
 
     def _with_retries(self, call):
-        import redis
-        delay = 0.1
-        for attempt in range(self._retries + 1):
-            try:
-                return call()
-            except redis.AuthenticationError:
-                raise
-            except (redis.ConnectionError, redis.TimeoutError):
-                if attempt == self._retries:
-                    raise
-                RETRIES.inc()
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        return with_backoff(call, self._retries)
 
     def close(self):
         self._client.close()

@@ -142,7 +142,7 @@ def test_redis_down_mid_run_is_retried_and_the_run_loses_nothing(events, tmp_pat
     finally:
         restarter.join()
         revived["server"].stop()
-    retries = result.metrics().query(MetricsFilter().with_name("watchlist_redis_retries"))["counters"]
+    retries = result.metrics().query(MetricsFilter().with_name("redis_retries"))["counters"]
     assert sum(counter.committed for counter in retries) > 0
     key = "event_id, entry_id, match, score"
     assert (connect(tmp_path / "live").execute(f"SELECT {key} FROM hits ORDER BY ALL").fetchall()

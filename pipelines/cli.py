@@ -124,7 +124,9 @@ def _audit_log_option(command: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="roadchief", description=__doc__)
+    top = argparse.ArgumentParser(prog="roadchief", description=(
+        "Camera events to interceptions under the road-chief system (路长制): simulate traffic, "
+        "run the pipeline, query its tables, manage the watchlist, follow dispatches."))
     commands = top.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="write simulated camera events (JSON Lines)")

@@ -10,8 +10,7 @@ from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.watchlist_store import is_redis, read_watchlist_file, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
-LOCAL_RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner")
-RUNNERS = LOCAL_RUNNERS + ("FlinkRunner",)
+RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner", "FlinkRunner")
 
 
 class RoadchiefOptions(PipelineOptions):

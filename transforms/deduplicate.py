@@ -24,14 +24,15 @@ from transforms.parse_events import DEAD_LETTERS
 from transforms.records import CameraEvent, DeadLetter, at_event_time
 
 
-def _position(source: str) -> tuple[str, int]:
+def input_position(source: str) -> tuple[str, int]:
     path, _, number = source.rpartition(":")
+    """(file, line number) of a `file:line` source, to order copies as they arrived."""
     return path, int(number) if number.isdigit() else 0
 
 
 def _first_delivery(keyed):
     event_id, events = keyed
-    first, *repeats = sorted(events, key=lambda event: _position(event.source))
+    first, *repeats = sorted(events, key=lambda event: input_position(event.source))
     yield at_event_time(first, first.captured_at_us)
     for repeat in repeats:
         yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(

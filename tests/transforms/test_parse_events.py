@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from transforms.parse_events import InvalidEvent, parse_event
+from transforms.fields import InvalidRecord
+from transforms.parse_events import parse_event
 from transforms.records import EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
@@ -42,7 +43,7 @@ def test_an_image_only_event_waits_for_the_recogniser():
     ("[" * 100_000, "not valid JSON"),
 ])
 def test_unreadable_lines_are_refused_with_a_reason(text, reason):
-    with pytest.raises(InvalidEvent, match=reason):
+    with pytest.raises(InvalidRecord, match=reason):
         parse(text)
 
 
@@ -66,14 +67,14 @@ def test_unreadable_lines_are_refused_with_a_reason(text, reason):
     ({"lat": 1e308, "lon": 110.0}, "outside"),
 ])
 def test_contract_violations_name_the_rule_and_keep_the_event_id(change, reason):
-    with pytest.raises(InvalidEvent, match=reason) as refused:
+    with pytest.raises(InvalidRecord, match=reason) as refused:
         parse({**GOOD, **change})
     expected_id = change.get("event_id", "e1")
-    assert refused.value.event_id == (expected_id if isinstance(expected_id, str) else None)
+    assert refused.value.record_id == (expected_id if isinstance(expected_id, str) else None)
 
 
 def test_nan_is_not_a_number_here():
-    with pytest.raises(InvalidEvent, match="outside"):
+    with pytest.raises(InvalidRecord, match="outside"):
         parse('{"event_id": "e1", "camera_id": "CAM-1", "captured_at": '
               '"2026-11-29T08:00:00+08:00", "plate": "琼C12345", "plate_confidence": NaN}')
 

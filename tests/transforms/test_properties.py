@@ -3,7 +3,8 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from transforms.parse_events import InvalidEvent, parse_event
+from transforms.fields import InvalidRecord
+from transforms.parse_events import parse_event
 from transforms.plates import canonical, normalise_plate, substitutions
 from transforms.records import CameraEvent, EventLine
 
@@ -28,7 +29,7 @@ fields = st.fixed_dictionaries({}, optional={
 def outcome(text: str):
     try:
         return parse_event(EventLine("f:1", "/d", text), CAMERAS, NOW_US)
-    except InvalidEvent as refused:
+    except InvalidRecord as refused:
         assert str(refused)
         return refused
 
@@ -36,7 +37,7 @@ def outcome(text: str):
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_is_an_event_or_a_reasoned_refusal(text):
-    assert isinstance(outcome(text), (CameraEvent, InvalidEvent))
+    assert isinstance(outcome(text), (CameraEvent, InvalidRecord))
 
 
 @settings(max_examples=400, deadline=None)

@@ -6,30 +6,42 @@
                                                                │ hits ─────────► hits
                                                          DispatchOfficers ─────► dispatches
     marked passings, hits, dispatches ─ WindowedMetrics ─► metrics
-    every stage's rejects ──────────────────────────────► dead_letters
 
-and WriteTables puts the five tables under the output folder as Parquet;
+    incident lines ─ ParseIncidents ─ PlaceReports ─────────────► incidents
+    outcome lines ─ ParseOutcomes ─ PlaceReports ─┐
+                               dispatches ─ FollowDispatches ──► outcomes, responses
+    incidents, hits, responses ─ SafetyMetrics ─────────────────► safety_metrics
+    every stage's rejects ──────────────────────────────────────► dead_letters
+
+and WriteTables puts the tables under the output folder as Parquet;
 PublishDispatches also appends each dispatch to a Redis Stream when asked.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
-from pipelines.options import RoadchiefOptions, plate_key_id, watchlist_spec
+from pipelines.options import (RoadchiefOptions, arrival_targets, custom_periods, plate_key_id,
+                               watchlist_spec)
 from transforms.assign_segment import AssignRoadSegment
 from transforms.deduplicate import DropDuplicateDeliveries
 from transforms.dispatch import DispatchOfficers
 from transforms.match_watchlist import MatchWatchlist
 from transforms.metrics import WindowedMetrics
 from transforms.parse_events import ParseEvents
+from transforms.parse_reports import ParseIncidents, ParseOutcomes
+from transforms.place_reports import PlaceReports
 from transforms.pseudonymise import PseudonymiseNonHits
 from transforms.publish_dispatches import PublishDispatches
 from transforms.read_events import ReadEventLines
+from transforms.records import EventLine
 from transforms.recognise_plates import RecognisePlates
+from transforms.responses import FollowDispatches
+from transforms.safety_metrics import SafetyMetrics
 from transforms.write_tables import WriteTables
 
 
-def build_tables(lines, options: RoadchiefOptions) -> dict:
-    """EventLines → the five output tables, as PCollections keyed by table name."""
+def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_lines=None) -> dict:
+    """Lines of camera events (and of incident and outcome reports, if any) → the output
+    tables, as PCollections keyed by table name."""
     parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s)
     standard = options.view_as(StandardOptions)
     unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
@@ -49,18 +61,40 @@ def build_tables(lines, options: RoadchiefOptions) -> dict:
     metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
     stored = checked if options.plain_plates else (
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
+    safety = _safety_tables(lines.pipeline, options, hits, dispatches, incident_lines, outcome_lines)
     dead_letters = (
         [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
-         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images))]
+         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images,
+                                      *safety.pop("dead_letters")))]
         | "DeadLetters" >> beam.Flatten())
     return {"passings": stored, "hits": hits, "dispatches": dispatches,
-            "metrics": metrics, "dead_letters": dead_letters}
+            "metrics": metrics, **safety, "dead_letters": dead_letters}
+
+
+def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incident_lines, outcome_lines) -> dict:
+    """Incidents and outcomes placed on the roads, responses followed, safety metrics."""
+    def lines_or_none(given, label):
+        return given if given is not None else pipeline | label >> beam.Create([]).with_output_types(EventLine)
+    incidents = lines_or_none(incident_lines, "NoIncidents") | "ParseIncidents" >> ParseIncidents(
+        options.world, options.max_future_s)
+    outcomes = lines_or_none(outcome_lines, "NoOutcomes") | "ParseOutcomes" >> ParseOutcomes(
+        options.world, options.max_future_s)
+    placed = incidents["incidents"] | "PlaceIncidents" >> PlaceReports(options.world, options.max_report_distance_m)
+    reports = outcomes["outcomes"] | "PlaceOutcomes" >> PlaceReports(options.world, options.max_report_distance_m)
+    followed = (dispatches, reports) | "FollowDispatches" >> FollowDispatches()
+    safety = (placed, hits, followed["responses"]) | "SafetyMetrics" >> SafetyMetrics(
+        options.world, custom_periods(options), arrival_targets(options))
+    return {"incidents": placed, "outcomes": followed["outcomes"], "responses": followed["responses"],
+            "safety_metrics": safety,
+            "dead_letters": (incidents["dead_letters"], outcomes["dead_letters"], followed["dead_letters"])}
 
 
 def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:
     """The whole graph: read the event files, compute the tables, write them under `output`."""
     lines = pipeline | "Read" >> ReadEventLines(options.events)
-    tables = build_tables(lines, options)
+    tables = build_tables(lines, options,
+                          pipeline | "ReadIncidents" >> ReadEventLines(options.incidents),
+                          pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
     tables | "Write" >> WriteTables(output, {"roadchief.plate_key_id": plate_key_id(options)})
     if options.publish_dispatches:
         tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches)

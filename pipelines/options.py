@@ -6,6 +6,7 @@ from pathlib import Path
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.errors import OptionsError
+from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.watchlist_store import is_redis, read_watchlist_file, redis_problem
 
@@ -18,6 +19,10 @@ class RoadchiefOptions(PipelineOptions):
     def _add_argparse_args(cls, parser):
         parser.add_argument("--events", action="append", default=[],
                             help="camera events: JSON Lines file or glob (repeatable; .gz read too)")
+        parser.add_argument("--incidents", action="append", default=[],
+                            help="incident reports (警情): JSON Lines file or glob (repeatable)")
+        parser.add_argument("--outcomes", action="append", default=[],
+                            help="dispatch outcome reports: JSON Lines file or glob (repeatable)")
         parser.add_argument("--world", default=str(SAMPLE_WORLD),
                             help="folder of the world: roads, cameras, chiefs, responders")
         parser.add_argument("--watchlist", default=None,
@@ -37,6 +42,15 @@ class RoadchiefOptions(PipelineOptions):
                             help="nearest on-duty responders assigned to each dispatch")
         parser.add_argument("--max_camera_distance_m", type=float, default=50.0,
                             help="a sighting farther than this from every road gets no segment")
+        parser.add_argument("--max_report_distance_m", type=float, default=500.0,
+                            help="an incident or dispatch farther than this from every road gets no segment")
+        parser.add_argument("--custom_period", action="append", default=[], metavar="FROM..TO",
+                            help="also report safety metrics for these dates (inclusive, local), "
+                                 "e.g. 2025-11-29..2026-11-28 (repeatable)")
+        parser.add_argument("--arrival_target_urban_s", type=float, default=180.0,
+                            help="officers on scene within this many seconds count as on target (urban)")
+        parser.add_argument("--arrival_target_rural_s", type=float, default=600.0,
+                            help="the same target on rural roads")
         parser.add_argument("--max_future_s", type=float, default=300.0,
                             help="events captured later than now + this are dead letters")
         parser.add_argument("--watchlist_snapshot", default=None,
@@ -65,6 +79,14 @@ class RoadchiefOptions(PipelineOptions):
 def plate_key_id(options: RoadchiefOptions) -> str:
     """The public fingerprint of the plate key, or `plain` when plates are kept."""
     return "plain" if options.plain_plates else key_id(load_plate_key(key_file=options.plate_key_file))
+
+
+def custom_periods(options: RoadchiefOptions) -> tuple:
+    return tuple(parse_range(text) for text in options.custom_period)
+
+
+def arrival_targets(options: RoadchiefOptions) -> dict[str, float]:
+    return {"urban": options.arrival_target_urban_s, "rural": options.arrival_target_rural_s}
 
 
 def watchlist_spec(options: RoadchiefOptions) -> str:
@@ -101,11 +123,17 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     if runner not in RUNNERS:
         problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
                         f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
-    if not app.events:
-        problems.append("--events: give at least one file or glob")
-    for pattern in app.events:
-        if not glob.glob(pattern):
-            problems.append(f"--events: nothing matches {pattern}")
+    if not (app.events or app.incidents or app.outcomes):
+        problems.append("--events: give at least one file or glob (or --incidents / --outcomes)")
+    for flag in ("events", "incidents", "outcomes"):
+        for pattern in getattr(app, flag):
+            if not glob.glob(pattern):
+                problems.append(f"--{flag}: nothing matches {pattern}")
+    for text in app.custom_period:
+        try:
+            parse_range(text)
+        except ValueError as bad:
+            problems.append(f"--custom_period: {bad}")
     if not app.output:
         problems.append("--output: give a folder for the tables")
     else:
@@ -130,7 +158,8 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
         problems.append(f"--watchlist: Redis unreachable ({unreachable}); "
                         "give --watchlist_snapshot FILE to run on a snapshot")
     for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
-                 "max_camera_distance_m", "watchlist_ttl_s"):
+                 "max_camera_distance_m", "watchlist_ttl_s", "max_report_distance_m",
+                 "arrival_target_urban_s", "arrival_target_rural_s"):
         if getattr(app, name) <= 0:
             problems.append(f"--{name}: must be positive")
     if not 0 <= app.max_substitutions <= 3:

@@ -61,9 +61,10 @@ def run(argv: list[str], summary: bool = True) -> int:
                         f"{_cause(failure)}") from failure
     publish(staging, output)
     elapsed = time.perf_counter() - started
-    lines_in = count_lines(app.events)
+    lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
+    total = sum(lines_in.values())
     runner = options.view_as(StandardOptions).runner
-    print(f"{lines_in:,} lines in {elapsed:.1f} s ({lines_in / elapsed:,.0f} lines/s) "
+    print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "
           f"on {runner}; tables under {output}")
     accounts = reconcile(output, lines_in)
     (output / "reconciliation.json").write_text(json.dumps(accounts, indent=2) + "\n")

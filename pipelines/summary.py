@@ -1,5 +1,6 @@
 """What `roadchief run` prints when it finishes: the reconciliation and the highlights."""
-from pipelines.tables import connect
+from pipelines.safety import chosen_period, headline
+from pipelines.tables import connect, render
 
 SECTIONS = {
     "Dead letters by reason": """
@@ -29,23 +30,38 @@ SECTIONS = {
 }
 
 
-def reconcile(tables_dir, lines_in: int) -> dict:
-    """Every input line must be exactly one passing or one dead letter.
+ACCEPTED = {"events": "passings", "incidents": "incidents", "outcomes": "outcomes"}
 
-    Returns the accounts: lines in, passings, dead letters by stage, whether
-    they balance, and a one-line verdict.
+
+def input_of(stage: str) -> str:
+    """Which input a dead letter's stage belongs to (`incident_parse` → incidents)."""
+    return next((name for name in ("incidents", "outcomes") if stage.startswith(name[:-1] + "_")), "events")
+
+
+def reconcile(tables_dir, lines_in: dict[str, int]) -> dict:
+    """Every input line must be exactly one accepted row or one dead letter.
+
+    `lines_in` counts the lines of each input (events, incidents, outcomes).
+    Returns the accounts per input, whether they all balance, and a verdict
+    of one line per input.
     """
     con = connect(tables_dir)
-    passings = con.execute("SELECT count(*) FROM passings").fetchone()[0]
-    by_stage = dict(con.execute(
-        "SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall())
-    dead = sum(by_stage.values())
-    balanced = passings + dead == lines_in
-    stages = ", ".join(f"{stage} {n:,}" for stage, n in by_stage.items()) or "none"
-    verdict = (f"lines in {lines_in:,} = passings {passings:,} + dead letters {dead:,} "
-               f"({stages}): " + ("balanced" if balanced else f"UNBALANCED by {lines_in - passings - dead:,}"))
-    return {"lines_in": lines_in, "passings": passings, "dead_letters": by_stage,
-            "balanced": balanced, "verdict": verdict}
+    stages = con.execute("SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall()
+    accounts, verdicts = {}, []
+    for name, table in ACCEPTED.items():
+        accepted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        by_stage = {stage: n for stage, n in stages if input_of(stage) == name}
+        dead = sum(by_stage.values())
+        lines = lines_in.get(name, 0)
+        if not (lines or accepted or dead):
+            continue
+        balanced = accepted + dead == lines
+        listed = ", ".join(f"{stage} {n:,}" for stage, n in by_stage.items()) or "none"
+        verdicts.append(f"{name} lines in {lines:,} = {table} {accepted:,} + dead letters {dead:,} "
+                        f"({listed}): " + ("balanced" if balanced else f"UNBALANCED by {lines - accepted - dead:,}"))
+        accounts[name] = {"lines_in": lines, table: accepted, "dead_letters": by_stage, "balanced": balanced}
+    return {"inputs": accounts, "balanced": all(a["balanced"] for a in accounts.values()),
+            "verdict": "\n".join(verdicts)}
 
 
 def print_summary(tables_dir) -> None:
@@ -53,3 +69,7 @@ def print_summary(tables_dir) -> None:
     for title, sql in SECTIONS.items():
         print(f"\n{title}")
         con.sql(sql).show(max_width=220, max_rows=40)
+    period = chosen_period(con)
+    if period:
+        print(f"\nSafety, {period[0]} {period[1]}, change against a year earlier")
+        print(render(*headline(con, period), max_rows=10))

@@ -152,6 +152,107 @@ class MetricRow(NamedTuple):
     dispatches: int
 
 
+class Incident(NamedTuple):
+    """A police incident report (警情): a public-order incident or a traffic accident."""
+    source: str
+    incident_id: str
+    kind: str
+    category: Optional[str]
+    reported_at_us: int
+    lon: float
+    lat: float
+    deaths: int
+    injuries: int
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
+
+
+class OutcomeReport(NamedTuple):
+    """One step of a dispatch's life as the dispatch system reports it."""
+    source: str
+    dispatch_id: str
+    status: str
+    at_us: int
+    dispatched_at_us: int
+    responder_id: Optional[str]
+    lon: float
+    lat: float
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
+
+
+class Response(NamedTuple):
+    """One dispatch from issue to result: who went, how fast, what came of it.
+
+    Seconds are counted from the dispatch; null where that step was not reported.
+    """
+    dispatch_id: str
+    dispatched_at_us: int
+    made_by_run: bool
+    responder_id: Optional[str]
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
+    lon: Optional[float]
+    lat: Optional[float]
+    acknowledge_s: Optional[float]
+    arrive_s: Optional[float]
+    resolve_s: Optional[float]
+    result: Optional[str]
+
+
+class SafetyMetric(NamedTuple):
+    """Safety figures for one period and one chief, segment, town or area type.
+
+    `*_year_ago` hold the same period a year earlier (null where the data do
+    not reach back that far); `*_change_pct` the change against it.
+    """
+    period: str
+    label: str
+    period_start_us: int
+    period_end_us: int
+    dimension: str
+    key: str
+    name: Optional[str]
+    incidents: int
+    accidents: int
+    deaths: int
+    injuries: int
+    hits: int
+    dispatches: int
+    resolved: int
+    interceptions: int
+    false_hits: int
+    interception_rate: Optional[float]
+    acknowledge_p50_s: Optional[float]
+    acknowledge_p90_s: Optional[float]
+    arrive_p50_s: Optional[float]
+    arrive_p90_s: Optional[float]
+    resolve_p50_s: Optional[float]
+    resolve_p90_s: Optional[float]
+    arrivals: int
+    arrivals_within_target: int
+    within_target_share: Optional[float]
+    incidents_year_ago: Optional[int]
+    accidents_year_ago: Optional[int]
+    deaths_year_ago: Optional[int]
+    injuries_year_ago: Optional[int]
+    hits_year_ago: Optional[int]
+    dispatches_year_ago: Optional[int]
+    interceptions_year_ago: Optional[int]
+    arrive_p50_s_year_ago: Optional[float]
+    incidents_change_pct: Optional[float]
+    accidents_change_pct: Optional[float]
+    deaths_change_pct: Optional[float]
+    injuries_change_pct: Optional[float]
+    interceptions_change_pct: Optional[float]
+
+
 class DeadLetter(NamedTuple):
     """An input that could not be accepted, and why."""
     source: str
@@ -167,5 +268,5 @@ def at_event_time(value, micros: int) -> TimestampedValue:
 
 
 for _record in (EventLine, CameraEvent, Passing, Hit, ChiefOnDuty, AssignedResponder,
-                Dispatch, MetricRow, DeadLetter):
+                Dispatch, MetricRow, Incident, OutcomeReport, Response, SafetyMetric, DeadLetter):
     beam.coders.registry.register_coder(_record, beam.coders.RowCoder)

@@ -13,10 +13,12 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
-from transforms.records import DeadLetter, Dispatch, Hit, MetricRow, Passing
+from transforms.records import (DeadLetter, Dispatch, Hit, Incident, MetricRow, OutcomeReport, Passing,
+                                Response, SafetyMetric)
 
-TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch,
-          "metrics": MetricRow, "dead_letters": DeadLetter}
+TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch, "metrics": MetricRow,
+          "incidents": Incident, "outcomes": OutcomeReport, "responses": Response,
+          "safety_metrics": SafetyMetric, "dead_letters": DeadLetter}
 TIME_SUFFIX = "_us"
 _SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 

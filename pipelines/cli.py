@@ -40,6 +40,8 @@ def _simulate(args) -> int:
         missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
         malformed_rate=args.malformed_rate,
         image_writer=_frame_writer(args.seed) if args.images else None)
+    if args.incidents or args.outcomes:
+        _simulate_history(args)
     print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s "
           f"({summary.events_per_s:,.0f} lines/s): "
           f"{summary.vehicles:,} vehicles, {summary.ocr_errors:,} misreads, "
@@ -47,6 +49,21 @@ def _simulate(args) -> int:
           f"{summary.duplicates:,} duplicates, {summary.malformed:,} malformed lines, "
           f"{summary.watchlisted_passings:,} watchlisted passings")
     return 0
+
+
+def _simulate_history(args) -> None:
+    from geo.history import simulate_history
+    from geo.world import load_world
+    if not (args.incidents and args.outcomes):
+        raise ValueError("--incidents and --outcomes: give both files")
+    history = simulate_history(load_world(args.world), Path(args.incidents), Path(args.outcomes),
+                               end=datetime.fromisoformat(args.start), days=args.history_days,
+                               seed=args.seed)
+    print(f"wrote {args.history_days} days of history before {args.start}: "
+          f"{history.incidents:,} public-order incidents and {history.accidents:,} accidents "
+          f"({history.deaths:,} deaths, {history.injuries:,} injuries) to {args.incidents}; "
+          f"{history.outcome_lines:,} outcome reports of {history.dispatches:,} dispatches to "
+          f"{args.outcomes}; {history.malformed:,} malformed lines, {history.duplicates:,} repeated reports")
 
 
 def _recognize(args) -> int:
@@ -74,6 +91,13 @@ def _query(args) -> int:
     from pipelines.tables import render
     rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log)
     print(render(columns, rows, args.max_rows))
+    return 0
+
+
+def _report(args) -> int:
+    from pipelines.report import write_report
+    period = write_report(args.tables, args.out, args.world, args.period, args.label)
+    print(f"wrote the safety report for {period[0]} {period[1]} to {args.out}")
     return 0
 
 
@@ -143,6 +167,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--malformed-rate", type=float, default=0.001)
     sim.add_argument("--images", action="store_true",
                      help="render a camera frame for each missing read, for the plate model to read")
+    sim.add_argument("--incidents", help="also write incident reports (警情) of the days before --start")
+    sim.add_argument("--outcomes", help="also write the outcome reports of past dispatches")
+    sim.add_argument("--history-days", type=int, default=730,
+                     help="days of incidents and outcomes to write (two years: a year-on-year comparison)")
     sim.set_defaults(handler=_simulate)
 
     recognize = commands.add_parser("recognize", add_help=False,
@@ -162,6 +190,15 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=100)
     _audit_log_option(query)
     query.set_defaults(handler=_query)
+
+    report = commands.add_parser("report", help="write the weekly safety report as one HTML file")
+    report.add_argument("--tables", required=True, help="output folder of a run")
+    report.add_argument("--out", required=True, help="HTML file to write")
+    report.add_argument("--world", default=str(SAMPLE_WORLD))
+    report.add_argument("--period", choices=("day", "week", "month", "custom"),
+                        help="kind of period (default: the run's custom range, else the latest full month)")
+    report.add_argument("--label", help="which one, e.g. 2026-W47 (default: the latest complete one)")
+    report.set_defaults(handler=_report)
 
     watchlist = commands.add_parser("watchlist", help="manage the Redis watchlist")
     actions = watchlist.add_subparsers(dest="action", required=True)

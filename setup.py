@@ -23,6 +23,7 @@ setup(
         "redis==8.1.0",
         "duckdb==2.0.1",
         "pyarrow==25.0.1",
+        "matplotlib==3.11.2",
     ],
     extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0"]},
     entry_points={"console_scripts": ["roadchief=pipelines.cli:main"]},

@@ -228,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
     purge.add_argument("--tables", required=True)
     purge.add_argument("--keep", action="append", default=[], metavar="TABLE=DAYS",
                        help="override a retention (defaults: passings=30 hits=365 dispatches=365 "
-                            "dead_letters=30)")
+                            "dead_letters=30 incidents=outcomes=responses=1095)")
     purge.set_defaults(handler=_purge)
     return top
 

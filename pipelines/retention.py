@@ -8,9 +8,15 @@ Each table has a retention period and a time that starts its clock:
 | hits         | 365     | captured_at                                       |
 | dispatches   | 365     | created_at                                        |
 | dead_letters | 30      | the Parquet file's modification time (no time column) |
+| incidents    | 1095    | reported_at                                       |
+| outcomes     | 1095    | at                                                |
+| responses    | 1095    | dispatched_at                                     |
 | metrics      | kept    | window_end, if a period is configured             |
+| safety_metrics | kept  | period_end, if a period is configured             |
 
 Metrics hold aggregates and no plates, so they are kept unless asked.
+Incidents and dispatch outcomes hold no plates either, but places and
+officers; three years keeps the year-on-year comparison of the last two.
 Dead letters hold raw input lines (plates included) but no time column, so a
 whole part file goes once the file itself is older than the period; copying
 the folder without keeping mtimes (cp without -p) restarts their clock.
@@ -30,9 +36,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-DEFAULT_RETENTION = {"passings": 30, "hits": 365, "dispatches": 365, "dead_letters": 30}
+DEFAULT_RETENTION = {"passings": 30, "hits": 365, "dispatches": 365, "dead_letters": 30,
+                     "incidents": 1095, "outcomes": 1095, "responses": 1095}
 TIME_COLUMNS = {"passings": "captured_at", "hits": "captured_at", "dispatches": "created_at",
-                "metrics": "window_end"}
+                "metrics": "window_end", "incidents": "reported_at", "outcomes": "at",
+                "responses": "dispatched_at", "safety_metrics": "period_end"}
 BY_FILE_TIME = ("dead_letters",)
 TEMP_SUFFIX = ".purging"  # not *.parquet, so readers never pick up a half-written file
 

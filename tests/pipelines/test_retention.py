@@ -12,6 +12,7 @@ from pipelines.tables import connect
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 AGES = range(0, 401, 10)  # rows 0, 10, ..., 400 days old
+SAFETY_AGES = range(0, 1201, 100)  # incidents and dispatch outcomes: 0, 100, ..., 1200 days old
 UTC_US = pa.timestamp("us", tz="UTC")
 KEY_METADATA = {"roadchief.plate_key_id": "0123456789ab"}  # which key made the tokens
 
@@ -33,6 +34,8 @@ def tables(tmp_path):
         for part, ages in enumerate((AGES[::2], AGES[1::2])):
             _write(tmp_path / name, f"part-{part}.parquet",
                    {"event_id": [f"{name}{age}" for age in ages], column: _times(ages)})
+    for name, column in (("incidents", "reported_at"), ("outcomes", "at"), ("responses", "dispatched_at")):
+        _write(tmp_path / name, "part-0.parquet", {column: _times(SAFETY_AGES)})
     _write(tmp_path / "metrics", "part-0.parquet",
            {"window_end": _times(AGES), "passings": list(AGES)})
     for part, age in enumerate((0, 40)):
@@ -58,7 +61,8 @@ def test_purge_keeps_exactly_each_class_s_retention(tables):
     assert _column(tables, "SELECT count(*) FROM metrics") == [len(AGES)]
     assert {name: (r.rows_before, r.rows_after, r.deleted) for name, r in reports.items()} == {
         "passings": (41, 3, 38), "hits": (41, 37, 4), "dispatches": (41, 37, 4),
-        "dead_letters": (6, 3, 3)}
+        "dead_letters": (6, 3, 3), "incidents": (13, 11, 2), "outcomes": (13, 11, 2),
+        "responses": (13, 11, 2)}
     assert sorted(p.name for p in (tables / "dead_letters").iterdir()) == ["part-0.parquet"]
 
 

@@ -128,9 +128,9 @@ class _TallyBundle(beam.DoFn):
         target_s = self._targets.get(record.area_type, self._targets["rural"])
         for period in self._calendar.periods(at_us):
             for key in self.keys(record):
-                tally = self._tallies.get((period, key))
+                tally = self._tallies.get((tuple(period), key))
                 if tally is None:
-                    tally = self._tallies[(period, key)] = SafetyTally()
+                    tally = self._tallies[(tuple(period), key)] = SafetyTally()
                 tally.add(record, target_s)
 
     def finish_bundle(self):
@@ -154,12 +154,15 @@ def _merge_spans(spans) -> tuple:
 
 
 def _now_and_a_year_later(keyed):
-    """Each tally as its own period's `now` and as the `ago` of the period a year later."""
+    """Each tally as its own period's `now` and as the `ago` of the period a year later.
+
+    Periods travel as plain (kind, label) tuples, which Beam encodes deterministically.
+    """
     (period, key), tally = keyed
     yield (period, key), ("now", tally)
-    later = shifted(period, 1)
+    later = shifted(Period(*period), 1)
     if later is not None:
-        yield (later, key), ("ago", tally)
+        yield (tuple(later), key), ("ago", tally)
 
 
 def _percentiles(values: list[float]) -> tuple:
@@ -195,19 +198,19 @@ class _ToRow(beam.DoFn):
 
     def process(self, keyed, coverage: dict):
         (period, (dimension, key)), tallies = keyed
-        tallies = dict(tallies)
+        period, tallies = Period(*period), dict(tallies)
         start, end = bounds(period)
         spans = {source: tuple(self._calendar.local_date(us) for us in span)
                  for source, span in coverage.items()}
-        now = tallies.get("now")
-        if now is None:
-            if not spans or start > max(last for _, last in spans.values()):
-                return  # the data end before this period begins
-            if period.kind == "custom" and period.label not in self._custom_labels:
-                return  # a year after a custom range: nobody asked for it
-            now = SafetyTally()
-        year_ago = self._year_ago(period, tallies.get("ago"), spans)
-        yield self._row(period, start, end, dimension, key, now, year_ago)
+        if "now" in tallies or self._worth_a_zero_row(period, start, spans):
+            year_ago = self._year_ago(period, tallies.get("ago"), spans)
+            yield self._row(period, start, end, dimension, key, tallies.get("now") or SafetyTally(), year_ago)
+
+    def _worth_a_zero_row(self, period: Period, start: date, spans: dict) -> bool:
+        """A key quiet now but not a year ago: only for periods the data reach and someone asked for."""
+        if not spans or start > max(last for _, last in spans.values()):
+            return False
+        return period.kind != "custom" or period.label in self._custom_labels
 
     def _year_ago(self, period: Period, ago, spans: dict) -> dict:
         earlier = shifted(period, -1)

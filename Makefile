@@ -1,4 +1,5 @@
-# roadchief: `make demo` simulates an hour of Qionghai traffic and runs the pipeline;
+# roadchief: `make demo` simulates an hour of Qionghai traffic and two years of incidents,
+# runs the pipeline and writes the safety report;
 # `make test` runs the test suite. Both create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
@@ -17,9 +18,12 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: $(VENV)/.installed $(DEMO)/plate.key
-	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7 --images
+	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7 --images \
+		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl
 	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO) \
-		--plate_key_file $(DEMO)/plate.key
+		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl \
+		--custom_period 2025-11-29..2026-11-28 --plate_key_file $(DEMO)/plate.key
+	$(BIN)/roadchief report --tables $(DEMO) --out $(DEMO)/report.html
 
 # The demo's own plate key; a deployment keeps its key outside the output folder.
 $(DEMO)/plate.key:

@@ -1,33 +1,49 @@
 """Drop duplicate deliveries of the same camera event.
 
-Cameras and message brokers redeliver. The first delivery of an event_id (by
-position in the input) is kept; every later one becomes a dead letter naming
-the first, so the accounting still balances.
+Cameras and message brokers redeliver. The first delivery of an event_id is
+kept; every later one becomes a dead letter naming the first, so the
+accounting still balances.
 
 A replay groups the whole input at once, so a duplicate is caught however far
-apart the copies are. A live stream cannot wait for the end of its input: it
-groups within event-time windows of the dedup horizon, which bounds the state
-it keeps. (Per-event grouping in the global window is also several times
-cheaper on the local batch runner than in event-time windows.)
+apart the copies are, and "first" means first by position in the input.
+(Per-event grouping in the global window is also several times cheaper on the
+local batch runner than a stateful DoFn or event-time windows.)
 
-On a watermark-driven runner (Prism, Flink) groups are stamped with their
-earliest event time, not the end of the window, so the events stay on time
-for the event-time windows downstream. The FnApiRunner drops nothing as late
-in a batch, and a non-default timestamp combiner sends it down a general
-trigger path several times slower, so there the group keeps the default and
-each event is stamped back with its capture time after grouping.
+A live stream cannot wait for the end of its input, and windows of the
+horizon would miss copies that straddle a window boundary. So each event_id
+keeps, in per-key state, the source of the first delivery to arrive: that
+delivery goes on at once and later ones are dead letters. An event-time timer
+at the first capture time plus the horizon clears the state, which keeps
+memory flat on an endless stream; a copy arriving after that is kept again.
+
+On a watermark-driven runner (Prism, Flink) the replay's groups are stamped
+with their earliest event time, not the end of the window, so the events stay
+on time for the event-time windows downstream. The FnApiRunner drops nothing
+as late in a batch, and a non-default timestamp combiner sends it down a
+general trigger path several times slower, so there the group keeps the
+default and each event is stamped back with its capture time after grouping.
 """
 import apache_beam as beam
+from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
 
 from transforms.parse_events import DEAD_LETTERS
 from transforms.records import CameraEvent, DeadLetter, at_event_time
 
 
 def input_position(source: str) -> tuple[str, int]:
-    path, _, number = source.rpartition(":")
     """(file, line number) of a `file:line` source, to order copies as they arrived."""
+    path, _, number = source.rpartition(":")
     return path, int(number) if number.isdigit() else 0
+
+
+def _duplicate(repeat: CameraEvent, first_source: str) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+        repeat.source, repeat.event_id, "deduplicate",
+        f"duplicate event_id, first delivered at {first_source}", ""))
 
 
 def _first_delivery(keyed):
@@ -35,9 +51,39 @@ def _first_delivery(keyed):
     first, *repeats = sorted(events, key=lambda event: input_position(event.source))
     yield at_event_time(first, first.captured_at_us)
     for repeat in repeats:
-        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-            repeat.source, event_id, "deduplicate",
-            f"duplicate event_id, first delivered at {first.source}", ""))
+        yield _duplicate(repeat, first.source)
+
+
+class _KeepFirstArrival(beam.DoFn):
+    """Per event_id: the first delivery to arrive passes, later ones are dead letters.
+
+    The state is one string per event_id seen within the horizon. It is cleared
+    by an event-time timer, not a processing-time one, so replays and tests see
+    the same expiry and local runners can run it.
+    """
+    FIRST_SOURCE = ReadModifyWriteStateSpec("first_source", StrUtf8Coder())
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, horizon_us: int):
+        self._horizon_us = horizon_us
+
+    def process(self, keyed, first_source=beam.DoFn.StateParam(FIRST_SOURCE),
+                expiry=beam.DoFn.TimerParam(EXPIRY)):
+        _, event = keyed
+        seen = first_source.read()
+        if seen is not None:
+            yield _duplicate(event, seen)
+            return
+        first_source.write(event.source)
+        # The timer holds the output watermark at its own time, which the input
+        # watermark has not yet passed, so it delays nothing downstream.
+        expiry.set(Timestamp(micros=event.captured_at_us + self._horizon_us))
+        # Emitted now at the input timestamp, which ParseEvents set to the capture time.
+        yield event
+
+    @on_timer(EXPIRY)
+    def expire(self, first_source=beam.DoFn.StateParam(FIRST_SOURCE)):
+        first_source.clear()
 
 
 class DropDuplicateDeliveries(beam.PTransform):
@@ -46,14 +92,20 @@ class DropDuplicateDeliveries(beam.PTransform):
     def __init__(self, horizon_minutes: float = 10.0, streaming: bool = False,
                  watermark_driven: bool = True):
         super().__init__()
-        horizon = window.FixedWindows(horizon_minutes * 60) if streaming else window.GlobalWindows()
-        self._windowing = beam.WindowInto(horizon, timestamp_combiner=(
-            window.TimestampCombiner.OUTPUT_AT_EARLIEST if watermark_driven or streaming
+        self._horizon_us = round(horizon_minutes * 60_000_000)
+        self._streaming = streaming
+        self._windowing = beam.WindowInto(window.GlobalWindows(), timestamp_combiner=(
+            window.TimestampCombiner.OUTPUT_AT_EARLIEST if watermark_driven
             else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):
         keyed = events | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
             tuple[str, CameraEvent])
+        if self._streaming:
+            return (keyed
+                    | "Global" >> beam.WindowInto(window.GlobalWindows())
+                    | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival(self._horizon_us)).with_outputs(
+                        DEAD_LETTERS, main="events"))
         if keyed.windowing != self._windowing.get_windowing(None):
             keyed = keyed | "Horizon" >> self._windowing
         return (keyed

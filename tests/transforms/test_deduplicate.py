@@ -1,15 +1,26 @@
+"""Duplicate deliveries: a replay by input position (FnApiRunner), a live stream by arrival
+(TestStream on Prism, the local runner with real watermarks and event-time timers)."""
 import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.utils.timestamp import Timestamp
 
+from tests.pipelines.test_prism import prism_binary
 from tests.transforms.test_recognise_plates import event
 from transforms.deduplicate import DropDuplicateDeliveries
+from transforms.records import CameraEvent, at_event_time
+
+EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
+SECOND_US = 1_000_000
+HORIZON_US = 10 * 60 * SECOND_US
 
 
-def delivery(event_id, line, minutes=0):
+def delivery(event_id, line, minutes=0, seconds=0):
     return event()._replace(event_id=event_id, source=f"cams.jsonl:{line}",
-                            captured_at_us=1_795_910_400_000_000 + minutes * 60_000_000)
+                            captured_at_us=EIGHT_O_CLOCK_US + (minutes * 60 + seconds) * SECOND_US)
 
 
 @pytest.mark.parametrize("watermark_driven", [False, True])
@@ -27,3 +38,48 @@ def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_
             ("cams.jsonl:10", "deduplicate", "duplicate event_id, first delivered at cams.jsonl:3"),
             ("cams.jsonl:11", "deduplicate", "duplicate event_id, first delivered at cams.jsonl:3"),
         ]), label="dead")
+
+
+def deduplicate_live(steps, kept, dead):
+    """Runs a live dedup on Prism over `steps` (deliveries, stamped with their capture
+    time, and watermark advances in µs, in arrival order) and checks what comes out."""
+    stream = TestStream(coder=beam.coders.registry.get_coder(CameraEvent))
+    for step in steps:
+        if isinstance(step, CameraEvent):
+            stream.add_elements([at_event_time(step, step.captured_at_us)])
+        else:
+            stream.advance_watermark_to(Timestamp(micros=step))
+    with beam.Pipeline(options=PipelineOptions([
+            "--runner", "PrismRunner", "--prism_location", prism_binary(),
+            "--environment_type", "LOOPBACK", "--streaming"])) as p:
+        out = (p | stream.advance_watermark_to_infinity().with_output_types(CameraEvent)
+               | DropDuplicateDeliveries(horizon_minutes=10, streaming=True))
+        assert_that(out.events | beam.Map(
+            lambda e, ts=beam.DoFn.TimestampParam: (e.source, ts.micros - e.captured_at_us)),
+            equal_to([(f"cams.jsonl:{line}", 0) for line in kept]), label="kept")
+        assert_that(out.dead_letters | beam.Map(lambda d: (d.source, d.event_id, d.stage, d.reason)),
+                    equal_to([(f"cams.jsonl:{line}", "a", "deduplicate",
+                               f"duplicate event_id, first delivered at cams.jsonl:{first}")
+                              for line, first in dead]), label="dead")
+
+
+def test_a_live_stream_drops_copies_that_straddle_a_window_boundary_and_the_first_to_arrive_wins():
+    # 07:59:58 and 08:00:05 lie in different 10-minute windows; line 7 arrives before line 3.
+    deduplicate_live([EIGHT_O_CLOCK_US - 60 * SECOND_US, delivery("a", 7, seconds=-2),
+                      delivery("b", 8), delivery("a", 3, seconds=5), EIGHT_O_CLOCK_US + HORIZON_US],
+                     kept=[7, 8], dead=[(3, 7)])
+
+
+def test_a_copy_arriving_once_the_watermark_passed_the_horizon_is_kept_as_a_new_event():
+    # The price of bounded state: a redelivery (same capture time) later than the horizon gets through.
+    deduplicate_live([delivery("a", 1), EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US, delivery("a", 2)],
+                     kept=[1, 2], dead=[])
+
+
+def test_the_timer_forgets_the_first_delivery_once_the_watermark_passes_its_horizon():
+    # Held until capture + horizon; after that the id is free, and the next event under it
+    # (captured at 08:05, so its own horizon is still open) is remembered in turn.
+    deduplicate_live([delivery("a", 1), EIGHT_O_CLOCK_US + HORIZON_US - SECOND_US, delivery("a", 2),
+                      EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US, delivery("a", 3, minutes=5),
+                      delivery("a", 4, minutes=5)],
+                     kept=[1, 3], dead=[(2, 1), (4, 3)])

@@ -1,0 +1,255 @@
+"""Live camera events from a Redis Stream, as EventLines with an event-time watermark.
+
+Each stream entry carries one event, as its JSON line, in the field `event`
+(`roadchief replay` writes them so). The reader is an unbounded splittable
+DoFn whose restriction is a range of stream offsets: an entry id `ms-seq` maps
+to the sortable integer ms * 2^20 + seq.
+
+Delivery is at-least-once with replayable offsets. Redis keeps the entries, so
+the offset where reading resumes is all a checkpoint needs: the runner stores
+the rest of the restriction (from the first unread offset) with its state, and
+after a failure reads again from there. Entries read after the last checkpoint
+are read a second time; downstream deduplication by event_id removes them. A
+fresh pipeline starts after the entry id `after` ("0": the start of the stream).
+
+The watermark follows event time. The reader parses each entry's `captured_at`
+cheaply (a pattern, no validation: ParseEvents validates) and holds the
+watermark `out_of_orderness_s` behind the latest event time seen. A quiet
+stream must not hold windows open for ever, so after `idle_advance_s` without
+new entries the watermark moves on as if event time kept pace with the wall
+clock: latest event time + idle time − out_of_orderness. This is chosen over
+"wall clock − out_of_orderness" because it also holds for a replay of old
+traffic, whose event times are hours or years behind the wall clock. Event
+times beyond the wall clock + `max_future_s` (ParseEvents refuses them) and
+entries with no readable time do not move the watermark; those entries are
+stamped at the watermark so that they are not late.
+
+Nothing is dropped: an entry without the field `event` becomes an EventLine
+whose text is its fields as a JSON list of [field, value] pairs, which
+ParseEvents dead-letters ("not a JSON object"); bytes that are not UTF-8 are
+replaced, which ParseEvents dead-letters too ("not valid UTF-8").
+
+Replay and test mode: with `stop_at_end`, an entry with the field `end` and no
+`event` (an end marker, as `replay(..., end_marker=True)` appends) ends the
+read, so the pipeline finishes once its windows have fired. Without it, end
+markers are skipped: they carry no event.
+"""
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+import apache_beam as beam
+from apache_beam.io.iobase import WatermarkEstimator
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorProvider
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from transforms.records import EventLine
+from transforms.redis_retry import with_backoff
+
+EVENTS_STREAM = "roadchief:events"
+EVENT_FIELD = "event"
+END_FIELD = "end"
+SEQ_BITS = 20
+OPEN_END = 2 ** 63 - 1
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MICROSECOND = timedelta(microseconds=1)
+_EVENT, _END = EVENT_FIELD.encode(), END_FIELD.encode()
+_CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
+
+
+def entry_offset(entry_id: str) -> int:
+    """The sortable offset of a stream entry id `ms-seq` (or `ms`)."""
+    ms, _, seq = entry_id.partition("-")
+    ms, seq = int(ms), int(seq or 0)
+    if ms < 0 or not 0 <= seq < 2 ** SEQ_BITS:
+        raise ValueError(f"entry id {entry_id!r} outside ms-seq with seq < 2^{SEQ_BITS}")
+    return (ms << SEQ_BITS) | seq
+
+
+def entry_id(offset: int) -> str:
+    """The stream entry id at `offset`: the inverse of entry_offset."""
+    return f"{offset >> SEQ_BITS}-{offset & (2 ** SEQ_BITS - 1)}"
+
+
+def captured_at_us(text: str) -> Optional[int]:
+    """The event time in `text` (µs since the epoch), if a `captured_at` with offset is found."""
+    found = _CAPTURED_AT.search(text)
+    if found is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(found.group(1))
+    except ValueError:
+        return None
+    return None if moment.tzinfo is None else (moment - EPOCH) // MICROSECOND
+
+
+class _StreamOffsets(OffsetRestrictionTracker):
+    """Offsets from a start to the open end; it only splits to checkpoint.
+
+    A split at a fraction of an open range would cut at an offset centuries
+    ahead, leaving a second reader that polls for nothing.
+    """
+
+    def try_split(self, fraction_of_remainder):
+        return super().try_split(0) if fraction_of_remainder == 0 else None
+
+    def is_bounded(self):
+        return False
+
+
+class EventTimeWatermark(WatermarkEstimator):
+    """Latest event time − out-of-orderness, carried on by idle time (module docstring).
+
+    The reader reports entries with saw() and empty polls with idle(); output
+    timestamps are not evidence, since undated entries are stamped at the
+    watermark. State: (watermark µs, latest event µs, clock second of the last
+    entry), each None until known.
+    """
+
+    def __init__(self, state, out_of_orderness_s: float, idle_advance_s: float,
+                 clock: Callable[[], float]):
+        self._watermark_us, self._latest_us, self._arrived_s = state
+        self._lag_us = round(out_of_orderness_s * 1_000_000)
+        self._idle_advance_s = idle_advance_s
+        self._clock = clock
+
+    def observe_timestamp(self, timestamp):
+        pass
+
+    def saw(self, event_us: Optional[int]):
+        self._arrived_s = self._clock()
+        if event_us is not None and (self._latest_us is None or event_us > self._latest_us):
+            self._latest_us = event_us
+            self._advance_to(event_us - self._lag_us)
+
+    def idle(self):
+        if self._latest_us is None:
+            return
+        idle_s = self._clock() - self._arrived_s
+        if idle_s >= self._idle_advance_s:
+            self._advance_to(self._latest_us + round(idle_s * 1_000_000) - self._lag_us)
+
+    def _advance_to(self, micros: int):
+        if self._watermark_us is None or micros > self._watermark_us:
+            self._watermark_us = micros
+
+    def current_watermark(self):
+        return None if self._watermark_us is None else Timestamp(micros=self._watermark_us)
+
+    def get_estimator_state(self):
+        return self._watermark_us, self._latest_us, self._arrived_s
+
+
+def _entry_line(stream: str, entry: str, fields: dict[bytes, bytes], image_base: str) -> EventLine:
+    text = fields.get(_EVENT)
+    if text is None:
+        pairs = [[k.decode(errors="replace"), v.decode(errors="replace")] for k, v in fields.items()]
+        return EventLine(f"{stream}:{entry}", image_base, json.dumps(pairs, ensure_ascii=False))
+    return EventLine(f"{stream}:{entry}", image_base, text.decode(errors="replace"))
+
+
+class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
+    """Reads one stream; it is its own restriction and watermark estimator provider."""
+
+    def __init__(self, url: str, after: str, image_base: str, stop_at_end: bool, batch: int,
+                 block_ms: int, resume_delay_s: float, out_of_orderness_s: float,
+                 idle_advance_s: float, max_future_s: float, clock: Callable[[], float]):
+        self._url = url
+        self._start = entry_offset(after) + 1
+        self._image_base = image_base
+        self._stop_at_end = stop_at_end
+        self._batch = batch
+        self._block_ms = block_ms
+        self._resume_delay = Duration.of(resume_delay_s)
+        self._watermark_args = (out_of_orderness_s, idle_advance_s, clock)
+        self._max_future_us = round(max_future_s * 1_000_000)
+        self._clock = clock
+
+    def initial_restriction(self, stream):
+        return OffsetRange(self._start, OPEN_END)
+
+    def create_tracker(self, restriction):
+        return _StreamOffsets(restriction)
+
+    def restriction_size(self, stream, restriction):
+        # The backlog is unknown without asking Redis; there is one restriction per stream.
+        return 0 if restriction.start >= restriction.stop else 1
+
+    def truncate(self, stream, restriction):
+        # On drain, stop reading: the stream keeps the entries for the next run.
+        return None
+
+    def initial_estimator_state(self, stream, restriction):
+        return None, None, None
+
+    def create_watermark_estimator(self, estimator_state):
+        return EventTimeWatermark(estimator_state, *self._watermark_args)
+
+    def setup(self):
+        import redis
+        self._client = redis.Redis.from_url(self._url, socket_timeout=5 + self._block_ms / 1000,
+                                            socket_connect_timeout=5)
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, stream: str, tracker=beam.DoFn.RestrictionParam(),
+                watermark=beam.DoFn.WatermarkEstimatorParam()):
+        after = entry_id(tracker.current_restriction().start - 1)
+        reply = with_backoff(lambda: self._client.xread({stream: after}, count=self._batch,
+                                                        block=self._block_ms))
+        if not reply:
+            watermark.idle()
+            tracker.defer_remainder(self._resume_delay)
+            return
+        latest_us = round(self._clock() * 1_000_000) + self._max_future_us
+        for raw_id, fields in reply[0][1]:
+            entry = raw_id.decode()
+            if not tracker.try_claim(entry_offset(entry)):
+                return
+            if _EVENT not in fields and _END in fields:
+                if self._stop_at_end:
+                    tracker.try_claim(OPEN_END)
+                    return
+                continue
+            line = _entry_line(stream, entry, fields, self._image_base)
+            event_us = captured_at_us(line.text)
+            event_us = event_us if event_us is not None and event_us <= latest_us else None
+            watermark.saw(event_us)
+            yield beam.window.TimestampedValue(line, self._stamp(event_us, watermark.current_watermark()))
+        tracker.defer_remainder()
+
+    def _stamp(self, event_us: Optional[int], watermark: Optional[Timestamp]) -> Timestamp:
+        if event_us is not None:
+            return Timestamp(micros=event_us)
+        # Undated: on time at the watermark, or, before there is one, at the wall clock.
+        return watermark if watermark is not None else Timestamp.of(self._clock())
+
+    def teardown(self):
+        self._client.close()
+
+
+class ReadRedisStream(beam.PTransform):
+    """A Redis Stream → EventLines (source `stream:entry-id`), unbounded, in event time.
+
+    `image_base` is the folder that relative image paths in events refer to.
+    `batch` entries are read per XREAD, which waits up to `block_ms`; an empty
+    poll retries after `resume_delay_s`. `clock` gives the wall-clock second,
+    as in ParseEvents. See the module docstring for the rest.
+    """
+
+    def __init__(self, url: str, stream: str = EVENTS_STREAM, *, after: str = "0",
+                 image_base: str = "", out_of_orderness_s: float = 5.0,
+                 idle_advance_s: float = 10.0, max_future_s: float = 300.0,
+                 stop_at_end: bool = False, batch: int = 100, block_ms: int = 100,
+                 resume_delay_s: float = 0.2, clock: Callable[[], float] = time.time):
+        super().__init__()
+        self._stream = stream
+        self._fn = _ReadStream(url, after, image_base, stop_at_end, batch, block_ms, resume_delay_s,
+                               out_of_orderness_s, idle_advance_s, max_future_s, clock)
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "Stream" >> beam.Create([self._stream])
+                | "Read" >> beam.ParDo(self._fn))

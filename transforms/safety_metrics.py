@@ -23,7 +23,6 @@ tally per (period, key) and bundle crosses the shuffle.
 from datetime import date
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
 from geo.shared import chain_at, world_at
@@ -165,11 +164,20 @@ def _now_and_a_year_later(keyed):
         yield (tuple(later), key), ("ago", tally)
 
 
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between the ordered values (numpy's default method)."""
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def _percentiles(values: list[float]) -> tuple:
+    """Median and 90th percentile; in plain Python, as most lists hold a handful of times."""
     if not values:
         return None, None
-    p50, p90 = np.percentile(np.asarray(values, dtype=float), [50, 90])
-    return round(float(p50), 1), round(float(p90), 1)
+    ordered = sorted(values)
+    return round(_quantile(ordered, 0.5), 1), round(_quantile(ordered, 0.9), 1)
 
 
 def _share(part: int, whole: int):
@@ -190,6 +198,7 @@ class _ToRow(beam.DoFn):
     def setup(self):
         world = world_at(self._world_folder)
         self._calendar = Calendar(world.timezone)
+        self._spans = None
         chiefs = world.chiefs
         self._names = {("chief", cid): f"{title} {name} · {unit}" for cid, title, name, unit
                        in zip(chiefs.index, chiefs["title"], chiefs["name"], chiefs["unit"])}
@@ -200,8 +209,10 @@ class _ToRow(beam.DoFn):
         (period, (dimension, key)), tallies = keyed
         period, tallies = Period(*period), dict(tallies)
         start, end = bounds(period)
-        spans = {source: tuple(self._calendar.local_date(us) for us in span)
-                 for source, span in coverage.items()}
+        if self._spans is None:  # the same side input for every key
+            self._spans = {source: tuple(self._calendar.local_date(us) for us in span)
+                           for source, span in coverage.items()}
+        spans = self._spans
         if "now" in tallies or self._worth_a_zero_row(period, start, spans):
             year_ago = self._year_ago(period, tallies.get("ago"), spans)
             yield self._row(period, start, end, dimension, key, tallies.get("now") or SafetyTally(), year_ago)
@@ -214,11 +225,11 @@ class _ToRow(beam.DoFn):
 
     def _year_ago(self, period: Period, ago, spans: dict) -> dict:
         earlier = shifted(period, -1)
+        earlier_start = bounds(earlier)[0] if earlier is not None else None
         ago = ago or SafetyTally()
         figures = {}
         for figure, source in YEAR_AGO.items():
-            reached = (earlier is not None and source in spans
-                       and bounds(earlier)[0] >= spans[source][0])
+            reached = earlier_start is not None and source in spans and earlier_start >= spans[source][0]
             figures[figure] = getattr(ago, figure) if reached else None
         figures["arrive_p50_s"] = _percentiles(ago.arrive)[0] if figures["dispatches"] is not None else None
         return figures

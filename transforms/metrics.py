@@ -28,8 +28,9 @@ class Tally:
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
     def __init__(self):
-        self.passings = self.unread = self.hits = self.dispatches = 0
+        self.passings = self.unread = self.hits = 0
         self.plates: set[str] = set()
+        self.dispatches: set[str] = set()  # ids: a live dispatch arrives once per version
         self.by_category = dict.fromkeys(CATEGORIES, 0)
 
     def add(self, record) -> None:
@@ -43,7 +44,7 @@ class Tally:
             self.hits += 1
             self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
         else:
-            self.dispatches += 1
+            self.dispatches.add(record.dispatch_id)
 
     def merge(self, other: "Tally") -> "Tally":
         self.passings += other.passings
@@ -52,7 +53,7 @@ class Tally:
         self.hits += other.hits
         for category, n in other.by_category.items():
             self.by_category[category] = self.by_category.get(category, 0) + n
-        self.dispatches += other.dispatches
+        self.dispatches |= other.dispatches
         return self
 
     def __getstate__(self):
@@ -126,7 +127,7 @@ class _ToRow(beam.DoFn):
             dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
             unique_plates=len(tally.plates), hits=tally.hits,
             **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
-            dispatches=tally.dispatches)
+            dispatches=len(tally.dispatches))
 
 
 class WindowedMetrics(beam.PTransform):

@@ -94,6 +94,14 @@ def _query(args) -> int:
     return 0
 
 
+def _replay(args) -> int:
+    from pipelines.replay import replay
+    counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker)
+    print(f"pushed {counts.entries:,} entries to {args.stream} (last {counts.last_id}); "
+          f"{counts.undated:,} without a readable captured_at went at once")
+    return 0
+
+
 def _report(args) -> int:
     from pipelines.report import write_report
     period = write_report(args.tables, args.out, args.world, args.period, args.label)
@@ -190,6 +198,16 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=100)
     _audit_log_option(query)
     query.set_defaults(handler=_query)
+
+    push = commands.add_parser("replay", help="push an events file into a Redis Stream, paced by event time")
+    push.add_argument("events", help="JSON Lines camera events")
+    push.add_argument("--redis", required=True, help="redis://host:port/db")
+    push.add_argument("--stream", default="roadchief:events")
+    push.add_argument("--speed", type=float, default=1.0,
+                      help="times real time (0: as fast as Redis takes them)")
+    push.add_argument("--end-marker", action="store_true",
+                      help="end with a marker that stops a run given --stream_until_end")
+    push.set_defaults(handler=_replay)
 
     report = commands.add_parser("report", help="write the weekly safety report as one HTML file")
     report.add_argument("--tables", required=True, help="output folder of a run")

@@ -37,7 +37,7 @@ markers are skipped: they carry no event.
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Callable, Optional
 
 import apache_beam as beam
@@ -46,6 +46,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 
+from transforms.fields import EPOCH, MICROSECOND
 from transforms.records import EventLine
 from transforms.redis_retry import with_backoff
 
@@ -54,8 +55,6 @@ EVENT_FIELD = "event"
 END_FIELD = "end"
 SEQ_BITS = 20
 OPEN_END = 2 ** 63 - 1
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MICROSECOND = timedelta(microseconds=1)
 _EVENT, _END = EVENT_FIELD.encode(), END_FIELD.encode()
 _CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
 

@@ -1,0 +1,53 @@
+"""`replay` pushes an events file into a Redis Stream, in order, at the pace asked."""
+import json
+import time
+
+import redis
+
+from pipelines.replay import replay
+from transforms.read_redis_stream import END_FIELD, EVENT_FIELD, entry_offset
+
+
+def event_line(n: int, at: str) -> bytes:
+    return json.dumps({"event_id": f"e{n}", "camera_id": "QH-BC-001", "captured_at": at,
+                       "plate": "琼C12345"}, ensure_ascii=False).encode()
+
+
+def entry_ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
+
+
+def test_every_line_is_pushed_in_order_at_once_when_speed_is_zero(tmp_path, redis_url):
+    lines = [event_line(1, "2026-11-29T08:00:00+08:00"), b"", b"not json \xff",
+             event_line(2, "2026-11-29T09:00:00+08:00")]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    sleeps = []
+    counts = replay(str(path), redis_url, stream="s", speed=0, end_marker=True, sleep=sleeps.append)
+    entries = redis.Redis.from_url(redis_url).xrange("s")
+    assert [fields for _, fields in entries] == (
+        [{EVENT_FIELD.encode(): line} for line in lines] + [{END_FIELD.encode(): b"1"}])
+    assert counts.entries == 5 and counts.undated == 2
+    assert counts.last_id == entries[-1][0].decode()
+    assert sleeps == []
+
+
+def test_lines_are_paced_by_captured_at_and_undated_ones_go_at_once(tmp_path, redis_url):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join([event_line(1, "2026-11-29T08:00:00+08:00"),
+                                 event_line(2, "2026-11-29T08:00:05+08:00"), b"{}",
+                                 event_line(3, "2026-11-29T08:00:10+08:00")]))
+    sleeps = []
+
+    def sleep(seconds: float):
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    counts = replay(str(path), redis_url, stream="s", speed=50, sleep=sleep)
+    ids = [entry_id for entry_id, _ in redis.Redis.from_url(redis_url).xrange("s")]
+    assert counts.entries == 4 and counts.undated == 1
+    assert sorted(ids, key=lambda i: entry_offset(i.decode())) == ids
+    # 5 s of event time at 50× is 100 ms; the stream's ids record when each entry arrived.
+    started = entry_ms(ids[0])
+    assert entry_ms(ids[1]) - started >= 99 and entry_ms(ids[3]) - started >= 199
+    assert len(sleeps) == 2

@@ -13,7 +13,8 @@
     incidents, hits, responses ─ SafetyMetrics ─────────────────► safety_metrics
     every stage's rejects ──────────────────────────────────────► dead_letters
 
-and WriteTables puts the tables under the output folder as Parquet;
+and WriteTables puts the tables under the output folder as Parquet (a live
+run writes each event-time window's rows as it closes: WriteTableWindows);
 PublishDispatches also appends each dispatch to a Redis Stream when asked.
 """
 import apache_beam as beam
@@ -32,10 +33,12 @@ from transforms.place_reports import PlaceReports
 from transforms.pseudonymise import PseudonymiseNonHits
 from transforms.publish_dispatches import PublishDispatches
 from transforms.read_events import ReadEventLines
+from transforms.read_redis_stream import ReadRedisStream
 from transforms.records import EventLine
 from transforms.recognise_plates import RecognisePlates
 from transforms.responses import FollowDispatches
 from transforms.safety_metrics import SafetyMetrics
+from transforms.write_table_windows import WriteTableWindows
 from transforms.write_tables import WriteTables
 
 
@@ -61,7 +64,9 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
     metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
     stored = checked if options.plain_plates else (
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
-    safety = _safety_tables(lines.pipeline, options, hits, dispatches, incident_lines, outcome_lines)
+    # Safety metrics compare whole periods with a year earlier: a batch (nightly) job, not a live one.
+    safety = ({"dead_letters": ()} if standard.streaming else
+              _safety_tables(lines.pipeline, options, hits, dispatches, incident_lines, outcome_lines))
     dead_letters = (
         [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
          for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images,
@@ -89,13 +94,31 @@ def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incide
             "dead_letters": (incidents["dead_letters"], outcomes["dead_letters"], followed["dead_letters"])}
 
 
+def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
+    """Camera event lines: from the event files, or live from a Redis Stream."""
+    if not options.events_stream:
+        return pipeline | "Read" >> ReadEventLines(options.events)
+    return pipeline | "ReadStream" >> ReadRedisStream(
+        options.events_stream, options.stream_name, after=options.stream_after,
+        image_base=options.image_root or "", out_of_orderness_s=options.out_of_orderness_s,
+        idle_advance_s=options.idle_advance_s, max_future_s=options.max_future_s,
+        stop_at_end=options.stream_until_end)
+
+
 def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:
-    """The whole graph: read the event files, compute the tables, write them under `output`."""
-    lines = pipeline | "Read" >> ReadEventLines(options.events)
-    tables = build_tables(lines, options,
-                          pipeline | "ReadIncidents" >> ReadEventLines(options.incidents),
-                          pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
-    tables | "Write" >> WriteTables(output, {"roadchief.plate_key_id": plate_key_id(options)})
+    """The whole graph: read the inputs, compute the tables, write them under `output`."""
+    lines = read_events(pipeline, options)
+    if options.view_as(StandardOptions).streaming:
+        tables = build_tables(lines, options)
+    else:
+        tables = build_tables(lines, options,
+                              pipeline | "ReadIncidents" >> ReadEventLines(options.incidents),
+                              pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
+    metadata = {"roadchief.plate_key_id": plate_key_id(options)}
+    if options.view_as(StandardOptions).streaming:  # analysts query each window as it closes
+        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes)
+    else:
+        tables | "Write" >> WriteTables(output, metadata)
     if options.publish_dispatches:
         tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches)
     return tables

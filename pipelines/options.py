@@ -8,6 +8,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.errors import OptionsError
 from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
+from transforms.read_redis_stream import entry_offset
 from transforms.watchlist_store import is_redis, read_watchlist_file, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
@@ -19,6 +20,19 @@ class RoadchiefOptions(PipelineOptions):
     def _add_argparse_args(cls, parser):
         parser.add_argument("--events", action="append", default=[],
                             help="camera events: JSON Lines file or glob (repeatable; .gz read too)")
+        parser.add_argument("--events_stream", default=None, metavar="REDIS_URL",
+                            help="read camera events live from a Redis Stream instead of files "
+                                 "(PrismRunner or FlinkRunner with --streaming)")
+        parser.add_argument("--stream_name", default="roadchief:events",
+                            help="the Redis Stream of camera events")
+        parser.add_argument("--stream_after", default="0", metavar="ENTRY_ID",
+                            help="start after this stream entry id (0: from the start)")
+        parser.add_argument("--stream_until_end", action="store_true",
+                            help="stop at the stream's end marker (roadchief replay --end-marker)")
+        parser.add_argument("--out_of_orderness_s", type=float, default=5.0,
+                            help="how far behind the latest event time the stream's watermark is held")
+        parser.add_argument("--idle_advance_s", type=float, default=10.0,
+                            help="after this long without entries the watermark moves on with the clock")
         parser.add_argument("--incidents", action="append", default=[],
                             help="incident reports (警情): JSON Lines file or glob (repeatable)")
         parser.add_argument("--outcomes", action="append", default=[],
@@ -115,6 +129,29 @@ def _model_problems(path: Path) -> list[str]:
         return [f"--model: {path} is not a readable Keras model file ({bad})"]
 
 
+def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
+    if not app.events_stream:
+        return []
+    problems = []
+    if app.events or app.incidents or app.outcomes:
+        problems.append("--events_stream: read either files (--events, --incidents, --outcomes) or a "
+                        "stream; safety metrics come from a batch run over the files")
+    if runner not in ("PrismRunner", "FlinkRunner") or not streaming:
+        problems.append("--events_stream: an unbounded source needs --runner PrismRunner (or FlinkRunner) "
+                        "and --streaming")
+    problem = (redis_problem(app.events_stream) if is_redis(app.events_stream)
+               else "give a redis:// or rediss:// URL")
+    if problem:
+        problems.append(f"--events_stream: {problem}")
+    try:
+        entry_offset(app.stream_after)
+    except ValueError:
+        problems.append(f"--stream_after: {app.stream_after!r} is not a stream entry id (ms-seq)")
+    if app.out_of_orderness_s < 0 or app.idle_advance_s <= 0:
+        problems.append("--out_of_orderness_s must not be negative, --idle_advance_s must be positive")
+    return problems
+
+
 def validate(options: PipelineOptions) -> RoadchiefOptions:
     """The options if they make sense; OptionsError listing every problem otherwise."""
     app = options.view_as(RoadchiefOptions)
@@ -123,8 +160,9 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     if runner not in RUNNERS:
         problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
                         f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
-    if not (app.events or app.incidents or app.outcomes):
-        problems.append("--events: give at least one file or glob (or --incidents / --outcomes)")
+    if not (app.events or app.events_stream or app.incidents or app.outcomes):
+        problems.append("--events: give at least one file or glob (or --events_stream, --incidents, --outcomes)")
+    problems += _stream_problems(app, runner, options.view_as(StandardOptions).streaming)
     for flag in ("events", "incidents", "outcomes"):
         for pattern in getattr(app, flag):
             if not glob.glob(pattern):

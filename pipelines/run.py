@@ -2,7 +2,9 @@
 
 Tables are written to a staging folder and published only when the whole run
 succeeded: a run that fails (a full disk, a crash) leaves the tables of the
-previous run as they were instead of a silent partial table.
+previous run as they were instead of a silent partial table. A live run
+(`--streaming`) never finishes as a whole, so it writes each window's files
+straight into the output folder, each file complete when it appears.
 """
 import json
 import shutil
@@ -15,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.errors import RunFailed
 from pipelines.graph import build
 from pipelines.options import validate
+from pipelines.replay import count_entries
 from pipelines.summary import print_summary, reconcile
 from pipelines.tables import count_lines
 from transforms.write_tables import TABLES
@@ -49,19 +52,23 @@ def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
     app = validate(options)
     output = Path(app.output)
+    live = options.view_as(StandardOptions).streaming
     staging = output / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
     try:
         with beam.Pipeline(options=options) as pipeline:
-            build(pipeline, app, str(staging))
+            build(pipeline, app, str(output if live else staging))
     except Exception as failure:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RunFailed(f"the run failed and changed no table under {output}: "
-                        f"{_cause(failure)}") from failure
-    publish(staging, output)
+        changed = "windows written before it stopped stay" if live else "changed no table"
+        raise RunFailed(f"the run failed and {changed} under {output}: {_cause(failure)}") from failure
+    if not live:
+        publish(staging, output)
     elapsed = time.perf_counter() - started
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
+    if app.events_stream:
+        lines_in["events"] = count_entries(app.events_stream, app.stream_name, app.stream_after)
     total = sum(lines_in.values())
     runner = options.view_as(StandardOptions).runner
     print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "

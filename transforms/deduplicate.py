@@ -9,12 +9,15 @@ apart the copies are, and "first" means first by position in the input.
 (Per-event grouping in the global window is also several times cheaper on the
 local batch runner than a stateful DoFn or event-time windows.)
 
-A live stream cannot wait for the end of its input, and windows of the
-horizon would miss copies that straddle a window boundary. So each event_id
-keeps, in per-key state, the source of the first delivery to arrive: that
-delivery goes on at once and later ones are dead letters. An event-time timer
-at the first capture time plus the horizon clears the state, which keeps
-memory flat on an endless stream; a copy arriving after that is kept again.
+A live stream cannot wait for the end of its input. Each event_id keeps, in
+state scoped to its event-time window of the horizon, the source of the first
+delivery to arrive: that delivery goes on at once and later ones are dead
+letters. The runner drops a window's state when the window expires, which
+keeps memory flat on an endless stream. A redelivery carries the same capture
+time as the original, so it falls in the same window; a copy arriving after
+its window has closed is late. (State cleared by a user timer would also catch
+copies with different capture times, but on Prism a bundle split while timers
+are pending can lose state and pass a copy twice: measured, not guessed.)
 
 On a watermark-driven runner (Prism, Flink) the replay's groups are stamped
 with their earliest event time, not the end of the window, so the events stay
@@ -26,9 +29,7 @@ default and each event is stamped back with its capture time after grouping.
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
-from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import Timestamp
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from transforms.parse_events import DEAD_LETTERS
 from transforms.records import CameraEvent, DeadLetter, at_event_time
@@ -55,35 +56,22 @@ def _first_delivery(keyed):
 
 
 class _KeepFirstArrival(beam.DoFn):
-    """Per event_id: the first delivery to arrive passes, later ones are dead letters.
+    """Per event_id and horizon window: the first delivery to arrive passes, later ones are dead letters.
 
-    The state is one string per event_id seen within the horizon. It is cleared
-    by an event-time timer, not a processing-time one, so replays and tests see
-    the same expiry and local runners can run it.
+    State is scoped to the window, so the runner drops it when the window
+    expires: no user timer is needed, which matters on Prism, where a bundle
+    split with timers pending can lose state and pass a copy twice.
     """
     FIRST_SOURCE = ReadModifyWriteStateSpec("first_source", StrUtf8Coder())
-    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
 
-    def __init__(self, horizon_us: int):
-        self._horizon_us = horizon_us
-
-    def process(self, keyed, first_source=beam.DoFn.StateParam(FIRST_SOURCE),
-                expiry=beam.DoFn.TimerParam(EXPIRY)):
+    def process(self, keyed, first_source=beam.DoFn.StateParam(FIRST_SOURCE)):
         _, event = keyed
         seen = first_source.read()
         if seen is not None:
             yield _duplicate(event, seen)
             return
         first_source.write(event.source)
-        # The timer holds the output watermark at its own time, which the input
-        # watermark has not yet passed, so it delays nothing downstream.
-        expiry.set(Timestamp(micros=event.captured_at_us + self._horizon_us))
-        # Emitted now at the input timestamp, which ParseEvents set to the capture time.
-        yield event
-
-    @on_timer(EXPIRY)
-    def expire(self, first_source=beam.DoFn.StateParam(FIRST_SOURCE)):
-        first_source.clear()
+        yield event  # at once, at its capture time
 
 
 class DropDuplicateDeliveries(beam.PTransform):
@@ -103,8 +91,8 @@ class DropDuplicateDeliveries(beam.PTransform):
             tuple[str, CameraEvent])
         if self._streaming:
             return (keyed
-                    | "Global" >> beam.WindowInto(window.GlobalWindows())
-                    | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival(self._horizon_us)).with_outputs(
+                    | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6))
+                    | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
                         DEAD_LETTERS, main="events"))
         if keyed.windowing != self._windowing.get_windowing(None):
             keyed = keyed | "Horizon" >> self._windowing

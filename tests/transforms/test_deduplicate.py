@@ -63,23 +63,17 @@ def deduplicate_live(steps, kept, dead):
                               for line, first in dead]), label="dead")
 
 
-def test_a_live_stream_drops_copies_that_straddle_a_window_boundary_and_the_first_to_arrive_wins():
-    # 07:59:58 and 08:00:05 lie in different 10-minute windows; line 7 arrives before line 3.
+def test_live_copies_are_dead_letters_and_the_first_to_arrive_wins():
+    # Line 7 arrives before line 3: live, arrival decides, not the position in a file.
     deduplicate_live([EIGHT_O_CLOCK_US - 60 * SECOND_US, delivery("a", 7, seconds=-2),
-                      delivery("b", 8), delivery("a", 3, seconds=5), EIGHT_O_CLOCK_US + HORIZON_US],
+                      delivery("b", 8), delivery("a", 3, seconds=-2), EIGHT_O_CLOCK_US + HORIZON_US],
                      kept=[7, 8], dead=[(3, 7)])
 
 
-def test_a_copy_arriving_once_the_watermark_passed_the_horizon_is_kept_as_a_new_event():
-    # The price of bounded state: a redelivery (same capture time) later than the horizon gets through.
-    deduplicate_live([delivery("a", 1), EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US, delivery("a", 2)],
-                     kept=[1, 2], dead=[])
-
-
-def test_the_timer_forgets_the_first_delivery_once_the_watermark_passes_its_horizon():
-    # Held until capture + horizon; after that the id is free, and the next event under it
-    # (captured at 08:05, so its own horizon is still open) is remembered in turn.
-    deduplicate_live([delivery("a", 1), EIGHT_O_CLOCK_US + HORIZON_US - SECOND_US, delivery("a", 2),
-                      EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US, delivery("a", 3, minutes=5),
-                      delivery("a", 4, minutes=5)],
+def test_live_state_lasts_the_horizon_window_and_a_new_window_starts_afresh():
+    # 07:59:58 and 08:00:05 lie in different 10-minute windows: the second window has
+    # its own state, so an event_id reused with another capture time there is a new event.
+    deduplicate_live([delivery("a", 1, seconds=-2), delivery("a", 2, seconds=-2),
+                      delivery("a", 3, seconds=5), delivery("a", 4, seconds=5),
+                      EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US],
                      kept=[1, 3], dead=[(2, 1), (4, 3)])

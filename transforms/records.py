@@ -108,7 +108,12 @@ class AssignedResponder(NamedTuple):
 
 
 class Dispatch(NamedTuple):
-    """One incident to act on: a flagged plate seen within one cooldown."""
+    """One incident to act on: a flagged plate seen within one cooldown.
+
+    Officers go where it was last seen (segment_id, …); the metrics count it
+    where it was first seen (first_seen_segment_id, …), which does not move as
+    a live dispatch is updated.
+    """
     dispatch_id: str
     plate: str
     entry_id: str
@@ -119,6 +124,10 @@ class Dispatch(NamedTuple):
     sightings: int
     first_seen_us: int
     last_seen_us: int
+    first_seen_segment_id: Optional[str]
+    first_seen_town: Optional[str]
+    first_seen_area_type: Optional[str]
+    first_seen_defence_layer: str
     camera_id: str
     segment_id: Optional[str]
     road_name: Optional[str]

@@ -1,9 +1,17 @@
-import apache_beam as beam
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
+import json
+from collections import defaultdict
 
-from transforms.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id
-from transforms.records import Hit
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.utils.timestamp import Timestamp
+
+from tests.pipelines.test_prism import prism_binary
+from transforms.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
+from transforms.records import Dispatch, Hit, at_event_time
 
 T0 = 1_795_910_400_000_000  # 2026-11-29 08:00 +08:00
 MINUTE = 60_000_000
@@ -46,3 +54,118 @@ def test_a_dispatch_names_the_chain_and_the_fastest_on_duty_responders(world_fol
     assert [r.eta_s for r in d.responders] == sorted(r.eta_s for r in d.responders)
     assert d.created_at_us == T0 and d.last_seen_us == T0 + 5 * MINUTE
     assert stamped.timestamp.micros == T0
+
+
+
+# Live: TestStream on Prism, the local runner with real watermarks and event-time timers.
+P2 = "琼A77777"
+
+
+def on_prism(steps) -> tuple[beam.Pipeline, beam.PCollection]:
+    """A streaming pipeline on Prism and its input: `steps` are hits (stamped with their
+    capture time) and watermark advances in minutes after T0, in arrival order.
+
+    Prism hands a stateful stage its pending input only when the watermark moves, and per
+    key in event-time order, so hits meant to arrive out of order are split by an advance.
+    """
+    stream = TestStream(coder=beam.coders.registry.get_coder(Hit))
+    for step in steps:
+        if isinstance(step, Hit):
+            stream.add_elements([at_event_time(step, step.captured_at_us)])
+        else:
+            stream.advance_watermark_to(Timestamp(micros=T0 + round(step * MINUTE)))
+    p = beam.Pipeline(options=PipelineOptions([
+        "--runner", "PrismRunner", "--prism_location", prism_binary(),
+        "--environment_type", "LOOPBACK", "--streaming"]))
+    return p, p | stream.advance_watermark_to_infinity().with_output_types(Hit)
+
+
+def dispatch_live(steps, expected, world_folder):
+    """Checks every version dispatched live: (dispatch_id, sightings, hit_event_ids, created)."""
+    p, hits = on_prism(steps)
+    with p:
+        out = hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=True)
+        assert_that(out | beam.Map(lambda d: (d.dispatch_id, d.sightings, tuple(d.hit_event_ids),
+                                              (d.created_at_us - T0) // MINUTE)),
+                    equal_to([(dispatch_id(plate, first), sightings, events, created)
+                              for plate, first, sightings, events, created in expected]))
+
+
+class _Note(beam.DoFn):
+    """Appends a line per element to a file, as the elements pass: what a run emitted, and
+    in what order beside other notes to the same file."""
+
+    def __init__(self, path: str, line):
+        self._path = path
+        self._line = line
+
+    def process(self, element):
+        with open(self._path, "a", encoding="utf-8") as notes:
+            notes.write(self._line(element) + "\n")
+
+
+@pytest.mark.parametrize("streaming,order", [
+    (True, ["hit a", "dispatch 1", "hit tick"]),
+    (False, ["hit a", "hit tick", "dispatch 1"]),  # a replay waits for the session to close
+])
+def test_the_first_hit_is_dispatched_before_the_stream_moves_on(world_folder, tmp_path, streaming, order):
+    # Prism hands out the next TestStream event only once the pipeline has done all it can
+    # with the last, so a dispatch noted before "hit tick" went out while the watermark
+    # stood at one minute after the hit, far short of the 30-minute cooldown.
+    notes = tmp_path / "notes.txt"
+    p, hits = on_prism([-1, hit("a", 0), 1, hit("tick", 1, action="observe"), 2])
+    with p:
+        hits | "NoteHits" >> beam.ParDo(_Note(str(notes), lambda h: f"hit {h.event_id}"))
+        (hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=streaming)
+         | "NoteDispatches" >> beam.ParDo(_Note(str(notes), lambda d: f"dispatch {d.sightings}")))
+    assert notes.read_text(encoding="utf-8").splitlines() == order
+
+
+def test_each_hit_within_the_cooldown_reissues_the_dispatch_under_its_first_id(world_folder):
+    dispatch_live([-1, hit("a", 0), 1, hit("b", 10), 12, hit("c", 25), 26], [
+        ("琼C12345", "a", 1, ("a",), 0), ("琼C12345", "a", 2, ("a", "b"), 0),
+        ("琼C12345", "a", 3, ("a", "b", "c"), 0)], world_folder)
+
+
+def test_a_hit_earlier_than_the_first_joins_the_incident_under_the_id_first_issued(world_folder):
+    # Within the source's out-of-orderness: b arrives first, a (two minutes earlier) after it.
+    dispatch_live([5, hit("b", 10), 6, hit("a", 8), 20], [
+        ("琼C12345", "b", 1, ("b",), 10), ("琼C12345", "b", 2, ("a", "b"), 8)], world_folder)
+
+
+def test_a_late_hit_within_the_cooldown_still_joins_and_a_hit_after_it_opens_a_new_dispatch(world_folder):
+    # c arrives late (the watermark is past b + 30) but was seen within 30 minutes of b, so it
+    # joins the incident, as in the replay; d, 30 minutes after c, opens a new one.
+    dispatch_live([-1, hit("a", 0), 1, hit("b", 10), 41, hit("c", 39), 42, hit("d", 69), 80], [
+        ("琼C12345", "a", 1, ("a",), 0), ("琼C12345", "a", 2, ("a", "b"), 0),
+        ("琼C12345", "a", 3, ("a", "b", "c"), 0), ("琼C12345", "d", 1, ("d",), 69)], world_folder)
+
+
+def _as_json(dispatch) -> str:
+    """JSON turns the lists and tuples of either runner's records into the same arrays."""
+    return json.dumps(dispatch, ensure_ascii=False)
+
+
+def test_the_latest_live_versions_are_the_replays_dispatches(world_folder, tmp_path):
+    # c comes exactly one cooldown after b: a new incident, as in the replay. b2 arrives after b, which it precedes. Event e
+    # matches two entries of P2: two versions with one sighting each. The replay runs on
+    # the FnApiRunner: Prism merges streaming sessions by arrival and joins touching ones.
+    steps = [-1, hit("a", 0), hit("e", 5, plate=P2, entry_id="W2", category="wanted", priority=2),
+             hit("e", 5, plate=P2), 1, hit("b", 10), 2, hit("b2", 7), hit("x", 9, action="observe"),
+             35, hit("c", 40), 36, hit("d", 55), 100]
+    p, hits = on_prism(steps)
+    with p:
+        (hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=True)
+         | beam.ParDo(_Note(str(tmp_path / "live"), _as_json)))
+    with TestPipeline(runner="FnApiRunner") as p:
+        (p | beam.Create([step for step in steps if isinstance(step, Hit)])
+         | DispatchOfficers(world_folder, cooldown_minutes=30)
+         | beam.ParDo(_Note(str(tmp_path / "replay"), _as_json)))
+    live, replay = (
+        [Dispatch(*json.loads(line)) for line in (tmp_path / name).read_text("utf-8").splitlines()]
+        for name in ("live", "replay"))
+    by_id = defaultdict(list)
+    for version in live:
+        by_id[version.dispatch_id].append(version)
+    assert len(replay) == 3
+    assert {id_: latest_version(versions) for id_, versions in by_id.items()} == {d.dispatch_id: d for d in replay}

@@ -60,7 +60,8 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
         options.watchlist_snapshot)
     hits, checked = matched.hits, matched.passings
     dispatches = hits | "Dispatch" >> DispatchOfficers(
-        options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score)
+        options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score,
+        streaming=standard.streaming)
     metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
     stored = checked if options.plain_plates else (
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))

@@ -15,7 +15,8 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.records import Dispatch, Hit, MetricRow, Passing
+from transforms.dispatch import latest_version
+from transforms.records import Dispatch, Hit, MetricRow, Passing, at_event_time
 from transforms.watchlist_store import CATEGORIES
 
 DIMENSIONS = ("segment", "town", "area_type", "defence_layer")
@@ -30,7 +31,7 @@ class Tally:
     def __init__(self):
         self.passings = self.unread = self.hits = 0
         self.plates: set[str] = set()
-        self.dispatches: set[str] = set()  # ids: a live dispatch arrives once per version
+        self.dispatches = 0
         self.by_category = dict.fromkeys(CATEGORIES, 0)
 
     def add(self, record) -> None:
@@ -44,7 +45,7 @@ class Tally:
             self.hits += 1
             self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
         else:
-            self.dispatches.add(record.dispatch_id)
+            self.dispatches += 1
 
     def merge(self, other: "Tally") -> "Tally":
         self.passings += other.passings
@@ -53,7 +54,7 @@ class Tally:
         self.hits += other.hits
         for category, n in other.by_category.items():
             self.by_category[category] = self.by_category.get(category, 0) + n
-        self.dispatches |= other.dispatches
+        self.dispatches += other.dispatches
         return self
 
     def __getstate__(self):
@@ -65,7 +66,11 @@ class Tally:
 
 
 def metric_keys(record) -> list[tuple[str, str]]:
-    values = (record.segment_id, record.town, record.area_type, record.defence_layer)
+    if isinstance(record, Dispatch):  # where it was opened
+        values = (record.first_seen_segment_id, record.first_seen_town, record.first_seen_area_type,
+                  record.first_seen_defence_layer)
+    else:
+        values = (record.segment_id, record.town, record.area_type, record.defence_layer)
     return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, values)]
 
 
@@ -127,21 +132,34 @@ class _ToRow(beam.DoFn):
             dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
             unique_plates=len(tally.plates), hits=tally.hits,
             **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
-            dispatches=len(tally.dispatches))
+            dispatches=tally.dispatches)
 
 
 class WindowedMetrics(beam.PTransform):
-    """(passings, hits, dispatches) → MetricRows in fixed event-time windows."""
+    """(passings, hits, dispatches) → MetricRows in fixed event-time windows.
+
+    A dispatch counts once, in the window and at the place where it was first
+    seen. A live dispatch arrives once per version; versions share that window
+    and place, and the latest to arrive in time stands for them all.
+    """
 
     def __init__(self, window_minutes: float = 15.0):
         super().__init__()
         self._window_us = round(window_minutes * 60 * 1_000_000)
 
     def expand(self, inputs):
+        passings, hits, dispatches = inputs
+        latest = (dispatches
+                  | "AtCreation" >> beam.Map(
+                      lambda d: at_event_time((d.dispatch_id, d), d.created_at_us)
+                  ).with_output_types(tuple[str, Dispatch])
+                  | "CreationWindow" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
+                  | "LatestVersion" >> beam.CombinePerKey(latest_version)
+                  | "Dispatch" >> beam.Values())
         global_inputs = [
             records if isinstance(records.windowing.windowfn, window.GlobalWindows)
             else records | f"Global{i}" >> beam.WindowInto(window.GlobalWindows())
-            for i, records in enumerate(inputs)]
+            for i, records in enumerate((passings, hits, latest))]
         return (global_inputs
                 | "Together" >> beam.Flatten()
                 | "TallyBundle" >> beam.ParDo(_TallyBundle(self._window_us))

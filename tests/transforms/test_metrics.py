@@ -16,7 +16,8 @@ def passing(event_id, minutes, plate, town="嘉积镇", segment="JJ-0001") -> Pa
 
 
 def dispatch(minutes) -> Dispatch:
-    return Dispatch("D-1", "琼C12345", "W1", "stolen", 1, ["stolen"], ["a"], 1, T0, T0, "QH-SG-001",
+    return Dispatch("D-1", "琼C12345", "W1", "stolen", 1, ["stolen"], ["a"], 1, T0, T0,
+                    "JJ-0001", "嘉积镇", "urban", "street_grid", "QH-SG-001",
                     "JJ-0001", "嘉积大道", "嘉积镇", "urban", "street_grid", 110.45, 19.23, [], [],
                     None, T0 + minutes * MINUTE)
 
@@ -46,3 +47,15 @@ def test_counts_per_window_and_town_match_a_hand_count():
             ("segment", 15, "JJ-0001", 1, 0, 1, 1, 1, 0, 0),
             ("segment", 15, "unplaced", 1, 0, 1, 0, 0, 0, 0),
         ]))
+
+
+def test_a_live_dispatch_counts_once_where_it_was_first_seen():
+    first = dispatch(1)
+    update = first._replace(sightings=2, segment_id="BA-0001", town="博鳌镇", last_seen_us=T0 + 5 * MINUTE)
+    with TestPipeline(runner="FnApiRunner") as p:
+        inputs = (p | "P" >> beam.Create([passing("a", 1, "琼C12345")]), p | "H" >> beam.Create([hit("a", 1)]),
+                  p | "D" >> beam.Create([first, update]))
+        counted = (inputs | WindowedMetrics(window_minutes=15)
+                   | beam.Filter(lambda m: m.dispatches) | beam.Map(lambda m: (m.dimension, m.key, m.dispatches)))
+        assert_that(counted, equal_to([("all", "all", 1), ("segment", "JJ-0001", 1), ("town", "嘉积镇", 1),
+                                       ("area_type", "urban", 1), ("defence_layer", "street_grid", 1)]))

@@ -1,0 +1,124 @@
+"""Live latency and throughput: events pushed into Redis, dispatches read back from Redis.
+
+One run of this script, on Prism (Beam's portable local runner, streaming):
+
+1. latency: simulated events are pushed into a Redis Stream at a fixed rate
+   (`--rate`, events per second of wall time) while `roadchief run
+   --events_stream` reads it live with `--publish_dispatches`; for each
+   dispatch, the time from the push of the hit that opened it to the
+   dispatch's entry in `roadchief:dispatches` (both Redis entry ids, so one
+   clock), p50 and p99;
+2. sustained throughput: the same events pushed all at once, read to the
+   end, against a batch replay of the same file on the same runner.
+
+    python bench/bench_live.py [--rate 1000] [--seconds 60]
+"""
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from geo.simulate import simulate  # noqa: E402
+from geo.world import load_world  # noqa: E402
+from pipelines.options import SAMPLE_WORLD  # noqa: E402
+from pipelines.replay import replay  # noqa: E402
+from pipelines.tables import connect  # noqa: E402
+from tests.conftest import RedisServer  # noqa: E402
+from tests.pipelines.test_prism import prism_binary  # noqa: E402
+from transforms.privacy import KEY_ENV  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def roadchief_run(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner",
+                             "--prism_location", prism_binary(), "--environment_type", "LOOPBACK", *args],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def live_run(url: str, out: Path) -> subprocess.Popen:
+    return roadchief_run("--streaming", "--events_stream", url, "--stream_until_end",
+                         "--publish_dispatches", url, "--output", str(out))
+
+
+def entry_ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
+
+
+def latencies_ms(url: str, out: Path) -> np.ndarray:
+    """Push of the opening hit → publication of the dispatch's first version, per dispatch."""
+    client = redis.Redis.from_url(url)
+    pushed = {}
+    for entry, fields in client.xrange("roadchief:events"):
+        text = fields.get(b"event", b"")
+        start = text.find(b'"event_id":"')
+        if start >= 0:
+            pushed.setdefault(text[start + 12: text.index(b'"', start + 12)].decode(), entry_ms(entry))
+    published = {}
+    for entry, fields in client.xrange("roadchief:dispatches"):
+        published.setdefault(fields[b"dispatch_id"].decode(), entry_ms(entry))
+    opened = connect(out).execute(
+        "SELECT dispatch_id, min(hit_event_ids[1]) FROM dispatches GROUP BY dispatch_id").fetchall()
+    return np.array([published[d] - pushed[e] for d, e in opened if d in published and e in pushed])
+
+
+def main():
+    os.environ.setdefault(KEY_ENV, secrets.token_hex(32))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=1000.0, help="events per second pushed")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the latency run")
+    parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "roadchief-bench-live"))
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    events = workdir / "events.jsonl"
+    count = int(args.rate * args.seconds)
+    # `count` events over `seconds` of event time (replayed at real time: `rate` events/s), two
+    # hours ago so no trip ends in the future; 2% of vehicles watchlisted.
+    simulate(load_world(SAMPLE_WORLD), events, events=count,
+             start=datetime.now().astimezone() - timedelta(hours=2),
+             duration_s=args.seconds, seed=13, watchlisted_share=0.02)
+    server = RedisServer(workdir)
+    try:
+        client = redis.Redis.from_url(server.url)
+        print(f"Prism streaming, {count:,} events")
+
+        client.flushdb()
+        run = live_run(server.url, workdir / "live")
+        time.sleep(15)  # the job starts: Prism, the SDK worker, the plate model
+        started = time.perf_counter()
+        replay(str(events), server.url, speed=1.0, end_marker=True)
+        pushed_s = time.perf_counter() - started
+        run.wait(timeout=1800)
+        lat = latencies_ms(server.url, workdir / "live")
+        print(f"pushed at {count / pushed_s:,.0f} events/s for {pushed_s:.0f} s; "
+              f"{len(lat)} dispatches: latency p50 {np.percentile(lat, 50) / 1000:.2f} s, "
+              f"p99 {np.percentile(lat, 99) / 1000:.2f} s, max {lat.max() / 1000:.2f} s")
+
+        client.flushdb()
+        replay(str(events), server.url, speed=0, end_marker=True)
+        started = time.perf_counter()
+        live_run(server.url, workdir / "drain").wait(timeout=1800)
+        live_s = time.perf_counter() - started
+        started = time.perf_counter()
+        roadchief_run("--events", str(events), "--output", str(workdir / "batch")).wait(timeout=1800)
+        batch_s = time.perf_counter() - started
+        print(f"sustained, stream read to the end: {count / live_s:,.0f} events/s ({live_s:.0f} s, start-up included)")
+        print(f"batch replay of the file, same runner: {count / batch_s:,.0f} events/s ({batch_s:.0f} s)")
+        print(f"ratio live / batch: {batch_s / live_s:.2f}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

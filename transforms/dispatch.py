@@ -55,28 +55,29 @@ class _MakeDispatch(beam.DoFn):
         self._chains = chain_at(self._world_folder)
         self._responders = responders_at(self._world_folder)
 
-    def make(self, plate: str, hits: list[Hit], incident_id: str | None = None) -> Dispatch:
-        """The dispatch for `hits` of one incident; its id is `incident_id` if given,
-        else derived from the earliest hit."""
+    def make(self, plate: str, hits: list[Hit], opening: Hit | None = None) -> Dispatch:
+        """The dispatch for `hits` of one incident, opened by `opening` (default: the
+        earliest hit), which gives its id, its creation time and the place it was opened."""
         hits = sorted(hits, key=lambda hit: (hit.captured_at_us, hit.event_id, hit.entry_id))
         first, last = hits[0], hits[-1]
+        opening = opening or first
         lead = min(hits, key=lambda hit: (hit.priority, hit.entry_id))
         responders = self._responders.nearest(
             last.lon, last.lat, last.captured_at_us, self._k, self._speed.get(last.segment_id, 40.0))
         return Dispatch(
-            dispatch_id=incident_id or dispatch_id(plate, first.event_id), plate=plate,
+            dispatch_id=dispatch_id(plate, opening.event_id), plate=plate,
             entry_id=lead.entry_id, category=lead.category, priority=lead.priority,
             categories=sorted({hit.category for hit in hits}),
             hit_event_ids=list(dict.fromkeys(hit.event_id for hit in hits)),
             sightings=len({hit.event_id for hit in hits}),
             first_seen_us=first.captured_at_us, last_seen_us=last.captured_at_us,
-            first_seen_segment_id=first.segment_id, first_seen_town=first.town,
-            first_seen_area_type=first.area_type, first_seen_defence_layer=first.defence_layer,
+            opened_segment_id=opening.segment_id, opened_town=opening.town,
+            opened_area_type=opening.area_type, opened_defence_layer=opening.defence_layer,
             camera_id=last.camera_id, segment_id=last.segment_id, road_name=last.road_name,
             town=last.town, area_type=last.area_type, defence_layer=last.defence_layer,
             lon=last.lon, lat=last.lat, chief_chain=self._chains.get(last.segment_id, []),
             responders=responders, best_eta_s=responders[0].eta_s if responders else None,
-            created_at_us=first.captured_at_us)
+            created_at_us=opening.captured_at_us)
 
     def process(self, keyed):
         plate, hits = keyed
@@ -87,8 +88,8 @@ class _MakeDispatch(beam.DoFn):
 class _LiveDispatch(_MakeDispatch):
     """Per plate: dispatch the first hit at once, re-issue the dispatch on each further hit.
 
-    State is the latest incident of the plate: its hits and the id first
-    emitted. A hit a cooldown or more after the incident's last sighting (in
+    State is the latest incident of the plate: its hits and the hit that
+    opened it, which fixes its id, creation time and opening place. A hit a cooldown or more after the incident's last sighting (in
     event time, so a replay splits incidents where the batch sessions end)
     replaces it with a new incident and a new id. No timer clears the state: a
     plate's state is one incident, and only watchlisted plates reach this stage,
@@ -97,9 +98,9 @@ class _LiveDispatch(_MakeDispatch):
     new id.
 
     Out of order: a hit earlier than the incident's last sighting + cooldown
-    joins it, even one earlier than its first hit; the id stays the one first
-    emitted (the replay's id hashes the earliest hit, so there the ids differ),
-    while first_seen and created_at move to the earliest hit. So for in-order
+    joins it, even one earlier than its first hit; first_seen moves back to it,
+    but the id, created_at and the opening place stay the opening hit's (the
+    replay opens with the earliest hit, so there they differ). So for in-order
     input the last version of each incident equals the replay's dispatch.
     Out-of-order input also differs where a hit lands across an incident
     boundary: one filling a silence of a cooldown or more that already split two
@@ -111,27 +112,27 @@ class _LiveDispatch(_MakeDispatch):
     incident's start, so it is no later for downstream windows than that hit.
     """
     HITS = BagStateSpec("hits", beam.coders.registry.get_coder(Hit))
-    INCIDENT = ReadModifyWriteStateSpec("incident", StrUtf8Coder())
+    OPENING = ReadModifyWriteStateSpec("opening", StrUtf8Coder())  # the opening hit's event_id
 
     def __init__(self, world_folder: str, responders_k: int, cooldown_us: int):
         super().__init__(world_folder, responders_k)
         self._cooldown_us = cooldown_us
 
-    def process(self, keyed, seen=beam.DoFn.StateParam(HITS),
-                incident=beam.DoFn.StateParam(INCIDENT)):
+    def process(self, keyed, seen=beam.DoFn.StateParam(HITS), opened=beam.DoFn.StateParam(OPENING)):
         plate, hit = keyed
-        hits, incident_id = list(seen.read()), incident.read()
+        hits, opening_id = list(seen.read()), opened.read()
         if hits and hit.captured_at_us >= self._last_us(hits) + self._cooldown_us:
             seen.clear()  # a new incident
-            hits, incident_id = [], None
+            hits, opening_id = [], None
         if hit in hits:
             return  # a redelivery adds nothing
-        if incident_id is None:
-            incident_id = dispatch_id(plate, hit.event_id)
-            incident.write(incident_id)
+        if opening_id is None:
+            opening_id = hit.event_id
+            opened.write(opening_id)
         seen.add(hit)
         hits.append(hit)
-        yield at_event_time(self.make(plate, hits, incident_id), hit.captured_at_us)
+        opening = next(h for h in hits if h.event_id == opening_id)
+        yield at_event_time(self.make(plate, hits, opening), hit.captured_at_us)
 
     @staticmethod
     def _last_us(hits: list[Hit]) -> int:

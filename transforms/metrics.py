@@ -66,9 +66,9 @@ class Tally:
 
 
 def metric_keys(record) -> list[tuple[str, str]]:
-    if isinstance(record, Dispatch):  # where it was opened
-        values = (record.first_seen_segment_id, record.first_seen_town, record.first_seen_area_type,
-                  record.first_seen_defence_layer)
+    if isinstance(record, Dispatch):  # where it was opened: the same in every live version
+        values = (record.opened_segment_id, record.opened_town, record.opened_area_type,
+                  record.opened_defence_layer)
     else:
         values = (record.segment_id, record.town, record.area_type, record.defence_layer)
     return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, values)]
@@ -138,9 +138,9 @@ class _ToRow(beam.DoFn):
 class WindowedMetrics(beam.PTransform):
     """(passings, hits, dispatches) → MetricRows in fixed event-time windows.
 
-    A dispatch counts once, in the window and at the place where it was first
-    seen. A live dispatch arrives once per version; versions share that window
-    and place, and the latest to arrive in time stands for them all.
+    A dispatch counts once, in the window and at the place where it was
+    opened. A live dispatch arrives once per version; versions share that
+    window and place, and the latest to arrive in time stands for them all.
     """
 
     def __init__(self, window_minutes: float = 15.0):

@@ -111,8 +111,8 @@ class Dispatch(NamedTuple):
     """One incident to act on: a flagged plate seen within one cooldown.
 
     Officers go where it was last seen (segment_id, …); the metrics count it
-    where it was first seen (first_seen_segment_id, …), which does not move as
-    a live dispatch is updated.
+    when and where it was opened (created_at, opened_segment_id, …), which do
+    not move as a live dispatch is updated.
     """
     dispatch_id: str
     plate: str
@@ -124,10 +124,10 @@ class Dispatch(NamedTuple):
     sightings: int
     first_seen_us: int
     last_seen_us: int
-    first_seen_segment_id: Optional[str]
-    first_seen_town: Optional[str]
-    first_seen_area_type: Optional[str]
-    first_seen_defence_layer: str
+    opened_segment_id: Optional[str]
+    opened_town: Optional[str]
+    opened_area_type: Optional[str]
+    opened_defence_layer: str
     camera_id: str
     segment_id: Optional[str]
     road_name: Optional[str]

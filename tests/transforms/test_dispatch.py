@@ -129,8 +129,9 @@ def test_each_hit_within_the_cooldown_reissues_the_dispatch_under_its_first_id(w
 
 def test_a_hit_earlier_than_the_first_joins_the_incident_under_the_id_first_issued(world_folder):
     # Within the source's out-of-orderness: b arrives first, a (two minutes earlier) after it.
+    # b opened the incident: its id and creation time stay.
     dispatch_live([5, hit("b", 10), 6, hit("a", 8), 20], [
-        ("琼C12345", "b", 1, ("b",), 10), ("琼C12345", "b", 2, ("a", "b"), 8)], world_folder)
+        ("琼C12345", "b", 1, ("b",), 10), ("琼C12345", "b", 2, ("a", "b"), 10)], world_folder)
 
 
 def test_a_late_hit_within_the_cooldown_still_joins_and_a_hit_after_it_opens_a_new_dispatch(world_folder):

@@ -68,11 +68,17 @@ class _Publish(beam.DoFn):
 
 
 class PublishDispatches(beam.PTransform):
-    """Dispatches → entries of a Redis Stream (nothing downstream)."""
+    """Dispatches → entries of a Redis Stream (nothing downstream).
+
+    A reshuffle first puts publishing in a stage of its own: while Redis is
+    down, the retries stall only that stage, not the stage that keeps each
+    plate's open incident (on Prism, a stalled bundle gets split, and a split
+    stateful bundle can lose its state).
+    """
 
     def __init__(self, url: str, stream: str = STREAM):
         super().__init__()
         self._fn = _Publish(url, stream)
 
     def expand(self, dispatches):
-        return dispatches | beam.ParDo(self._fn)
+        return dispatches | "OwnStage" >> beam.Reshuffle() | "Publish" >> beam.ParDo(self._fn)

@@ -241,7 +241,7 @@ class ReadRedisStream(beam.PTransform):
     def __init__(self, url: str, stream: str = EVENTS_STREAM, *, after: str = "0",
                  image_base: str = "", out_of_orderness_s: float = 5.0,
                  idle_advance_s: float = 10.0, max_future_s: float = 300.0,
-                 stop_at_end: bool = False, batch: int = 100, block_ms: int = 100,
+                 stop_at_end: bool = False, batch: int = 1000, block_ms: int = 100,
                  resume_delay_s: float = 0.2, clock: Callable[[], float] = time.time):
         super().__init__()
         self._stream = stream

@@ -16,6 +16,7 @@ One run of this script, on Prism (Beam's portable local runner, streaming):
 import argparse
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def roadchief_run(log: Path, *args: str) -> subprocess.Popen:
+    shutil.rmtree(log.with_suffix(""), ignore_errors=True)  # the output folder: tables of this run only
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner",
                              "--prism_location", prism_binary(), "--environment_type", "LOOPBACK", *args],
                             cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -64,9 +66,10 @@ def push_at_rate(events: Path, url: str, rate: float) -> float:
     return time.perf_counter() - started
 
 
-def live_run(url: str, out: Path) -> subprocess.Popen:
+def live_run(url: str, out: Path, out_of_orderness_s: float) -> subprocess.Popen:
     return roadchief_run(out.with_suffix(".log"), "--streaming", "--events_stream", url, "--stream_until_end",
-                         "--publish_dispatches", url, "--output", str(out))
+                         "--publish_dispatches", url, "--out_of_orderness_s", str(out_of_orderness_s),
+                         "--output", str(out))
 
 
 def entry_ms(entry_id: bytes) -> int:
@@ -95,6 +98,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=1000.0, help="events per second pushed")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the latency run")
+    parser.add_argument("--out-of-orderness-s", type=float, default=5.0,
+                        help="how far the stream's watermark trails the latest event time")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "roadchief-bench-live"))
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -108,10 +113,10 @@ def main():
     server = RedisServer(workdir)
     try:
         client = redis.Redis.from_url(server.url)
-        print(f"Prism streaming, {count:,} events")
+        print(f"Prism streaming, {count:,} events, watermark {args.out_of_orderness_s:g} s behind")
 
         client.flushdb()
-        run = live_run(server.url, workdir / "live")
+        run = live_run(server.url, workdir / "live", args.out_of_orderness_s)
         time.sleep(15)  # the job starts: Prism, the SDK worker, the plate model
         pushed_s = push_at_rate(events, server.url, args.rate)
         if run.wait(timeout=1800) != 0:
@@ -124,7 +129,7 @@ def main():
         client.flushdb()
         replay(str(events), server.url, speed=0, end_marker=True)
         started = time.perf_counter()
-        live_run(server.url, workdir / "drain").wait(timeout=1800)
+        live_run(server.url, workdir / "drain", args.out_of_orderness_s).wait(timeout=1800)
         live_s = time.perf_counter() - started
         started = time.perf_counter()
         roadchief_run(workdir / "batch.log", "--events", str(events), "--output", str(workdir / "batch")).wait(timeout=1800)

@@ -126,6 +126,18 @@ def _watch(args) -> int:
     return watch(args.redis, args.stream, args.from_start, args.count)
 
 
+def _ack(args) -> int:
+    from pipelines.escalate import ack
+    entry = ack(args.redis, args.dispatch_id, args.responder)
+    print(f"acknowledged {args.dispatch_id} ({entry})")
+    return 0
+
+
+def _escalate(args) -> int:
+    from pipelines.escalate import escalate
+    return escalate(args.redis, args.ack_within_s)
+
+
 def _verify_audit(args) -> int:
     from pipelines.audit import verify
     result = verify(args.log, expected_head=args.expected_head)
@@ -234,6 +246,18 @@ def parser() -> argparse.ArgumentParser:
                         help="also print the dispatches published before")
     follow.add_argument("--count", type=int, default=0, help="stop after this many (0: run until Ctrl-C)")
     follow.set_defaults(handler=_watch)
+
+    acknowledge = commands.add_parser("ack", help="acknowledge a dispatch (stops its escalation)")
+    acknowledge.add_argument("dispatch_id")
+    acknowledge.add_argument("--redis", required=True, help="redis://host:port/db")
+    acknowledge.add_argument("--responder", default="", help="who acknowledges (responder_id)")
+    acknowledge.set_defaults(handler=_ack)
+
+    climb = commands.add_parser("escalate", help="escalate unacknowledged dispatches up the chief chain")
+    climb.add_argument("--redis", required=True, help="redis://host:port/db")
+    climb.add_argument("--ack-within-s", type=float, default=120.0,
+                       help="each level gets this long to acknowledge before the next is called")
+    climb.set_defaults(handler=_escalate)
 
     audit = commands.add_parser("audit", help="check the audit log")
     audit_actions = audit.add_subparsers(dest="action", required=True)

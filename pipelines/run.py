@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
 
 from pipelines.errors import RunFailed
 from pipelines.graph import build
@@ -23,14 +23,23 @@ from pipelines.tables import count_lines
 from transforms.write_tables import TABLES
 
 DEFAULT_RUNNER = "FnApiRunner"
+JOB_STREAMS_S = 30 * 86400
 STAGING = ".staging"
 
 
 def pipeline_options(argv: list[str]) -> PipelineOptions:
-    """Beam options from the command line, with the runner always named."""
+    """Beam options from the command line, with the runner always named.
+
+    A portable runner's job state and message streams end after
+    `--job_server_timeout` (Beam's default: 300 s), and the job with them: a
+    live run, or a long replay on Prism, must outlast that, so unless the flag
+    is given it is set to thirty days.
+    """
     options = PipelineOptions(argv)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or DEFAULT_RUNNER
+    if not any(arg.startswith(("--job_server_timeout", "--job-server-timeout")) for arg in argv):
+        options.view_as(PortableOptions).job_server_timeout = JOB_STREAMS_S
     return options
 
 

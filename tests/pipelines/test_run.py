@@ -151,3 +151,12 @@ def test_purge_deletes_passings_past_retention(events, tmp_path):
     assert connect(out).execute("SELECT count(*) FROM passings").fetchone()[0] == 0
     assert connect(out).execute("SELECT count(*) FROM hits").fetchone()[0] > 0
     assert "passings" in done.stdout and "deleted" in done.stdout
+
+
+def test_a_portable_runner_keeps_following_a_long_job():
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    from pipelines.run import pipeline_options
+    # Beam ends the job's state stream after 300 s by default, and a live run with it.
+    assert pipeline_options(["--runner", "PrismRunner"]).view_as(PortableOptions).job_server_timeout >= 86400
+    assert pipeline_options(["--job_server_timeout", "60"]).view_as(PortableOptions).job_server_timeout == 60

@@ -33,12 +33,15 @@ $(DEMO)/plate.key:
 test: $(VENV)/.installed $(PRISM)
 	$(BIN)/python -m pytest -q tests
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_recognition.py
+	$(BIN)/python bench/bench_safety.py
+	$(BIN)/python bench/bench_live.py
 
-soak: $(VENV)/.installed
+soak: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_soak.py
+	$(BIN)/python bench/bench_soak.py --live
 
 prism: $(PRISM)
 

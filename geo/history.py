@@ -89,10 +89,10 @@ class _Stamp:
     """ISO-8601 local times with offset for seconds after the start."""
 
     def __init__(self, start: datetime, zone: str):
-        self._start = start.astimezone(ZoneInfo(zone))
+        self.start = start.astimezone(ZoneInfo(zone))
 
     def iso(self, t: float) -> str:
-        return (self._start + timedelta(seconds=round(t))).isoformat()
+        return (self.start + timedelta(seconds=round(t))).isoformat()
 
 
 def simulate_history(world: World, incidents_path: Path, outcomes_path: Path, *, end: datetime,
@@ -134,7 +134,7 @@ def _incidents(world: World, rng, stamp: _Stamp, days: int, rates: HistoryRates,
         p = weights[pool] / weights[pool].sum()
         for day in range(days):
             years = day / 365.0
-            n = rng.poisson(daily * yoy ** years * _weekday_factor(stamp._start, day))
+            n = rng.poisson(daily * yoy ** years * _weekday_factor(stamp.start, day))
             for segment in rng.choice(pool, size=n, p=p):
                 t = day * DAY_S + (rng.choice(24, p=hours / hours.sum()) + rng.random()) * 3600
                 lon, lat = _near(roads.geometry.iloc[segment], rng)
@@ -171,7 +171,7 @@ def _outcomes(world: World, rng, stamp: _Stamp, days: int, rates: HistoryRates,
     placements = SegmentLocator(world, 50.0).locate(fixed.lon.tolist(), fixed.lat.tolist())
     sites = [(lon, lat, p.speed_kmh) for lon, lat, p in zip(fixed.lon, fixed.lat, placements) if p]
     responders = ResponderIndex(world)
-    start_us = round(stamp._start.timestamp() * 1_000_000)
+    start_us = round(stamp.start.timestamp() * 1_000_000)
     out = []
     for day in range(days):
         years = day / 365.0

@@ -24,7 +24,19 @@ UNPLACED = "unplaced"
 ALL = "all"
 
 
-class Tally:
+class SlottedState:
+    """Pickles a slotted accumulator as a plain tuple of its fields: compact across the shuffle."""
+    __slots__ = ()
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state):
+        for name, value in zip(self.__slots__, state):
+            setattr(self, name, value)
+
+
+class Tally(SlottedState):
     """Counts for one window and key; tallies add up by `merge`."""
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
@@ -56,13 +68,6 @@ class Tally:
             self.by_category[category] = self.by_category.get(category, 0) + n
         self.dispatches += other.dispatches
         return self
-
-    def __getstate__(self):
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state):
-        for name, value in zip(self.__slots__, state):
-            setattr(self, name, value)
 
 
 def metric_keys(record) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
 from geo.shared import chain_at, world_at
-from transforms.metrics import ALL, UNPLACED
+from transforms.metrics import ALL, UNPLACED, SlottedState
 from transforms.periods import RANGE, Calendar, Period, bounds, parse_range, shifted
 from transforms.records import Hit, Incident, Response, SafetyMetric
 
@@ -39,7 +39,7 @@ YEAR_AGO = {"incidents": "incidents", "accidents": "incidents", "deaths": "incid
 CHANGE = ("incidents", "accidents", "deaths", "injuries", "interceptions")
 
 
-class SafetyTally:
+class SafetyTally(SlottedState):
     """Counts and response times for one period and key; tallies add up by `merge`."""
     __slots__ = ("incidents", "accidents", "deaths", "injuries", "hits", "dispatches", "resolved",
                  "interceptions", "false_hits", "acknowledge", "arrive", "resolve", "within_target")
@@ -82,13 +82,6 @@ class SafetyTally:
         for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
-
-    def __getstate__(self):
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state):
-        for name, value in zip(self.__slots__, state):
-            setattr(self, name, value)
 
 
 def _at_us(record) -> int:

@@ -31,6 +31,12 @@ _HSV_RANGES = {
     "green": ((36, 35, 80), (90, 255, 255)),
     "white": ((0, 0, 170), (180, 40, 255)),
 }
+# Stricter and darker variants: a bluish bumper or a night scene joins the plate
+# to its surroundings under the loose ranges above.
+_HSV_EXTRA = {
+    "blue": ((100, 150, 60), (130, 255, 255)),
+    "green": ((40, 60, 30), (90, 255, 200)),
+}
 
 
 class Candidate(NamedTuple):
@@ -87,7 +93,7 @@ def _masks(small: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     close = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3))
     masks = []
-    for name, (lo, hi) in _HSV_RANGES.items():
+    for name, (lo, hi) in list(_HSV_RANGES.items()) + list(_HSV_EXTRA.items()):
         m = cv2.inRange(hsv, lo, hi)
         masks.append((name, cv2.morphologyEx(m, cv2.MORPH_CLOSE, close)))
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
@@ -99,12 +105,25 @@ def _masks(small: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
     return masks
 
 
+def text_score(crop: np.ndarray) -> float:
+    """How much a crop looks like a line of characters, 0..1.
+
+    A plate's middle rows cross each character's strokes: binarised, they
+    switch between ink and background some 14-30 times, where a lamp, a
+    grille or a patch of sky switches a few times or a hundred."""
+    gray = cv2.cvtColor(cv2.resize(crop, (128, 32), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    band = ink[10:23, 4:-4].astype(np.int8)
+    switches = np.abs(np.diff(band, axis=1)).sum(1)
+    return float(np.mean((switches >= 12) & (switches <= 34)))
+
+
 def find_candidates(frame: np.ndarray, max_candidates: int = MAX_CANDIDATES) -> list[Candidate]:
     """Plate-shaped regions of a BGR frame, most plate-like first, rectified."""
     scale = max(1.0, frame.shape[1] / WORK_WIDTH)
     small = cv2.resize(frame, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA) if scale > 1 else frame
     area_total = small.shape[0] * small.shape[1]
-    scored = []
+    shaped = []
     for color, mask in _masks(small):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in contours:
@@ -116,18 +135,23 @@ def find_candidates(frame: np.ndarray, max_candidates: int = MAX_CANDIDATES) -> 
             if h < 6 or not 1.5 <= w / h <= 7:
                 continue
             fill = area / (w * h)
-            if fill < 0.45:
+            if fill < 0.3:
                 continue
             tilt = abs(((rect[2] if rect[1][0] >= rect[1][1] else rect[2] + 90) + 90) % 180 - 90)
             if tilt > 35:
                 continue
             shape = 1 - min(abs(w / h - 3.2) / 3.2, 1)
-            scored.append((fill + shape + (0.3 if color else 0), rect, color))
-    scored.sort(key=lambda s: -s[0])
+            shaped.append((fill + shape + (0.3 if color else 0), rect, color))
+    shaped.sort(key=lambda s: -s[0])
 
-    out: list[Candidate] = []
-    for _, rect, color in scored:
+    # the cheap shape score pre-selects; the text score on the straightened crop decides
+    scored = []
+    for prior, rect, color in shaped[: 4 * max_candidates]:
         crop, box = _rectify(frame, rect, scale)
+        scored.append((2 * text_score(crop) + prior, crop, box, color))
+    scored.sort(key=lambda s: -s[0])
+    out: list[Candidate] = []
+    for _, crop, box, color in scored:
         if any(iou(box, c.box) > 0.6 for c in out):
             continue
         out.append(Candidate(crop, box, color))

@@ -61,5 +61,5 @@ def build_model() -> keras.Model:
     x = layers.Conv1D(192, 3, padding="same", activation="relu")(x)
     x = layers.Dropout(0.2)(x)
     x = layers.Conv1D(192, 3, padding="same", activation="relu")(x)
-    logits = layers.Conv1D(NUM_CLASSES, 1, name="logits")(x)
+    logits = layers.Conv1D(NUM_CLASSES, 1, name="logits", dtype="float32")(x)  # float32 even when run in bfloat16
     return keras.Model(inp, logits, name="plate_crnn")

@@ -97,3 +97,17 @@ def test_load_errors_are_clear(tmp_path):
     bad.write_bytes(b"this is not a zip")
     with pytest.raises(ModelLoadError, match="cannot load"):
         PlateReader.load(bad)
+
+
+def test_bfloat16_reads_what_float32_reads(synthetic):
+    crops, _ = synthetic
+    full_reader, fast_reader = PlateReader.load(precision="float32"), PlateReader.load(precision="bfloat16")
+    assert (full_reader.precision, fast_reader.precision) == ("float32", "bfloat16")
+    full, fast = full_reader.read_crops(crops), fast_reader.read_crops(crops)
+    assert sum(a.plate == b.plate for a, b in zip(full, fast)) >= 48
+    assert all(b.confidence == pytest.approx(a.confidence, abs=0.05) for a, b in zip(full, fast) if a.plate == b.plate)
+
+
+def test_precision_is_checked_up_front():
+    with pytest.raises(ValueError, match="precision must be"):
+        PlateReader.load(precision="int4")

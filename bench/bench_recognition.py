@@ -47,9 +47,12 @@ def shared_data() -> Path:
 
 
 def load_easypr(root: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Crops, plates and colours. Three labels write the 粤O series' letter O as a
+    digit 0, which no plate has in second place (PROVENANCE.md): read as O."""
     rows = list(csv.DictReader(open(root / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))
     images = [cv2.imread(str(root / "easypr_gdts_crops" / r["crop"])) for r in rows]
-    return images, [r["plate"] for r in rows], [r["color"] for r in rows]
+    plates = [r["plate"][0] + "O" + r["plate"][2:] if r["plate"][1] == "0" else r["plate"] for r in rows]
+    return images, plates, [r["color"] for r in rows]
 
 
 def load_ccpd(root: Path) -> tuple[list[np.ndarray], list[str], list[tuple[int, int, int, int]]]:

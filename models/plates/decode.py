@@ -7,6 +7,11 @@ that emitted it; the plate's confidence is the weakest character's, because
 one wrong character makes the whole plate wrong. For the weakest characters
 we also offer the runner-up character, so that a fuzzy watchlist match can
 try those alternates.
+
+The first two characters are fixed by the plate grammar, a province and then
+a letter: where greedy decoding puts another class there (the 粤O series'
+letter O read as the digit 0), the most probable allowed class at the same
+frame is taken instead, with its own, lower, confidence.
 """
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.plates.charset import BLANK, ID_TO_CHAR
+from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, LETTERS, PROVINCES
+
+
+# Classes allowed at each grammar-fixed position of a 7- or 8-character plate.
+_ALLOWED = {0: np.array([CHAR_TO_ID[c] for c in PROVINCES]), 1: np.array([CHAR_TO_ID[c] for c in LETTERS])}
 
 
 class Decoded(NamedTuple):
@@ -41,6 +50,7 @@ def _decode_one(probs: np.ndarray, alt_below: float, max_alt_positions: int) -> 
     chars: list[str] = []
     confs: list[float] = []
     runners: list[tuple[str, float]] = []  # runner-up character at the char's best frame
+    rows: list[np.ndarray] = []  # the probabilities at each character's best frame
     t, n = 0, len(best)
     while t < n:
         cls = best[t]
@@ -52,11 +62,18 @@ def _decode_one(probs: np.ndarray, alt_below: float, max_alt_positions: int) -> 
             peak = int(frames[:, cls].argmax())
             chars.append(ID_TO_CHAR[int(cls)])
             confs.append(float(frames[peak, cls]))
+            rows.append(frames[peak])
             row = frames[peak].copy()
             row[[BLANK, cls]] = -1.0
             alt = int(row.argmax())
             runners.append((ID_TO_CHAR[alt], float(row[alt])))
         t = end + 1
+    if len(chars) in (7, 8):
+        for i, allowed in _ALLOWED.items():
+            if CHAR_TO_ID[chars[i]] not in allowed:
+                first, second = allowed[np.argsort(rows[i][allowed])[::-1][:2]]
+                chars[i], confs[i] = ID_TO_CHAR[int(first)], float(rows[i][first])
+                runners[i] = (ID_TO_CHAR[int(second)], float(rows[i][second]))
 
     weak = sorted((i for i, c in enumerate(confs) if c < alt_below), key=lambda i: confs[i])[:max_alt_positions]
     alternates = []

@@ -1,0 +1,55 @@
+"""CTC decoding on hand-made network outputs: text, confidences, alternates, grammar."""
+import numpy as np
+import pytest
+
+from models.plates.charset import BLANK, CHAR_TO_ID, NUM_CLASSES
+from models.plates.decode import decode_batch
+
+
+def logits_for(frames: list[dict[str, float]]) -> np.ndarray:
+    """Log-probabilities for a sequence of frames, each {char or '' (blank): probability}."""
+    probs = np.full((len(frames), NUM_CLASSES), 1e-6, np.float32)
+    for t, frame in enumerate(frames):
+        for ch, p in frame.items():
+            probs[t, CHAR_TO_ID[ch] if ch else BLANK] = p
+    return np.log(probs / probs.sum(1, keepdims=True))[None]
+
+
+def plate_frames(text: str, weak: dict[int, dict[str, float]] | None = None) -> list[dict[str, float]]:
+    """Each character on one frame, blanks between, as a trained network emits them."""
+    frames = [{"": 1.0}]
+    for i, ch in enumerate(text):
+        frames += [(weak or {}).get(i, {ch: 1.0}), {"": 1.0}]
+    return frames + [{"": 1.0}] * (32 - len(frames))
+
+
+def test_reads_repeated_characters_separated_by_blanks():
+    (d,) = decode_batch(logits_for(plate_frames("琼A88888")))
+    assert d.text == "琼A88888"
+    assert min(d.char_confidences) > 0.99 and d.alternates == ()
+
+
+def test_weak_character_has_its_runner_up_as_alternate():
+    (d,) = decode_batch(logits_for(plate_frames("琼A12345", {4: {"3": 0.6, "5": 0.4}})))
+    assert d.text == "琼A12345"
+    assert d.char_confidences[4] == pytest.approx(0.6, abs=1e-3)
+    assert d.alternates == ("琼A12545",)
+
+
+def test_series_letter_is_a_letter_even_when_the_digit_wins():
+    """粤O plates: the network cannot tell O from 0, the grammar can."""
+    (d,) = decode_batch(logits_for(plate_frames("粤0A9112", {1: {"0": 0.7, "O": 0.25, "D": 0.05}})))
+    assert d.text == "粤OA9112"
+    assert d.char_confidences[1] == pytest.approx(0.25, abs=1e-3)
+
+
+def test_province_position_takes_the_best_province():
+    (d,) = decode_batch(logits_for(plate_frames("AE12345", {0: {"A": 0.5, "苏": 0.3, "京": 0.2}})))
+    assert d.text == "苏E12345"
+    assert d.char_confidences[0] == pytest.approx(0.3, abs=1e-3)
+    assert d.alternates[0] == "京E12345"
+
+
+def test_short_reads_are_left_for_the_reader_to_reject():
+    (d,) = decode_batch(logits_for(plate_frames("0A123")))
+    assert d.text == "0A123"

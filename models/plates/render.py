@@ -24,9 +24,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from models.plates.charset import DIGITS, LETTERS, PROVINCES
+from models.plates.glyphs import random_style, stroke_glyph
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
-CJK_FONTS = (FONT_DIR / "NotoSansCJKsc-Regular-plates.otf", FONT_DIR / "NotoSansCJKsc-Bold-plates.otf")
+# Two 黑体 designs for the Chinese characters: four weights of Noto Sans CJK, and Droid Sans Fallback.
+NOTO_CJK = tuple(FONT_DIR / f"NotoSansCJKsc-{w}-plates.otf" for w in ("Regular", "Medium", "Bold", "Black"))
+DROID_CJK = FONT_DIR / "DroidSansFallback-plates.ttf"
+CJK_FONTS = NOTO_CJK + (DROID_CJK,)
 # Optional Latin/digit faces (Debian fonts-dejavu-core); skipped when absent.
 LATIN_FONTS = tuple(
     p
@@ -39,7 +43,7 @@ LATIN_FONTS = tuple(
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"),
     )
     if p.exists()
-) + CJK_FONTS
+) + NOTO_CJK
 _LATIN_FONT_WEIGHTS = np.array([0.5 if "Bold" in p.name else 1.0 for p in LATIN_FONTS])
 _LATIN_FONT_WEIGHTS /= _LATIN_FONT_WEIGHTS.sum()
 
@@ -98,22 +102,36 @@ def _glyph(char: str, font_path: str) -> np.ndarray:
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def _glyph_mask(char: str, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+def _latin_face(rng: np.random.Generator):
+    """One plate's face for letters and digits: mostly the stroke-drawn plate face,
+    sometimes a shipped sans font, so the reader does not learn a single design."""
+    if rng.random() < 0.7:
+        return random_style(rng)
+    return LATIN_FONTS[rng.choice(len(LATIN_FONTS), p=_LATIN_FONT_WEIGHTS)]
+
+
+def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator) -> np.ndarray:
     """The character stretched into its w x h slot, as plate fonts are narrow and tall."""
-    if char == "1":  # the plate "1" is a plain vertical bar, one stroke wide
-        out = np.zeros((h, w), np.float32)
+    if char in PROVINCES or char in "警学挂":
+        font = DROID_CJK if rng.random() < 0.4 else NOTO_CJK[rng.integers(len(NOTO_CJK))]
+        mask = _glyph(char, str(font))
+        pen = rng.random()  # printers' weights differ from any font's: thin or thicken the strokes a little
+        if pen < 0.4:
+            mask = (cv2.dilate if pen < 0.2 else cv2.erode)(mask, np.ones((3, 3), np.uint8))
+        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
+    elif isinstance(face, dict):
+        mask = stroke_glyph(char, w, h, face, rng)
+    elif char == "1":  # the plate "1" is a plain vertical bar, one stroke wide
+        mask = np.zeros((h, w), np.float32)
         bar = max(2, int(round(w * rng.uniform(0.16, 0.26))))
         x0 = (w - bar) // 2 + int(rng.integers(-1, 2))
-        out[:, max(0, x0) : x0 + bar] = 1.0
-        return out
-    if char in PROVINCES or char in "警学挂":
-        font = CJK_FONTS[rng.integers(len(CJK_FONTS))]
-    else:  # regular weights mostly: real plate strokes are thin
-        font = LATIN_FONTS[rng.choice(len(LATIN_FONTS), p=_LATIN_FONT_WEIGHTS)]
-    mask = cv2.resize(_glyph(char, str(font)), (w, h), interpolation=cv2.INTER_AREA)
-    # per-glyph shear and shrink: no font matches the plate typeface, so vary the shapes
-    shear, sy = rng.normal(0, 0.05), rng.uniform(0.92, 1.0)
-    m = np.float32([[1, shear, -shear * h / 2], [0, sy, h * (1 - sy) / 2]])
+        mask[:, max(0, x0) : x0 + bar] = 1.0
+    else:
+        mask = cv2.resize(_glyph(char, str(face)), (w, h), interpolation=cv2.INTER_AREA)
+    # per-glyph shear, shrink and shift: print and mounting vary a little
+    shear, sx, sy = rng.normal(0, 0.03), rng.uniform(0.88, 1.0), rng.uniform(0.92, 1.0)
+    dx = w * (1 - sx) * rng.uniform(0.2, 0.8)
+    m = np.float32([[sx, shear, dx - shear * h / 2], [0, sy, h * (1 - sy) / 2]])
     return cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR)
 
 
@@ -154,11 +172,12 @@ def render_plate(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
     ch_h = 90 * k * rng.uniform(0.9, 1.04)
     y0 = (h - ch_h) / 2 + rng.uniform(-2, 2) * k
     scale_w = rng.uniform(0.85, 1.05)
-    stroke = rng.choice([-1, -1, 0, 0, 1])  # thinner (real plate strokes are thin) / normal / bolder
+    face = _latin_face(rng)
+    stroke = 0 if isinstance(face, dict) else rng.choice([-1, -1, 0, 0, 1])  # fonts: thinner / as drawn / bolder
     for i, (ch, (sx, sw)) in enumerate(zip(text, slots)):
         cw = max(3, int(round(sw * k * scale_w)))
         cx = int(round((sx + sw / 2) * k + rng.uniform(-1.5, 1.5)))
-        m = _glyph_mask(ch, cw, int(round(ch_h)), rng)
+        m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng)
         if stroke:
             kern = np.ones((2, 2), np.uint8)
             m = cv2.dilate(m, kern) if stroke > 0 else cv2.erode(m, kern)
@@ -199,25 +218,28 @@ def _motion_kernel(length: int, angle: float) -> np.ndarray:
     return k / max(k.sum(), 1e-6)
 
 
-def _degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Photometric camera effects on a float BGR image (0..255)."""
+def _degrade(img: np.ndarray, rng: np.random.Generator, harsh: bool) -> np.ndarray:
+    """Photometric camera effects on a float BGR image (0..255).
+
+    Most checkpoint crops are taken in fair light: only ``harsh`` crops get
+    dirt, occlusion, night, overexposure, glare and strong contrast loss."""
     h, w = img.shape[:2]
-    if rng.random() < 0.3:  # dirt and smudges
+    if harsh and rng.random() < 0.25:  # dirt and smudges
         for _ in range(rng.integers(1, 6)):
             c = (int(rng.integers(0, w)), int(rng.integers(0, h)))
             cv2.circle(img, c, int(rng.integers(1, max(2, h // 6))), tuple(rng.uniform(40, 120, 3)), -1)
-    if rng.random() < 0.1:  # partial occlusion (a bar, a tow hook, a leaf)
+    if harsh and rng.random() < 0.1:  # partial occlusion (a bar, a tow hook, a leaf)
         x = int(rng.integers(0, w))
         cv2.rectangle(img, (x, 0), (x + int(rng.integers(2, max(3, w // 12))), h), tuple(rng.uniform(0, 255, 3)), -1)
     img = img * rng.uniform(0.85, 1.15, 3)  # colour cast / white balance
-    lighting = rng.random()
-    if lighting < 0.2:  # night: dark, gain noise
+    lighting = rng.random() if harsh else 1.0
+    if lighting < 0.3:  # night: dark, gain noise
         img = img * rng.uniform(0.15, 0.5)
-    elif lighting < 0.3:  # overexposed
+    elif lighting < 0.45:  # overexposed
         img = img * rng.uniform(1.3, 1.8) + rng.uniform(0, 40)
-    contrast = rng.uniform(0.5, 1.2)
+    contrast = rng.uniform(0.5, 1.2) if harsh else rng.uniform(0.8, 1.15)
     img = (img - img.mean()) * contrast + img.mean() + rng.uniform(-40, 40)
-    if rng.random() < 0.15:  # glare blob
+    if harsh and rng.random() < 0.25:  # glare blob
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
         yy, xx = np.mgrid[0:h, 0:w]
         r = rng.uniform(0.2, 0.7) * w
@@ -263,20 +285,21 @@ def render_crop(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
     x1, y1 = dst.min(0)
     x2, y2 = dst.max(0)
     bw, bh = x2 - x1, y2 - y1
-    mx = rng.uniform(-0.03, 0.06, 2) * bw
-    my = rng.uniform(-0.12, 0.12, 2) * bh  # real crops often cut inside the plate's top and bottom
+    mx = rng.uniform(-0.07, 0.06, 2) * bw  # plate croppers often cut at the first and last characters
+    my = rng.uniform(-0.2, 0.12, 2) * bh  # and inside the plate's top and bottom margins
     cx1, cx2 = int(max(0, x1 - mx[0])), int(min(canvas.shape[1], x2 + mx[1]))
     cy1, cy2 = int(max(0, y1 - my[0])), int(min(canvas.shape[0], y2 + my[1]))
-    img = _degrade(canvas[cy1:cy2, cx1:cx2].copy(), rng)
+    harsh = rng.random() < 0.6
+    img = _degrade(canvas[cy1:cy2, cx1:cx2].copy(), rng, harsh)
 
     # capture resolution: plates are 40-250 px wide in real crops
     target_w = int(np.clip(rng.lognormal(np.log(120), 0.45), 36, 300))
     target_h = max(8, int(round(img.shape[0] * target_w / img.shape[1])))
     img = cv2.resize(img, (target_w, target_h), interpolation=cv2.INTER_AREA)
-    img = img + rng.normal(0, rng.uniform(0, 12), img.shape)
+    img = img + rng.normal(0, rng.uniform(0, 12 if harsh else 4), img.shape)
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
-        img = _jpeg(img, int(rng.integers(15, 95)))
+        img = _jpeg(img, int(rng.integers(15 if harsh else 50, 95)))
     return img
 
 

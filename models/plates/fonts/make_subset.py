@@ -1,35 +1,41 @@
-"""Rebuild the committed font subset: ``python -m models.plates.fonts.make_subset``.
+"""Rebuild the committed font subsets: ``python -m models.plates.fonts.make_subset``.
 
-Noto Sans CJK SC (SIL OFL 1.1, see OFL.txt) is 20 MB a weight; the renderer
-needs only the ~70 plate characters, so we ship a subset of each weight
-(a few tens of kB). Needs the Debian package fonts-noto-cjk.
+The renderer needs only the ~70 plate characters, so we ship a subset of each
+face (a few tens of kB) rather than 20 MB fonts. Two 黑体 designs, so that
+the reader learns the characters rather than one font's details:
+
+- Noto Sans CJK SC in four weights (SIL OFL 1.1, see OFL.txt), from the
+  Debian packages fonts-noto-cjk and fonts-noto-cjk-extra;
+- Droid Sans Fallback (Apache License 2.0, see Apache-2.0.txt), from the
+  Debian package fonts-droid-fallback.
 """
 from pathlib import Path
 
 from fontTools import subset
-from fontTools.ttLib import TTCollection
+from fontTools.ttLib import TTCollection, TTFont
 
 from models.plates.charset import CHARS
 
 HERE = Path(__file__).resolve().parent
-SYSTEM = Path("/usr/share/fonts/opentype/noto")
+NOTO = Path("/usr/share/fonts/opentype/noto")
 SC_INDEX = 2  # "Noto Sans CJK SC" inside the .ttc collections
+WEIGHTS = ("Regular", "Medium", "Bold", "Black")
+DROID = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 
 
-def build(weight: str) -> Path:
-    font = TTCollection(str(SYSTEM / f"NotoSansCJK-{weight}.ttc")).fonts[SC_INDEX]
+def save_subset(font, out: Path) -> Path:
     options = subset.Options()
     options.layout_features = []
-    options.name_IDs = ["*"]  # keep copyright and licence records (OFL condition 2)
+    options.name_IDs = ["*"]  # keep copyright and licence records (a condition of both licences)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=CHARS + "·")
     subsetter.subset(font)
-    out = HERE / f"NotoSansCJKsc-{weight}-plates.otf"
     font.save(str(out))
     return out
 
 
 if __name__ == "__main__":
-    for w in ("Regular", "Bold"):
-        p = build(w)
+    outs = [save_subset(TTCollection(str(NOTO / f"NotoSansCJK-{w}.ttc")).fonts[SC_INDEX], HERE / f"NotoSansCJKsc-{w}-plates.otf") for w in WEIGHTS]
+    outs.append(save_subset(TTFont(str(DROID)), HERE / "DroidSansFallback-plates.ttf"))
+    for p in outs:
         print(p, p.stat().st_size)

@@ -175,7 +175,7 @@ def main() -> None:
             r.read_crops(batch[i : i + 128])
         rates[name] = len(batch) / (time.perf_counter() - t0)
     other_exact = exact(readers[other].read_crops(crops), truth)
-    print(f"throughput crops (batch 128, incl. preprocessing and re-reads of weak crops), target >= 1000: "
+    print(f"throughput crops (batch 128, incl. preprocessing and colour), target >= 1000: "
           f"{reader.precision} (this reader) {rates[reader.precision]:.0f} plates/s; {other} {rates[other]:.0f} plates/s "
           f"(EasyPR exact {other_exact:.1%}); ratio bfloat16/float32 {rates['bfloat16'] / rates['float32']:.2f}")
 

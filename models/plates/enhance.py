@@ -6,12 +6,11 @@ characters are lost in a few grey levels. ``bench/bench_recognition.py``
 measures exact-plate accuracy with no enhancement, always, and only for dark
 or flat crops (``maybe_enhance``). Measured with the shipped model:
 
-    darkened + blurred synthetic crops (400): 80.8% / 79.2% / 79.2%
-    real EasyPR crops (297):                  48.8% / 41.1% / 47.1%
+    darkened + blurred synthetic crops (400): 75.8% / 77.0% / 77.0%
+    real EasyPR crops (297):                  81.5% / 67.3% / 79.1%
 
-It does not help, so the reader does not enhance by default
-(``PlateReader(enhance=False)``); it only offers an enhanced copy as one of
-the re-cut variants it tries when a first read is weak.
+It helps a little on synthetic darkness and blur and costs on real crops, so
+the reader does not enhance by default (``PlateReader.load(enhance=False)``).
 """
 from __future__ import annotations
 

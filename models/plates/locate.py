@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 WORK_WIDTH = 640  # frames are searched at this width; crops are cut at full resolution
-MAX_CANDIDATES = 12
+MAX_CANDIDATES = 8  # the text cue ranks real plates first; 8 leaves room (4 lost one CCPD plate)
 
 # HSV ranges (OpenCV hue 0..180). Blue reaches into cyan: colour casts shift it.
 _HSV_RANGES = {

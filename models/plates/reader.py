@@ -16,12 +16,10 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 
 from models.plates import charset
 from models.plates.decode import Decoded, decode_batch
-from models.plates.enhance import enhance as enhance_image
 from models.plates.enhance import maybe_enhance
 from models.plates.locate import find_candidates, plate_color
 from models.plates.model import INPUT_H, INPUT_W, preprocess
@@ -136,24 +134,6 @@ def _color_from_text(plate: str, seen: str | None) -> str | None:
     return {"警": "white", "学": "yellow", "挂": "yellow"}.get(plate[-1], seen)
 
 
-RETRY_BELOW = 0.5  # plate confidence under which a crop is re-read with re-cut variants
-N_VARIANTS = 3
-
-
-def _score(d: Decoded) -> float:
-    """Confidence of a decoded string, zero when it is not a plausible plate."""
-    return min(d.char_confidences) if d.char_confidences and PLATE_PATTERN.match(d.text) else 0.0
-
-
-def _variants(crop: np.ndarray) -> list[np.ndarray]:
-    """Re-cuts of a crop: plate croppers cut too loose, too tight, or off-centre vertically."""
-    h, w = crop.shape[:2]
-    dy, dx = max(1, h // 10), max(1, w // 30)
-    tight = crop[dy : h - dy, dx : w - dx]
-    loose = cv2.copyMakeBorder(crop, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
-    return [tight, loose, enhance_image(crop)]
-
-
 class PlateReader:
     def __init__(self, model, *, enhance: bool = False):
         import tensorflow as tf
@@ -171,8 +151,7 @@ class PlateReader:
         ``precision`` is "float32", "bfloat16", or "auto": bfloat16 where the CPU
         has it natively, which reads the same plates faster (see the bench).
         ``enhance`` runs every dark/flat crop through ``enhance.maybe_enhance`` first;
-        it is off because it cost accuracy in the bench (see ``models.plates.enhance``).
-        Weak reads are still retried with an enhanced variant among others."""
+        it is off because it cost accuracy in the bench (see ``models.plates.enhance``)."""
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
         model = load_keras_model(path)
@@ -181,17 +160,10 @@ class PlateReader:
         return cls(model, enhance=enhance)
 
     def decode(self, crops: list[np.ndarray]) -> list[Decoded]:
-        """Network + CTC decoding for valid BGR crops; weak reads get a second look."""
+        """Network + CTC decoding for valid BGR crops."""
         if self.enhance:
             crops = [maybe_enhance(c) for c in crops]
-        out = self.decode_preprocessed(preprocess(crops))
-        weak = [i for i, d in enumerate(out) if _score(d) < RETRY_BELOW]
-        variants = [v for i in weak for v in _variants(crops[i])]
-        if variants:
-            retried = iter(self.decode_preprocessed(preprocess(variants)))
-            for i in weak:
-                out[i] = max([out[i]] + [next(retried) for _ in range(N_VARIANTS)], key=_score)
-        return out
+        return self.decode_preprocessed(preprocess(crops))
 
     def decode_preprocessed(self, batch: np.ndarray) -> list[Decoded]:
         """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``."""

@@ -46,10 +46,10 @@ def test_reads_real_easypr_crops(reader, shared_data):
     rows = list(csv.DictReader(open(shared_data / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))[::15][:20]
     crops = [cv2.imread(str(shared_data / "easypr_gdts_crops" / r["crop"])) for r in rows]
     reads = reader.read_crops(crops)
-    # The issue asks for 70% exact; the shipped model reaches ~45% (see bench): guard that level.
-    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 7
+    # The shipped model reads 81.5% of all 297 exactly, 15 of these 20 (see the bench): guard that level.
+    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 14
     chars = sum(a == b for r, row in zip(reads, rows) for a, b in zip(r.plate or "", row["plate"]))
-    assert chars >= 0.75 * 7 * len(rows)
+    assert chars >= 0.88 * 7 * len(rows)
 
 
 def test_reads_a_real_ccpd_frame(reader, shared_data):
@@ -60,7 +60,7 @@ def test_reads_a_real_ccpd_frame(reader, shared_data):
     (read,) = reader.read_frames([frame])
     assert read.box is not None and iou(read.box, (min(xs), min(ys), max(xs), max(ys))) > 0.3
     assert read.color == "blue"
-    assert read.plate is not None and sum(a == b for a, b in zip(read.plate, "皖AJ002E")) >= 6
+    assert read.plate == "皖AJ002E"
 
 
 def test_localises_and_reads_synthetic_frames(reader):

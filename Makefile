@@ -30,11 +30,8 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-# The live Prism tests run their SDK workers inside the pytest process (LOOPBACK);
-# they get a process of their own, free of the TensorFlow state the model tests leave.
 test: $(VENV)/.installed $(PRISM)
-	$(BIN)/python -m pytest -q tests --ignore=tests/pipelines/test_live.py
-	$(BIN)/python -m pytest -q tests/pipelines/test_live.py
+	$(BIN)/python -m pytest -q tests
 
 bench: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_pipeline.py

@@ -25,18 +25,16 @@ WORK_WIDTH = 640  # frames are searched at this width; crops are cut at full res
 MAX_CANDIDATES = 8  # the text cue ranks real plates first; 8 leaves room (4 lost one CCPD plate)
 
 # HSV ranges (OpenCV hue 0..180). Blue reaches into cyan: colour casts shift it.
-_HSV_RANGES = {
-    "blue": ((88, 70, 40), (135, 255, 255)),
-    "yellow": ((12, 80, 80), (35, 255, 255)),
-    "green": ((36, 35, 80), (90, 255, 255)),
-    "white": ((0, 0, 170), (180, 40, 255)),
-}
-# Stricter and darker variants: a bluish bumper or a night scene joins the plate
-# to its surroundings under the loose ranges above.
-_HSV_EXTRA = {
-    "blue": ((100, 150, 60), (130, 255, 255)),
-    "green": ((40, 60, 30), (90, 255, 200)),
-}
+# Blue and green also have a stricter, darker range: a bluish bumper or a night
+# scene joins the plate to its surroundings under the loose one.
+_HSV_RANGES = (
+    ("blue", (88, 70, 40), (135, 255, 255)),
+    ("yellow", (12, 80, 80), (35, 255, 255)),
+    ("green", (36, 35, 80), (90, 255, 255)),
+    ("white", (0, 0, 170), (180, 40, 255)),
+    ("blue", (100, 150, 60), (130, 255, 255)),
+    ("green", (40, 60, 30), (90, 255, 200)),
+)
 
 
 class Candidate(NamedTuple):
@@ -93,7 +91,7 @@ def _masks(small: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     close = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3))
     masks = []
-    for name, (lo, hi) in list(_HSV_RANGES.items()) + list(_HSV_EXTRA.items()):
+    for name, lo, hi in _HSV_RANGES:
         m = cv2.inRange(hsv, lo, hi)
         masks.append((name, cv2.morphologyEx(m, cv2.MORPH_CLOSE, close)))
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)

@@ -30,7 +30,6 @@ FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # Two 黑体 designs for the Chinese characters: four weights of Noto Sans CJK, and Droid Sans Fallback.
 NOTO_CJK = tuple(FONT_DIR / f"NotoSansCJKsc-{w}-plates.otf" for w in ("Regular", "Medium", "Bold", "Black"))
 DROID_CJK = FONT_DIR / "DroidSansFallback-plates.ttf"
-CJK_FONTS = NOTO_CJK + (DROID_CJK,)
 # Optional Latin/digit faces (Debian fonts-dejavu-core); skipped when absent.
 LATIN_FONTS = tuple(
     p

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
+from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
 
 from pipelines.errors import RunFailed
 from pipelines.graph import build
@@ -24,6 +24,7 @@ from transforms.write_tables import TABLES
 
 DEFAULT_RUNNER = "FnApiRunner"
 JOB_STREAMS_S = 30 * 86400
+PRISM_NO_SPLITS = "prism_disable_sdf_split"
 STAGING = ".staging"
 
 
@@ -34,12 +35,20 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     `--job_server_timeout` (Beam's default: 300 s), and the job with them: a
     live run, or a long replay on Prism, must outlast that, so unless the flag
     is given it is set to thirty days.
+
+    Prism never splits a running bundle here. When Prism splits a slow bundle,
+    it releases the keys of the returned half even where the half still running
+    holds the same key, so another bundle can read that key's state before the
+    first commits it (Prism 2.77, `splitBundle`). The live dispatch then opened a
+    second incident for a plate with one already open.
     """
     options = PipelineOptions(argv)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or DEFAULT_RUNNER
     if not any(arg.startswith(("--job_server_timeout", "--job-server-timeout")) for arg in argv):
         options.view_as(PortableOptions).job_server_timeout = JOB_STREAMS_S
+    if standard.runner == "PrismRunner":
+        options.view_as(DebugOptions).add_experiment(PRISM_NO_SPLITS)
     return options
 
 

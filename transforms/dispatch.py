@@ -93,9 +93,9 @@ class _LiveDispatch(_MakeDispatch):
     event time, so a replay splits incidents where the batch sessions end)
     replaces it with a new incident and a new id. No timer clears the state: a
     plate's state is one incident, and only watchlisted plates reach this stage,
-    so state is bounded by the watchlist; on Prism, a bundle split while user
-    timers are pending can lose state, which would re-issue a dispatch under a
-    new id.
+    so state is bounded by the watchlist. Prism runs with bundle splitting off
+    (see `pipelines.run.pipeline_options`): a split let a second bundle read a
+    plate's state before the first had committed it, and open a second incident.
 
     Out of order: a hit earlier than the incident's last sighting + cooldown
     joins it, even one earlier than its first hit; first_seen moves back to it,

@@ -160,3 +160,12 @@ def test_a_portable_runner_keeps_following_a_long_job():
     # Beam ends the job's state stream after 300 s by default, and a live run with it.
     assert pipeline_options(["--runner", "PrismRunner"]).view_as(PortableOptions).job_server_timeout >= 86400
     assert pipeline_options(["--job_server_timeout", "60"]).view_as(PortableOptions).job_server_timeout == 60
+
+
+def test_prism_never_splits_a_running_bundle():
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    from pipelines.run import PRISM_NO_SPLITS, pipeline_options
+    # A split bundle let a second bundle read a plate's dispatch state before the first committed it.
+    assert pipeline_options(["--runner", "PrismRunner"]).view_as(DebugOptions).lookup_experiment(PRISM_NO_SPLITS)
+    assert not pipeline_options(["--runner", "FnApiRunner"]).view_as(DebugOptions).lookup_experiment(PRISM_NO_SPLITS)

@@ -2,12 +2,12 @@
 (TestStream on Prism, the local runner with real watermarks and event-time timers)."""
 import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
+from pipelines.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
 from tests.transforms.test_recognise_plates import event
 from transforms.deduplicate import DropDuplicateDeliveries
@@ -49,7 +49,7 @@ def deduplicate_live(steps, kept, dead):
             stream.add_elements([at_event_time(step, step.captured_at_us)])
         else:
             stream.advance_watermark_to(Timestamp(micros=step))
-    with beam.Pipeline(options=PipelineOptions([
+    with beam.Pipeline(options=pipeline_options([
             "--runner", "PrismRunner", "--prism_location", prism_binary(),
             "--environment_type", "LOOPBACK", "--streaming"])) as p:
         out = (p | stream.advance_watermark_to_infinity().with_output_types(CameraEvent)

@@ -3,12 +3,12 @@ from collections import defaultdict
 
 import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
+from pipelines.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
 from transforms.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
 from transforms.records import Dispatch, Hit, at_event_time
@@ -74,7 +74,7 @@ def on_prism(steps) -> tuple[beam.Pipeline, beam.PCollection]:
             stream.add_elements([at_event_time(step, step.captured_at_us)])
         else:
             stream.advance_watermark_to(Timestamp(micros=T0 + round(step * MINUTE)))
-    p = beam.Pipeline(options=PipelineOptions([
+    p = beam.Pipeline(options=pipeline_options([
         "--runner", "PrismRunner", "--prism_location", prism_binary(),
         "--environment_type", "LOOPBACK", "--streaming"]))
     return p, p | stream.advance_watermark_to_infinity().with_output_types(Hit)

@@ -8,10 +8,14 @@ one wrong character makes the whole plate wrong. For the weakest characters
 we also offer the runner-up character, so that a fuzzy watchlist match can
 try those alternates.
 
-The first two characters are fixed by the plate grammar, a province and then
-a letter: where greedy decoding puts another class there (the 粤O series'
-letter O read as the digit 0), the most probable allowed class at the same
-frame is taken instead, with its own, lower, confidence.
+Where the greedy text is not a plate, the grammar mends it in two ways. The
+first two characters of a 7- or 8-character read are a province and a letter:
+the best of those at the same frames is taken (the 粤O series' letter O is
+read as the digit 0 otherwise). And for images known to be plates, the most
+probable labelling that is a plate (`grammar.best_plate_path`) is read
+instead, where it is one character away and at least `PLAUSIBLE` as probable
+as the greedy path: an extra character read between 粤 and the series letter,
+or a missed one.
 """
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, LETTERS, PROVINCES
+from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, LETTERS, NUM_CLASSES, PROVINCES
+from models.plates.grammar import best_plate_path, is_plate
 
-
-# Classes allowed at each grammar-fixed position of a 7- or 8-character plate.
-_ALLOWED = {0: np.array([CHAR_TO_ID[c] for c in PROVINCES]), 1: np.array([CHAR_TO_ID[c] for c in LETTERS])}
+PLAUSIBLE = 1e-2
+# Runner-ups of a plate's first two characters are a province and a letter: no other alternate is a plate.
+_SERIES = (np.array([CHAR_TO_ID[c] for c in PROVINCES]), np.array([CHAR_TO_ID[c] for c in LETTERS]))
+_ANY = np.arange(1, NUM_CLASSES)
 
 
 class Decoded(NamedTuple):
@@ -39,41 +45,84 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def decode_batch(logits: np.ndarray, *, alt_below: float = 0.9, max_alt_positions: int = 2) -> list[Decoded]:
-    """Decode (batch, time, classes) logits; alternates for characters under ``alt_below``."""
+def decode_batch(logits: np.ndarray, *, alt_below: float = 0.9, max_alt_positions: int = 2,
+                 repair: bool = False) -> list[Decoded]:
+    """Decode (batch, time, classes) logits; alternates for characters under ``alt_below``.
+
+    ``repair``: for images known to hold a plate, mend a read one character
+    away from the grammar (`_repaired`). Not for a frame's candidate regions,
+    where it would turn half the bumpers into plates."""
     probs = softmax(np.asarray(logits, np.float32))
-    return [_decode_one(p, alt_below, max_alt_positions) for p in probs]
+    return [_decode_one(p, alt_below, max_alt_positions, repair) for p in probs]
 
 
-def _decode_one(probs: np.ndarray, alt_below: float, max_alt_positions: int) -> Decoded:
-    best = probs.argmax(-1)
+def _characters(path: np.ndarray) -> list[tuple[int, int, int]]:
+    """(class, first frame, last frame) of each character a frame labelling emits."""
+    chars, t, n = [], 0, len(path)
+    while t < n:
+        end = t
+        while end + 1 < n and path[end + 1] == path[t]:
+            end += 1
+        if path[t] != BLANK:
+            chars.append((int(path[t]), t, end))
+        t = end + 1
+    return chars
+
+
+def _text(spans) -> str:
+    return "".join(ID_TO_CHAR[cls] for cls, _, _ in spans)
+
+
+def _series_fixed(probs: np.ndarray, spans: list) -> list:
+    """A 7- or 8-character read with the best province and letter at its first two characters' frames."""
+    if len(spans) not in (7, 8):
+        return spans
+    fixed = list(spans)
+    for i, allowed in enumerate(_SERIES):
+        cls, t, end = spans[i]
+        if cls not in allowed:
+            peak = t + int(probs[t : end + 1, cls].argmax())
+            fixed[i] = (int(allowed[probs[peak, allowed].argmax()]), t, end)
+    return fixed
+
+
+def _repaired(probs: np.ndarray, spans: list) -> list:
+    """The most probable plate labelling, where it is one edit from the greedy read
+    and at least `PLAUSIBLE` as probable; otherwise the greedy read."""
+    log_probs = np.log(np.maximum(probs, 1e-30))
+    best = best_plate_path(log_probs)
+    if best is None or best[1] < log_probs.max(-1).sum() + np.log(PLAUSIBLE):
+        return spans
+    plate = _characters(best[0])
+    return plate if _one_edit(_text(spans), _text(plate)) else spans
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    short, long_ = sorted((a, b), key=len)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _decode_one(probs: np.ndarray, alt_below: float, max_alt_positions: int, repair: bool) -> Decoded:
+    spans = _characters(probs.argmax(-1))
+    if not is_plate(_text(spans)):
+        spans = _series_fixed(probs, spans)
+    if repair and not is_plate(_text(spans)):
+        spans = _repaired(probs, spans)
     chars: list[str] = []
     confs: list[float] = []
     runners: list[tuple[str, float]] = []  # runner-up character at the char's best frame
-    rows: list[np.ndarray] = []  # the probabilities at each character's best frame
-    t, n = 0, len(best)
-    while t < n:
-        cls = best[t]
-        end = t
-        while end + 1 < n and best[end + 1] == cls:
-            end += 1
-        if cls != BLANK:
-            frames = probs[t : end + 1]
-            peak = int(frames[:, cls].argmax())
-            chars.append(ID_TO_CHAR[int(cls)])
-            confs.append(float(frames[peak, cls]))
-            rows.append(frames[peak])
-            row = frames[peak].copy()
-            row[[BLANK, cls]] = -1.0
-            alt = int(row.argmax())
-            runners.append((ID_TO_CHAR[alt], float(row[alt])))
-        t = end + 1
-    if len(chars) in (7, 8):
-        for i, allowed in _ALLOWED.items():
-            if CHAR_TO_ID[chars[i]] not in allowed:
-                first, second = allowed[np.argsort(rows[i][allowed])[::-1][:2]]
-                chars[i], confs[i] = ID_TO_CHAR[int(first)], float(rows[i][first])
-                runners[i] = (ID_TO_CHAR[int(second)], float(rows[i][second]))
+    for i, (cls, t, end) in enumerate(spans):
+        peak = t + int(probs[t : end + 1, cls].argmax())
+        chars.append(ID_TO_CHAR[cls])
+        confs.append(float(probs[peak, cls]))
+        row = np.full_like(probs[peak], -1.0)
+        allowed = _SERIES[i] if i < 2 and len(spans) in (7, 8) else _ANY
+        row[allowed] = probs[peak, allowed]
+        row[[BLANK, cls]] = -1.0
+        alt = int(row.argmax())
+        runners.append((ID_TO_CHAR[alt], float(row[alt])))
 
     weak = sorted((i for i, c in enumerate(confs) if c < alt_below), key=lambda i: confs[i])[:max_alt_positions]
     alternates = []

@@ -66,7 +66,7 @@ class PlateModelHandler(ModelHandler[np.ndarray, PredictionResult, PlateReader])
     ) -> Iterable[PredictionResult]:
         errors = [_shape_error(x) for x in batch]
         good = [x.reshape(INPUT_H, INPUT_W, 1).astype(np.float32) for x, e in zip(batch, errors) if e is None]
-        decoded = iter(model.decode_preprocessed(np.stack(good)) if good else [])
+        decoded = iter(model.decode_preprocessed(np.stack(good), repair=True) if good else [])
         return [
             PredictionResult(x, failed(e) if e else to_read(next(decoded)), model_id=str(self.model_path or "shipped"))
             for x, e in zip(batch, errors)

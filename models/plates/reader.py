@@ -12,7 +12,6 @@ is read normally.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,19 +20,12 @@ import numpy as np
 from models.plates import charset
 from models.plates.decode import Decoded, decode_batch
 from models.plates.enhance import maybe_enhance
+from models.plates.grammar import is_plate
 from models.plates.locate import find_candidates, plate_color
 from models.plates.model import INPUT_H, INPUT_W, preprocess
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "plate_reader.keras"
 BATCH = 256
-# The plate series the reader may output; anything else is reported as unreadable.
-_AN = f"[{charset.LETTERS}{charset.DIGITS}]"
-PLATE_PATTERN = re.compile(
-    f"^[{charset.PROVINCES}][{charset.LETTERS}]"
-    f"(?:{_AN}{{5}}"  # ordinary blue / yellow
-    f"|{_AN}{{4}}[{charset.SUFFIXES}]"  # police 警, coach 学, trailer 挂
-    f"|[DF]{_AN}{{5}}|[0-9]{{5}}[DF])$"  # new energy, small and large vehicles
-)
 
 
 class PlateRead(NamedTuple):
@@ -121,7 +113,7 @@ def _is_image(img) -> str | None:
 def to_read(d: Decoded, box=None, color=None) -> PlateRead:
     """A decoded string as a PlateRead; implausible strings become plate=None."""
     conf = min(d.char_confidences) if d.char_confidences else 0.0
-    if not PLATE_PATTERN.match(d.text):
+    if not is_plate(d.text):
         return PlateRead(None, conf, d.char_confidences, box, color, d.alternates, f"unreadable plate (decoded {d.text!r})")
     return PlateRead(d.text, conf, d.char_confidences, box, _color_from_text(d.text, color), d.alternates, None)
 
@@ -159,24 +151,24 @@ class PlateReader:
             model = in_bfloat16(model)
         return cls(model, enhance=enhance)
 
-    def decode(self, crops: list[np.ndarray]) -> list[Decoded]:
-        """Network + CTC decoding for valid BGR crops."""
+    def decode(self, crops: list[np.ndarray], repair: bool = False) -> list[Decoded]:
+        """Network + CTC decoding for valid BGR crops; ``repair`` as in `decode_batch`."""
         if self.enhance:
             crops = [maybe_enhance(c) for c in crops]
-        return self.decode_preprocessed(preprocess(crops))
+        return self.decode_preprocessed(preprocess(crops), repair)
 
-    def decode_preprocessed(self, batch: np.ndarray) -> list[Decoded]:
+    def decode_preprocessed(self, batch: np.ndarray, repair: bool = False) -> list[Decoded]:
         """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``."""
         out: list[Decoded] = []
         for i in range(0, len(batch), BATCH):
-            out.extend(decode_batch(self._predict(batch[i : i + BATCH]).numpy()))
+            out.extend(decode_batch(self._predict(batch[i : i + BATCH]).numpy(), repair=repair))
         return out
 
     def read_crops(self, images: list[np.ndarray]) -> list[PlateRead]:
         """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
         reasons = [_is_image(img) for img in images]
         good = [img for img, r in zip(images, reasons) if r is None]
-        decoded = iter(self.decode(good))
+        decoded = iter(self.decode(good, repair=True))
         return [
             failed(r) if r else to_read(next(decoded), None, plate_color(img))
             for img, r in zip(images, reasons)

@@ -4,6 +4,7 @@ import pytest
 
 from models.plates.charset import BLANK, CHAR_TO_ID, NUM_CLASSES
 from models.plates.decode import decode_batch
+from models.plates.grammar import is_plate
 
 
 def logits_for(frames: list[dict[str, float]]) -> np.ndarray:
@@ -51,5 +52,26 @@ def test_province_position_takes_the_best_province():
 
 
 def test_short_reads_are_left_for_the_reader_to_reject():
-    (d,) = decode_batch(logits_for(plate_frames("0A123")))
-    assert d.text == "0A123"
+    for repair in (False, True):
+        (d,) = decode_batch(logits_for(plate_frames("0A123")), repair=repair)
+        assert d.text == "0A123"
+
+
+def test_repair_drops_a_character_read_between_province_and_letter():
+    """The separator dot or a rivet beside 粤, read as an eighth character."""
+    logits = logits_for(plate_frames("粤1BA9H07", {1: {"1": 0.6, "": 0.4}}))
+    (plain,) = decode_batch(logits)
+    (mended,) = decode_batch(logits, repair=True)
+    assert not is_plate(plain.text)
+    assert mended.text == "粤BA9H07" and min(mended.char_confidences) > 0.99
+
+
+def test_repair_puts_back_a_missed_character_with_its_low_confidence():
+    (d,) = decode_batch(logits_for(plate_frames("苏EB68W9", {1: {"": 0.7, "E": 0.3}})), repair=True)
+    assert d.text == "苏EB68W9"
+    assert d.char_confidences[1] == pytest.approx(0.3, abs=1e-3)
+
+
+def test_repair_leaves_an_improbable_mend_alone():
+    (d,) = decode_batch(logits_for(plate_frames("苏EB68W9", {1: {"": 0.999, "E": 0.001}})), repair=True)
+    assert d.text == "苏B68W9"

@@ -8,7 +8,9 @@
 Every input gets exactly one ``PlateRead``. A read that is not a plausible
 plate, or an input that is not an image, gives ``plate=None`` with a
 ``reason``: the caller dead-letters or records it, and the rest of the batch
-is read normally.
+is read normally. A crop or candidate shaped like a double-row plate is read
+both as it is and as one row (`rows.as_one_row`); the more confident valid
+read is kept.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
 from models.plates.locate import find_candidates, plate_color
 from models.plates.model import INPUT_H, INPUT_W, preprocess
+from models.plates.rows import as_one_row, looks_double_row
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "plate_reader.keras"
 BATCH = 256
@@ -118,6 +121,13 @@ def to_read(d: Decoded, box=None, color=None) -> PlateRead:
     return PlateRead(d.text, conf, d.char_confidences, box, _color_from_text(d.text, color), d.alternates, None)
 
 
+def _more_confident(read: PlateRead, other: PlateRead) -> PlateRead:
+    """The valid read of the two, or the more confident where both are."""
+    if other.plate and (not read.plate or other.confidence > read.confidence):
+        return other
+    return read
+
+
 def _color_from_text(plate: str, seen: str | None) -> str | None:
     """The plate series fixes the colour where it can: 8 chars are new-energy green,
     警 is white police, 学/挂 are yellow; otherwise trust the pixels."""
@@ -168,16 +178,23 @@ class PlateReader:
         """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
         reasons = [_is_image(img) for img in images]
         good = [img for img, r in zip(images, reasons) if r is None]
-        decoded = iter(self.decode(good, repair=True))
-        return [
-            failed(r) if r else to_read(next(decoded), None, plate_color(img))
-            for img, r in zip(images, reasons)
-        ]
+        double = [img for img in good if looks_double_row(img)]
+        decoded = self.decode(good + [as_one_row(img) for img in double], repair=True)
+        as_one = iter(decoded[len(good):])
+        reads = []
+        for img, d in zip(good, decoded):
+            read = to_read(d, None, plate_color(img))
+            if looks_double_row(img):
+                read = _more_confident(read, to_read(next(as_one), None, read.color))
+            reads.append(read)
+        read_good = iter(reads)
+        return [failed(r) if r else next(read_good) for r in reasons]
 
     def read_frames(self, images: list[np.ndarray]) -> list[PlateRead]:
         """Find and read the plate in full frames; the most confident valid read wins."""
         reasons = [_is_image(img) for img in images]
         cands = [find_candidates(img) if r is None else [] for img, r in zip(images, reasons)]
+        cands = [cs + [c._replace(crop=as_one_row(c.crop)) for c in cs if looks_double_row(c.crop)] for cs in cands]
         flat = [c.crop for cs in cands for c in cs]
         decoded = iter(self.decode(flat))
         out = []

@@ -135,22 +135,36 @@ def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator) -> np
 
 
 # ---------------------------------------------------------------- clean plate
-def _layout(n_chars: int) -> tuple[int, int, list[tuple[float, float]]]:
-    """Plate size and the (x, width) of each character slot, in mm."""
+def _layout(n_chars: int) -> tuple[int, int, list[tuple[float, float, float, float]], tuple[float, float]]:
+    """Plate size in mm; each character's box as x and width in mm, the height of its
+    centre as a fraction of the plate's and its height in mm; the separator dot's
+    centre as x in mm and height as a fraction."""
     if n_chars == 8:
         width, cw, gap, big = 480, 43, 9, 51
     else:
         width, cw, gap, big = 440, 45, 12, 34
-    x, slots = 15.5, []
+    x, boxes = 15.5, []
     for i in range(n_chars):
-        slots.append((x, cw))
+        boxes.append((x, 0.5, cw, 90.0))
         x += cw + (big if i == 1 else gap)
-    return width, 140, slots
+    return width, 140, boxes, (boxes[1][0] + cw + 17, 0.5)
 
 
-def render_plate(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
-    """A clean, front-on plate (BGR uint8), with small variations of print."""
-    width_mm, height_mm, slots = _layout(len(text))
+def _double_row_layout() -> tuple[int, int, list[tuple[float, float, float, float]], tuple[float, float]]:
+    """The 440x220 double-row plate of lorries, coaches and trailers: province and letter
+    small on the top row, the five serial characters large below."""
+    boxes = [(110.0, 45 / 220, 45.0, 60.0), (285.0, 45 / 220, 45.0, 60.0)]
+    boxes += [(27.5 + 80 * i, 150 / 220, 65.0, 110.0) for i in range(5)]
+    return 440, 220, boxes, (220.0, 45 / 220)
+
+
+def render_plate(text: str, color: str, rng: np.random.Generator, rows: int = 1) -> np.ndarray:
+    """A clean, front-on plate (BGR uint8), with small variations of print.
+
+    ``rows=2``: the double-row layout, for 7-character yellow plates."""
+    if rows == 2 and (len(text) != 7 or color != "yellow"):
+        raise ValueError(f"double-row plates are yellow with 7 characters, not {color} {text!r}")
+    width_mm, height_mm, boxes, dot = _double_row_layout() if rows == 2 else _layout(len(text))
     k = PX_PER_MM * rng.uniform(0.9, 1.1)
     w, h = int(width_mm * k), int(height_mm * k)
     if color == "green":
@@ -168,26 +182,26 @@ def render_plate(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
     inset = max(1, int(round(rng.uniform(1.0, 2.5) * k * 2)))
     cv2.rectangle(img, (inset, inset), (w - 1 - inset, h - 1 - inset), fg, max(1, int(k * 2)))
 
-    ch_h = 90 * k * rng.uniform(0.9, 1.04)
-    y0 = (h - ch_h) / 2 + rng.uniform(-2, 2) * k
+    size = rng.uniform(0.9, 1.04)
+    shift = rng.uniform(-2, 2) * k
     scale_w = rng.uniform(0.85, 1.05)
     face = _latin_face(rng)
     stroke = 0 if isinstance(face, dict) else rng.choice([-1, -1, 0, 0, 1])  # fonts: thinner / as drawn / bolder
-    for i, (ch, (sx, sw)) in enumerate(zip(text, slots)):
-        cw = max(3, int(round(sw * k * scale_w)))
-        cx = int(round((sx + sw / 2) * k + rng.uniform(-1.5, 1.5)))
+    for ch, (bx, by, bw, bh) in zip(text, boxes):
+        ch_h = bh * k * size
+        cw = max(3, int(round(bw * k * scale_w)))
+        cx = int(round((bx + bw / 2) * k + rng.uniform(-1.5, 1.5)))
         m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng)
         if stroke:
             kern = np.ones((2, 2), np.uint8)
             m = cv2.dilate(m, kern) if stroke > 0 else cv2.erode(m, kern)
-        ys, xs = int(round(y0)), cx - cw // 2
+        ys, xs = int(round(h * by - ch_h / 2 + shift)), cx - cw // 2
         color_i = _RED if ch == "警" else fg
         region = img[ys : ys + m.shape[0], xs : xs + m.shape[1]]
         m = m[: region.shape[0], : region.shape[1], None]
         region[:] = region * (1 - m) + np.array(color_i, np.float32) * m
-        if i == 1 and len(text) == 7:  # the separator dot
-            dx = int((sx + sw + 17) * k)
-            cv2.circle(img, (dx, h // 2), max(1, int(5 * k)), fg, -1)
+    if len(text) == 7:  # the separator dot
+        cv2.circle(img, (int(dot[0] * k), int(h * dot[1])), max(1, int(5 * k)), fg, -1)
     if rng.random() < 0.6:  # rivets
         for fx in (0.25, 0.75):
             cv2.circle(img, (int(w * fx), int(h * 0.12)), max(1, int(4 * k)), tuple(float(c) * 0.8 for c in bg[0, 0]), -1)
@@ -258,14 +272,14 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def render_crop(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
+def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) -> np.ndarray:
     """A plate as a road camera and a loose plate cropper deliver it (BGR uint8).
 
     The plate is warped in perspective onto surroundings, then cut out with a
     random margin (sometimes cutting into the border), blurred, shrunk to a
     random resolution, noised and JPEG-compressed.
     """
-    plate = render_plate(text, color, rng).astype(np.float32)
+    plate = render_plate(text, color, rng, rows).astype(np.float32)
     ph, pw = plate.shape[:2]
     pad = int(ph * 0.8)
     canvas = _background(ph + 2 * pad, pw + 2 * pad, rng)
@@ -285,7 +299,8 @@ def render_crop(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
     x2, y2 = dst.max(0)
     bw, bh = x2 - x1, y2 - y1
     mx = rng.uniform(-0.07, 0.06, 2) * bw  # plate croppers often cut at the first and last characters
-    my = rng.uniform(-0.2, 0.12, 2) * bh  # and inside the plate's top and bottom margins
+    # and inside the plate's top and bottom margins, which a double-row plate's top row fills
+    my = rng.uniform(-0.2 if rows == 1 else -0.04, 0.12, 2) * bh
     cx1, cx2 = int(max(0, x1 - mx[0])), int(min(canvas.shape[1], x2 + mx[1]))
     cy1, cy2 = int(max(0, y1 - my[0])), int(min(canvas.shape[0], y2 + my[1]))
     harsh = rng.random() < 0.6
@@ -304,7 +319,7 @@ def render_crop(text: str, color: str, rng: np.random.Generator) -> np.ndarray:
 
 # ---------------------------------------------------------------- frames
 def render_frame(
-    plate: str, color: str, rng: np.random.Generator, size: tuple[int, int] = (1280, 720)
+    plate: str, color: str, rng: np.random.Generator, size: tuple[int, int] = (1280, 720), rows: int = 1
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """A 1280x720 road-scene-like frame with the plate on a car; returns (BGR, box).
 
@@ -328,7 +343,7 @@ def render_frame(
     cv2.rectangle(frame, (cx, cy), (cx + car_w, cy + car_h), tuple(body), -1)
     cv2.rectangle(frame, (cx + car_w // 8, cy + car_h // 10), (cx + 7 * car_w // 8, cy + car_h // 2), (40, 40, 40), -1)
 
-    img = render_plate(plate, color, rng).astype(np.float32)
+    img = render_plate(plate, color, rng, rows).astype(np.float32)
     ph, pw = img.shape[:2]
     s = car_w * rng.uniform(0.25, 0.35) / pw
     tw, th = pw * s, ph * s

@@ -52,3 +52,21 @@ def test_crop_and_frame_are_deterministic():
     assert frame.shape == (720, 1280, 3)
     x1, y1, x2, y2 = box
     assert 0 <= x1 < x2 <= 1280 and 0 <= y1 < y2 <= 720 and 2 < (x2 - x1) / (y2 - y1) < 5
+
+
+def test_double_row_plate_puts_province_and_letter_small_on_top():
+    img = render.render_plate("琼A12345", "yellow", np.random.default_rng(4), rows=2)
+    assert 1.8 < img.shape[1] / img.shape[0] < 2.2 and plate_color(img) == "yellow"
+    ink = (img.astype(int).sum(2) < 200).mean(1)  # dark text on yellow, per pixel row
+    h = img.shape[0]
+    top, gap, bottom = ink[int(h * 0.1) : int(h * 0.32)], ink[int(h * 0.36) : int(h * 0.42)], ink[int(h * 0.45) : int(h * 0.9)]
+    assert top.mean() > 0.02 and bottom.mean() > 2 * top.mean() and gap.mean() < top.mean()
+
+
+@pytest.mark.parametrize("text,color", [("琼A12345", "blue"), ("琼AD12345", "yellow"), ("琼A1234学", "yellow")])
+def test_only_seven_character_yellow_plates_come_in_two_rows(text, color):
+    if color == "yellow" and len(text) == 7:
+        assert render.render_plate(text, color, np.random.default_rng(0), rows=2).shape[0] > 0
+    else:
+        with pytest.raises(ValueError, match="double-row"):
+            render.render_plate(text, color, np.random.default_rng(0), rows=2)

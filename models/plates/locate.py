@@ -1,12 +1,16 @@
 """Finding plates in full frames with OpenCV, and naming a plate's colour.
 
 Plates are bright, saturated rectangles about 3:1 wide, full of vertical
-edges. We propose candidates from two cheap cues on a downscaled frame:
+edges. We propose candidates from three cheap cues on a downscaled frame:
 
 1. colour masks in HSV (blue, yellow, new-energy green, white), closed so the
    characters do not punch the plate apart;
 2. a vertical-edge map (Sobel x), closed with a wide kernel so the characters
-   merge into one blob.
+   merge into one blob;
+3. dark strokes on a brighter ground (a black-hat), closed into text lines:
+   the characters of a plate whose colour the masks miss, such as a
+   new-energy plate bleached white by the sun on a silver car. A text line
+   inside a plate found by the other cues is left to that plate.
 
 Each blob's ``minAreaRect`` must look like a plate (aspect 1.5-7, sensible
 size); it is then cut out of the full-resolution frame with a perspective
@@ -35,6 +39,10 @@ _HSV_RANGES = (
     ("blue", (100, 150, 60), (130, 255, 255)),
     ("green", (40, 60, 30), (90, 255, 200)),
 )
+
+# Colour blobs are whole plates; edge blobs often plates with some surroundings;
+# ink blobs only the text line, so they come after a plate found another way.
+_CUE_PRIOR = {"edges": 0.0, "ink": -0.3}
 
 
 class Candidate(NamedTuple):
@@ -87,7 +95,8 @@ def _rectify(frame: np.ndarray, rect, scale: float) -> tuple[np.ndarray, tuple[i
     return crop, (int(x1), int(y1), int(x2), int(y2))
 
 
-def _masks(small: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
+def _masks(small: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(cue, mask) pairs: a colour's name, "edges" or "ink"."""
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     close = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3))
     masks = []
@@ -99,7 +108,12 @@ def _masks(small: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
     _, edges = cv2.threshold(edges, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3)))
     edges = cv2.morphologyEx(edges, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
-    masks.append((None, edges))
+    masks.append(("edges", edges))
+    # dark strokes narrower than 9 px on anything brighter: the text line of a plate
+    # whose colour the masks miss (a new-energy plate bleached by the sun)
+    ink = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3)))
+    ink = cv2.morphologyEx((ink > 40).astype(np.uint8) * 255, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 3)))
+    masks.append(("ink", cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))))
     return masks
 
 
@@ -122,7 +136,7 @@ def find_candidates(frame: np.ndarray, max_candidates: int = MAX_CANDIDATES) -> 
     small = cv2.resize(frame, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA) if scale > 1 else frame
     area_total = small.shape[0] * small.shape[1]
     shaped = []
-    for color, mask in _masks(small):
+    for cue, mask in _masks(small):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in contours:
             area = cv2.contourArea(c)
@@ -139,23 +153,32 @@ def find_candidates(frame: np.ndarray, max_candidates: int = MAX_CANDIDATES) -> 
             if tilt > 35:
                 continue
             shape = 1 - min(abs(w / h - 3.2) / 3.2, 1)
-            shaped.append((fill + shape + (0.3 if color else 0), rect, color))
+            shaped.append((fill + shape + _CUE_PRIOR.get(cue, 0.3), rect, cue))
     shaped.sort(key=lambda s: -s[0])
 
     # the cheap shape score pre-selects; the text score on the straightened crop decides
     scored = []
-    for prior, rect, color in shaped[: 4 * max_candidates]:
+    for prior, rect, cue in shaped[: 4 * max_candidates]:
         crop, box = _rectify(frame, rect, scale)
-        scored.append((2 * text_score(crop) + prior, crop, box, color))
+        text = text_score(crop)
+        scored.append((2 * text + prior, text, crop, box, cue))
     scored.sort(key=lambda s: -s[0])
+    # an ink blob inside a plate-like region found by colour or edges is that plate's text line
+    texty = [box for _, text, _, box, cue in scored if cue != "ink" and text >= 0.5]
     out: list[Candidate] = []
-    for _, crop, box, color in scored:
-        if any(iou(box, c.box) > 0.6 for c in out):
+    for _, _, crop, box, cue in scored:
+        if any(iou(box, c.box) > 0.6 for c in out) or (cue == "ink" and any(_inside(box, t) for t in texty)):
             continue
-        out.append(Candidate(crop, box, color))
+        out.append(Candidate(crop, box, None if cue in _CUE_PRIOR else cue))
         if len(out) == max_candidates:
             break
     return out
+
+
+def _inside(a, b) -> bool:
+    """Whether box a's centre lies in box b."""
+    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
+    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
 
 
 def iou(a, b) -> float:

@@ -12,7 +12,7 @@ Where the greedy text is not a plate, the grammar mends it in two ways. The
 first two characters of a 7- or 8-character read are a province and a letter:
 the best of those at the same frames is taken (the 粤O series' letter O is
 read as the digit 0 otherwise). And for images known to be plates, the most
-probable labelling that is a plate (`grammar.best_plate_path`) is read
+probable labelling that is a plate (`grammar.best_plate_paths`) is read
 instead, where it is one character away and at least `PLAUSIBLE` as probable
 as the greedy path: an extra character read between 粤 and the series letter,
 or a missed one.
@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, LETTERS, NUM_CLASSES, PROVINCES
-from models.plates.grammar import best_plate_path, is_plate
+from models.plates.grammar import best_plate_paths, is_plate
 
 PLAUSIBLE = 1e-2
 # Runner-ups of a plate's first two characters are a province and a letter: no other alternate is a plate.
@@ -53,7 +53,17 @@ def decode_batch(logits: np.ndarray, *, alt_below: float = 0.9, max_alt_position
     away from the grammar (`_repaired`). Not for a frame's candidate regions,
     where it would turn half the bumpers into plates."""
     probs = softmax(np.asarray(logits, np.float32))
-    return [_decode_one(p, alt_below, max_alt_positions, repair) for p in probs]
+    reads = []
+    for p in probs:
+        spans = _characters(p.argmax(-1))
+        reads.append(spans if is_plate(_text(spans)) else _series_fixed(p, spans))
+    if repair:
+        off = [i for i, spans in enumerate(reads) if not is_plate(_text(spans))]
+        if off:
+            log_probs = np.log(np.maximum(probs[off], 1e-30))
+            for i, lp, best in zip(off, log_probs, best_plate_paths(log_probs)):
+                reads[i] = _repaired(lp, reads[i], best)
+    return [_decoded(p, spans, alt_below, max_alt_positions) for p, spans in zip(probs, reads)]
 
 
 def _characters(path: np.ndarray) -> list[tuple[int, int, int]]:
@@ -86,11 +96,9 @@ def _series_fixed(probs: np.ndarray, spans: list) -> list:
     return fixed
 
 
-def _repaired(probs: np.ndarray, spans: list) -> list:
-    """The most probable plate labelling, where it is one edit from the greedy read
-    and at least `PLAUSIBLE` as probable; otherwise the greedy read."""
-    log_probs = np.log(np.maximum(probs, 1e-30))
-    best = best_plate_path(log_probs)
+def _repaired(log_probs: np.ndarray, spans: list, best: tuple[np.ndarray, float] | None) -> list:
+    """The most probable plate labelling ``best``, where it is one edit from the
+    greedy read and at least `PLAUSIBLE` as probable; otherwise the greedy read."""
     if best is None or best[1] < log_probs.max(-1).sum() + np.log(PLAUSIBLE):
         return spans
     plate = _characters(best[0])
@@ -104,12 +112,8 @@ def _one_edit(a: str, b: str) -> bool:
     return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def _decode_one(probs: np.ndarray, alt_below: float, max_alt_positions: int, repair: bool) -> Decoded:
-    spans = _characters(probs.argmax(-1))
-    if not is_plate(_text(spans)):
-        spans = _series_fixed(probs, spans)
-    if repair and not is_plate(_text(spans)):
-        spans = _repaired(probs, spans)
+def _decoded(probs: np.ndarray, spans: list, alt_below: float, max_alt_positions: int) -> Decoded:
+    """Text, confidences and alternates of the characters ``spans`` read from ``probs``."""
     chars: list[str] = []
     confs: list[float] = []
     runners: list[tuple[str, float]] = []  # runner-up character at the char's best frame

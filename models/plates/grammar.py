@@ -6,7 +6,7 @@ new-energy vehicles); five digits and D or F (large new-energy vehicles).
 
 Greedy CTC decoding reads most crops straight into this grammar. Where it
 does not (an extra stroke read as a character between 粤 and the series
-letter, the 粤O series' letter O read as the digit 0), `best_plate_path`
+letter, the 粤O series' letter O read as the digit 0), `best_plate_paths`
 finds the most probable frame labelling whose text is a plate: a Viterbi
 search over the network's frames through the grammar's states.
 """
@@ -62,39 +62,49 @@ _CLASS = np.array([CHAR_TO_ID[c] for _, chars, _ in _STEPS for c in chars])
 _TO = np.array([t for _, chars, t in _STEPS for _ in chars])
 
 
-def best_plate_path(log_probs: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The most probable frame labels (T,) whose CTC text is a plate, and their log-probability.
+def best_plate_paths(log_probs: np.ndarray) -> list[tuple[np.ndarray, float] | None]:
+    """Per (T, classes) output of a batch: the most probable frame labels (T,) whose
+    CTC text is a plate, and their log-probability; None where no plate fits.
 
     Viterbi over (grammar state, last frame's class): a blank keeps the state,
-    the last class repeated keeps it too, any other class must be a grammar step."""
-    n_frames = len(log_probs)
-    score = np.full((_N_STATES, NUM_CLASSES), -np.inf)
-    score[0, BLANK] = 0.0
-    back = np.zeros((n_frames, _N_STATES, NUM_CLASSES, 2), np.int16)  # previous (state, class)
-    states = np.arange(_N_STATES)
-    for t, lp in enumerate(log_probs):
-        order = np.argsort(score, axis=1)
-        first, second = order[:, -1], order[:, -2]
-        new = np.full_like(score, -np.inf)
-        new[:, BLANK] = score[states, first] + lp[BLANK]
-        back[t, :, BLANK] = np.stack([states, first], 1)
-        new[:, 1:] = score[:, 1:] + lp[1:]
-        back[t, :, 1:, 0] = states[:, None]
-        back[t, :, 1:, 1] = np.arange(1, NUM_CLASSES)
-        prev = np.where(first[_FROM] != _CLASS, first[_FROM], second[_FROM])  # a new character, not a repeat
-        emit = score[_FROM, prev] + lp[_CLASS]
-        better = emit > new[_TO, _CLASS]
-        new[_TO[better], _CLASS[better]] = emit[better]
-        back[t, _TO[better], _CLASS[better]] = np.stack([_FROM[better], prev[better]], 1)
-        score = new
-    finals = score[_FINALS]
-    best = np.unravel_index(np.argmax(finals), finals.shape)
-    total = float(finals[best])
-    if not np.isfinite(total):
-        return None  # too few frames for a plate
-    state, cls = _FINALS[best[0]], int(best[1])
-    path = np.empty(n_frames, np.int64)
-    for t in range(n_frames - 1, -1, -1):
-        path[t] = cls
-        state, cls = (int(v) for v in back[t, state, cls])
-    return path, total
+    the last class repeated keeps it too, any other class must be a grammar step.
+    The batch is searched at once: the cost is in the frame loop, not the batch."""
+    n, n_frames, _ = log_probs.shape
+    rows = np.arange(n)[:, None]
+    score = np.full((n, _N_STATES, NUM_CLASSES), -np.inf)
+    score[:, 0, BLANK] = 0.0
+    same_state = np.broadcast_to(np.arange(_N_STATES)[None, :, None], score.shape)
+    same_class = np.broadcast_to(np.arange(NUM_CLASSES)[None, None, :], score.shape)
+    back = np.zeros((n_frames, 2, n, _N_STATES, NUM_CLASSES), np.int8)  # previous state and class
+    for t in range(n_frames):
+        lp = log_probs[:, t]
+        first = score.argmax(2)
+        masked = score.copy()
+        np.put_along_axis(masked, first[..., None], -np.inf, 2)
+        second = masked.argmax(2)
+        new = score + lp[:, None, :]  # the last class repeated
+        state, cls = same_state.copy(), same_class.copy()
+        new[:, :, BLANK] = np.take_along_axis(score, first[..., None], 2)[..., 0] + lp[:, None, BLANK]
+        cls[:, :, BLANK] = first
+        prev = np.where(first[:, _FROM] != _CLASS, first[:, _FROM], second[:, _FROM])  # a new character
+        emit = score[rows, _FROM, prev] + lp[:, _CLASS]
+        kept = new[:, _TO, _CLASS]
+        better = emit > kept
+        new[:, _TO, _CLASS] = np.where(better, emit, kept)
+        state[:, _TO, _CLASS] = np.where(better, _FROM, state[:, _TO, _CLASS])
+        cls[:, _TO, _CLASS] = np.where(better, prev, cls[:, _TO, _CLASS])
+        back[t, 0], back[t, 1], score = state, cls, new
+    finals = score[:, _FINALS].reshape(n, -1)
+    out: list[tuple[np.ndarray, float] | None] = []
+    for i, best in enumerate(finals.argmax(1)):
+        total = float(finals[i, best])
+        if not np.isfinite(total):
+            out.append(None)  # too few frames for a plate
+            continue
+        state, cls = _FINALS[best // NUM_CLASSES], int(best % NUM_CLASSES)
+        path = np.empty(n_frames, np.int64)
+        for t in range(n_frames - 1, -1, -1):
+            path[t] = cls
+            state, cls = int(back[t, 0, i, state, cls]), int(back[t, 1, i, state, cls])
+        out.append((path, total))
+    return out

@@ -20,8 +20,10 @@ from multiprocessing import Pool
 import numpy as np
 
 from models.plates import charset, render
+from models.plates.rows import as_one_row
 
 CHUNK = 500
+DOUBLE_ROW_SHARE = 0.3  # of 7-character yellow plates: lorries', coaches' and trailers' plates
 
 
 def _render_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +35,10 @@ def _render_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     crops, labels = [], np.zeros((CHUNK, charset.MAX_LEN), np.int32)
     for i in range(CHUNK):
         text, color = render.random_plate(rng)
-        crops.append(render.render_crop(text, color, rng))
+        if color == "yellow" and len(text) == 7 and rng.random() < DOUBLE_ROW_SHARE:
+            crops.append(as_one_row(render.render_crop(text, color, rng, rows=2)))
+        else:
+            crops.append(render.render_crop(text, color, rng))
         labels[i, : len(text)] = charset.encode(text)
     return preprocess(crops).astype(np.float16), labels
 

@@ -12,23 +12,9 @@ search over the network's frames through the grammar's states.
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from models.plates.charset import BLANK, CHAR_TO_ID, DIGITS, LETTERS, NUM_CLASSES, PROVINCES, SUFFIXES
-
-_AN = f"[{LETTERS}{DIGITS}]"
-PLATE_PATTERN = re.compile(
-    f"^[{PROVINCES}][{LETTERS}]"
-    f"(?:{_AN}{{5}}"  # ordinary blue / yellow
-    f"|{_AN}{{4}}[{SUFFIXES}]"  # police 警, coach 学, trailer 挂
-    f"|[DF]{_AN}{{5}}|[0-9]{{5}}[DF])$"  # new energy, small and large vehicles
-)
-
-
-def is_plate(text: str) -> bool:
-    return PLATE_PATTERN.match(text) is not None
 
 
 def _grammar() -> tuple[list[tuple[int, str, int]], list[int]]:
@@ -48,14 +34,22 @@ def _grammar() -> tuple[list[tuple[int, str, int]], list[int]]:
     an = LETTERS + DIGITS
     series = chain(0, [PROVINCES, LETTERS])
     four = chain(series, [an] * 4)
-    finals.append(chain(four, [an]))
-    finals.append(chain(four, [SUFFIXES]))
-    finals.append(chain(series, ["DF"] + [an] * 5))
-    finals.append(chain(series, [DIGITS] * 5 + ["DF"]))
+    finals.append(chain(four, [an]))  # ordinary blue / yellow
+    finals.append(chain(four, [SUFFIXES]))  # police 警, coach 学, trailer 挂
+    finals.append(chain(series, ["DF"] + [an] * 5))  # new energy, small vehicles
+    finals.append(chain(series, [DIGITS] * 5 + ["DF"]))  # new energy, large vehicles
     return steps, finals
 
 
 _STEPS, _FINALS = _grammar()
+
+
+def is_plate(text: str) -> bool:
+    states = {0}
+    for ch in text:
+        states = {to for state, chars, to in _STEPS if state in states and ch in chars}
+    return not states.isdisjoint(_FINALS)
+
 _N_STATES = len(_STEPS) + 1
 _FROM = np.array([s for s, chars, _ in _STEPS for _ in chars])
 _CLASS = np.array([CHAR_TO_ID[c] for _, chars, _ in _STEPS for c in chars])

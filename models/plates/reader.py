@@ -178,13 +178,13 @@ class PlateReader:
         """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
         reasons = [_is_image(img) for img in images]
         good = [img for img, r in zip(images, reasons) if r is None]
-        double = [img for img in good if looks_double_row(img)]
-        decoded = self.decode(good + [as_one_row(img) for img in double], repair=True)
+        double = [looks_double_row(img) for img in good]
+        decoded = self.decode(good + [as_one_row(img) for img, d in zip(good, double) if d], repair=True)
         as_one = iter(decoded[len(good):])
         reads = []
-        for img, d in zip(good, decoded):
+        for img, d, is_double in zip(good, decoded, double):
             read = to_read(d, None, plate_color(img))
-            if looks_double_row(img):
+            if is_double:
                 read = _more_confident(read, to_read(next(as_one), None, read.color))
             reads.append(read)
         read_good = iter(reads)

@@ -1,11 +1,9 @@
 """Plate localisation: the text cue ranks real plates first, in synthetic and real frames."""
-import csv
-
-import cv2
 import numpy as np
 
 from models.plates import render
 from models.plates.locate import find_candidates, iou, text_score
+from tests.models.conftest import ccpd_frame
 
 
 def test_text_score_tells_a_plate_from_plain_and_striped_patches():
@@ -28,19 +26,11 @@ def test_synthetic_frames_put_the_plate_first():
 
 def test_real_night_frame_with_a_blue_lit_bumper(shared_data):
     """The loose blue range swallows this whole frame; the strict one and the text cue find the plate."""
-    root = shared_data / "ccpd_samples"
-    row = next(r for r in csv.DictReader(open(root / "labels.csv", encoding="utf-8")) if r["plate"] == "皖A5P237")
-    frame = cv2.imread(str(root / "images" / row["file"]))
-    xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
-    ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
-    assert iou(find_candidates(frame)[0].box, (min(xs), min(ys), max(xs), max(ys))) > 0.5
+    frame, box = ccpd_frame(shared_data, "皖A5P237")
+    assert iou(find_candidates(frame)[0].box, box) > 0.5
 
 
 def test_real_sunlit_new_energy_plate_on_a_silver_car(shared_data):
     """The sun bleaches the plate's green to white, the colour of the car: its text line finds it."""
-    root = shared_data / "ccpd_samples"
-    row = next(r for r in csv.DictReader(open(root / "labels.csv", encoding="utf-8")) if r["plate"] == "皖AD11166")
-    frame = cv2.imread(str(root / "images" / row["file"]))
-    xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
-    ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
-    assert iou(find_candidates(frame)[0].box, (min(xs), min(ys), max(xs), max(ys))) > 0.5
+    frame, box = ccpd_frame(shared_data, "皖AD11166")
+    assert iou(find_candidates(frame)[0].box, box) > 0.5

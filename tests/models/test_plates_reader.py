@@ -9,6 +9,7 @@ from models.plates import render
 from models.plates.locate import iou
 from models.plates.reader import ModelLoadError, PlateReader, to_read
 from models.plates.rows import looks_double_row
+from tests.models.conftest import ccpd_frame
 
 
 def same(a, b) -> bool:
@@ -72,12 +73,9 @@ def test_a_real_double_row_plate_is_read_as_one_row(reader, shared_data):
 
 
 def test_reads_a_real_ccpd_frame(reader, shared_data):
-    row = next(r for r in csv.DictReader(open(shared_data / "ccpd_samples" / "labels.csv", encoding="utf-8")) if r["plate"] == "皖AJ002E")
-    frame = cv2.imread(str(shared_data / "ccpd_samples" / "images" / row["file"]))
-    xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
-    ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
+    frame, box = ccpd_frame(shared_data, "皖AJ002E")
     (read,) = reader.read_frames([frame])
-    assert read.box is not None and iou(read.box, (min(xs), min(ys), max(xs), max(ys))) > 0.3
+    assert read.box is not None and iou(read.box, box) > 0.3
     assert read.color == "blue"
     assert read.plate == "皖AJ002E"
 

@@ -23,13 +23,17 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from models.plates.charset import DIGITS, LETTERS, PROVINCES
+from models.plates.charset import DIGITS, LETTERS, PROVINCES, SUFFIXES
 from models.plates.glyphs import random_style, stroke_glyph
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
-# Two 黑体 designs for the Chinese characters: four weights of Noto Sans CJK, and Droid Sans Fallback.
+# Four 黑体 designs for the Chinese characters, each drawn as often as the others: Noto Sans CJK
+# (one of four weights), Droid Sans Fallback, WenQuanYi Zen Hei, and the narrow Smiley Sans.
 NOTO_CJK = tuple(FONT_DIR / f"NotoSansCJKsc-{w}-plates.otf" for w in ("Regular", "Medium", "Bold", "Black"))
 DROID_CJK = FONT_DIR / "DroidSansFallback-plates.ttf"
+ZENHEI_CJK = FONT_DIR / "WenQuanYiZenHei-plates.ttf"
+SMILEY_CJK = FONT_DIR / "SmileySans-Oblique-plates.ttf"
+_SMILEY_SLANT = np.tan(np.deg2rad(8.0))  # its italic angle, undone when drawn
 # Optional Latin/digit faces (Debian fonts-dejavu-core); skipped when absent.
 LATIN_FONTS = tuple(
     p
@@ -48,7 +52,7 @@ _LATIN_FONT_WEIGHTS /= _LATIN_FONT_WEIGHTS.sum()
 
 # Province weights: Hainan plates dominate locally, but visitors from every
 # province pass, and our validation plates are all from elsewhere.
-_PROVINCE_WEIGHTS = np.array([6.0 if p == "琼" else 1.0 for p in PROVINCES])
+_PROVINCE_WEIGHTS = np.array([3.0 if p == "琼" else 1.0 for p in PROVINCES])
 _PROVINCE_WEIGHTS /= _PROVINCE_WEIGHTS.sum()
 _ALNUM = LETTERS.replace("O", "") + DIGITS  # serials avoid O except the 粤O series
 
@@ -97,6 +101,9 @@ def _glyph(char: str, font_path: str) -> np.ndarray:
     img = Image.new("L", (160, 160), 0)
     ImageDraw.Draw(img).text((20, 10), char, font=font, fill=255)
     mask = np.asarray(img, np.float32) / 255.0
+    if font_path == str(SMILEY_CJK):  # set upright: shift each row left by its height above the baseline
+        upright = np.float32([[1, _SMILEY_SLANT, -_SMILEY_SLANT * 120], [0, 1, 0]])
+        mask = cv2.warpAffine(mask, upright, (160, 160), flags=cv2.INTER_LINEAR)
     ys, xs = np.nonzero(mask > 0.1)
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
@@ -120,6 +127,22 @@ def _reproportion(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR)
 
 
+def _elastic(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bend a character's strokes a little with a smooth random displacement field:
+    no two printers' dies draw a stroke's curve or a dot's angle quite alike."""
+    h, w = mask.shape
+    amplitude = rng.uniform(0.005, 0.02) * max(h, w)
+    field = [cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC) for _ in range(2)]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(mask, xs + amplitude * field[0], ys + amplitude * field[1], cv2.INTER_LINEAR)
+
+
+def _chinese_font(rng: np.random.Generator) -> Path:
+    """One of the four designs, each as likely (a Noto weight is drawn either way)."""
+    design, weight = rng.integers(4), rng.integers(len(NOTO_CJK))
+    return (NOTO_CJK[weight], DROID_CJK, ZENHEI_CJK, SMILEY_CJK)[design]
+
+
 def _latin_face(rng: np.random.Generator):
     """One plate's face for letters and digits: mostly the stroke-drawn plate face,
     sometimes a shipped sans font, so the reader does not learn a single design."""
@@ -130,14 +153,15 @@ def _latin_face(rng: np.random.Generator):
 
 def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator) -> np.ndarray:
     """The character stretched into its w x h slot, as plate fonts are narrow and tall."""
-    if char in PROVINCES or char in "警学挂":
-        font = DROID_CJK if rng.random() < 0.4 else NOTO_CJK[rng.integers(len(NOTO_CJK))]
-        mask = _glyph(char, str(font))
+    if char in PROVINCES or char in SUFFIXES:
+        mask = _glyph(char, str(_chinese_font(rng)))
         pen = rng.random()  # printers' weights differ from any font's: thin or thicken the strokes a little
         if pen < 0.4:
             mask = (cv2.dilate if pen < 0.2 else cv2.erode)(mask, np.ones((3, 3), np.uint8))
         if rng.random() < 0.7:
             mask = _reproportion(mask, rng)
+        if rng.random() < 0.5:
+            mask = _elastic(mask, rng)
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
     elif isinstance(face, dict):
         mask = stroke_glyph(char, w, h, face, rng)

@@ -1,7 +1,7 @@
 """Train the plate reader on synthetic plates, reproducibly from a seed.
 
     nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader.keras \
-        --steps 9000 --samples 150000 --seed 0
+        --steps 14000 --samples 200000 --seed 0
 
 The training set is rendered up front by worker processes (``--samples``
 crops, each chunk seeded from ``(seed, chunk index)``, so the data does not

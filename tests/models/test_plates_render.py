@@ -3,6 +3,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFont
 
 from models.plates import charset, render
 from models.plates.locate import plate_color
@@ -70,3 +72,38 @@ def test_only_seven_character_yellow_plates_come_in_two_rows(text, color):
     else:
         with pytest.raises(ValueError, match="double-row"):
             render.render_plate(text, color, np.random.default_rng(0), rows=2)
+
+
+CHINESE_DESIGNS = render.NOTO_CJK + (render.DROID_CJK, render.ZENHEI_CJK, render.SMILEY_CJK)
+
+
+@pytest.mark.parametrize("font", CHINESE_DESIGNS, ids=lambda p: p.stem)
+def test_every_chinese_design_has_every_chinese_plate_character(font):
+    cmap = TTFont(font).getBestCmap()
+    chinese = charset.PROVINCES + charset.SUFFIXES
+    assert [c for c in chinese if ord(c) not in cmap] == []
+
+
+def _lean(mask: np.ndarray) -> float:
+    """How far right the top quarter's ink sits of the bottom quarter's, in pixels."""
+    q = mask.shape[0] // 4
+    centre = [(m * np.arange(m.shape[1])).sum() / m.sum() for m in (mask[:q], mask[-q:])]
+    return centre[0] - centre[1]
+
+
+def test_the_oblique_design_is_set_upright():
+    font = ImageFont.truetype(str(render.SMILEY_CJK), 96)
+    img = Image.new("L", (160, 160), 0)
+    ImageDraw.Draw(img).text((20, 10), "H", font=font, fill=255)
+    as_shipped = np.asarray(img, np.float32)
+    as_shipped = as_shipped[np.any(as_shipped > 25, 1)]
+    assert _lean(as_shipped) > 5
+    assert abs(_lean(render._glyph("H", str(render.SMILEY_CJK)))) < 1.5
+
+
+def test_bent_strokes_keep_the_character_in_its_box():
+    glyph = render._glyph("粤", str(render.NOTO_CJK[2]))
+    bent = render._elastic(glyph, np.random.default_rng(2))
+    assert bent.shape == glyph.shape and not np.allclose(bent, glyph)
+    assert abs(bent.sum() / glyph.sum() - 1) < 0.1
+    assert np.abs(bent - glyph).mean() < 0.2

@@ -105,7 +105,7 @@ def random_style(rng: np.random.Generator) -> dict[str, float]:
         "half": float(rng.uniform(3.8, 6.2)),  # pen half-width: strokes 7.6-12.4 mm
         "round": float(rng.uniform(0.75, 1.1)),  # how tall the stadium's ends are
         "mid": float(rng.uniform(-4, 3)),  # where the middle bars sit
-        "dip": float(rng.uniform(0.4, 1.3)),  # how deep M's middle reaches
+        "dip": float(rng.uniform(-0.3, 0.7)),  # how deep M's middle reaches: about halfway, as on real plates
         "round_three": float(rng.random() < 0.15),
         "gap": float(rng.uniform(22, 50)),  # height of the opening of C and G
     }

@@ -44,3 +44,14 @@ def test_style_varies_the_pen_and_is_seeded():
     thin = dict(STYLE, half=3.8)
     bold = dict(STYLE, half=6.2)
     assert (draw("8", bold) > 0.5).mean() > 1.3 * (draw("8", thin) > 0.5).mean()
+
+
+def test_m_dips_about_halfway_as_on_real_plates():
+    """Drawn deeper, a real plate's M (middle about halfway down) read as W."""
+    rng = np.random.default_rng(4)
+    bottoms = []
+    for _ in range(60):
+        centre = draw("M", random_style(rng))[:, 22] > 0.5  # the column through the middle vertex
+        bottoms.append(np.nonzero(centre)[0].max() / 90)
+    assert 0.4 < min(bottoms) and max(bottoms) < 0.75
+    assert np.median(bottoms) < 0.62

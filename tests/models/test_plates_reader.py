@@ -48,19 +48,20 @@ def test_reads_real_easypr_crops(reader, shared_data):
     rows = list(csv.DictReader(open(shared_data / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))[::15][:20]
     crops = [cv2.imread(str(shared_data / "easypr_gdts_crops" / r["crop"])) for r in rows]
     reads = reader.read_crops(crops)
-    # The shipped model reads 84.2% of all 297 exactly, 15 of these 20 (see the bench): guard that level.
-    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 14
+    # The shipped model reads 88.6% of all 297 exactly, 14 of these 20 (see the bench): guard that level.
+    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 13
     chars = sum(a == b for r, row in zip(reads, rows) for a, b in zip(r.plate or "", row["plate"]))
     assert chars >= 0.88 * 7 * len(rows)
 
 
 def test_a_real_crop_one_character_off_the_grammar_is_mended(reader, shared_data):
-    """The faint series letter E of this plate is missed by the plain read."""
-    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "苏EB68W9__0.png"))
+    """This crop cuts into 沪 at its left edge, and the plain read takes what is
+    left of it for an extra letter between the province and the series letter."""
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "沪J32500__0.png"))
     (plain,) = [to_read(d) for d in reader.decode([crop])]
     (read,) = reader.read_crops([crop])
-    assert plain.plate is None and read.plate == "苏EB68W9"
-    assert read.confidence < 0.9 and read.reason is None
+    assert plain.plate is None and len(plain.reason.split("'")[1]) == 8
+    assert read.plate == "沪J32500" and read.reason is None
 
 
 def test_a_real_double_row_plate_is_read_as_one_row(reader, shared_data):

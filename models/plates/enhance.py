@@ -6,8 +6,8 @@ characters are lost in a few grey levels. ``bench/bench_recognition.py``
 measures exact-plate accuracy with no enhancement, always, and only for dark
 or flat crops (``maybe_enhance``). Measured with the shipped model:
 
-    darkened + blurred synthetic crops (400): 77.2% / 75.5% / 75.2%
-    real EasyPR crops (297):                  84.2% / 69.4% / 80.8%
+    darkened + blurred synthetic crops (400): 72.5% / 72.2% / 72.2%
+    real EasyPR crops (297):                  88.6% / 80.1% / 86.2%
 
 It does not help on synthetic darkness and blur, and costs on real crops, so
 the reader does not enhance by default (``PlateReader.load(enhance=False)``).

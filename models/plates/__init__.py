@@ -5,7 +5,8 @@ Map of the package:
 - ``charset``   the characters a plate may hold and the label encoding.
 - ``render``    synthetic plates and road frames (training data, tests, simulator).
 - ``model``     the CRNN + CTC network and its preprocessing.
-- ``train``     seeded training on synthetic data -> ``weights/plate_reader.keras``.
+- ``train``     seeded training on synthetic data, then fine-tuning -> ``weights/``.
+- ``real``      the real crops' training and test halves, and their variation.
 - ``decode``    CTC decoding with per-character confidences and alternates.
 - ``locate``    finding and rectifying plates in full frames (OpenCV).
 - ``enhance``   low-light / low-contrast correction, applied only where it helps.

@@ -1,9 +1,9 @@
 """Synthetic Chinese plates, clean and camera-degraded, and synthetic road frames.
 
 Training data for the reader is rendered here because the real plates we hold
-are for validation only. A plate is drawn on the GA 36 layout (in mm: a
-440x140 plate with 45x90 characters; new-energy plates are 480x140 with 8
-narrower characters), then degraded the way road cameras degrade it:
+are few, and half of them are kept for testing. A plate is drawn on the GA 36
+layout (in mm: a 440x140 plate with 45x90 characters; new-energy plates are
+480x140 with 8 narrower characters), then degraded the way road cameras degrade it:
 perspective, blur, low resolution, noise, JPEG, night, glare, colour casts,
 dirt, occlusion and loose crops with surroundings, as in the EasyPR crops.
 
@@ -276,7 +276,7 @@ def _motion_kernel(length: int, angle: float) -> np.ndarray:
     return k / max(k.sum(), 1e-6)
 
 
-def _degrade(img: np.ndarray, rng: np.random.Generator, harsh: bool) -> np.ndarray:
+def degrade(img: np.ndarray, rng: np.random.Generator, harsh: bool) -> np.ndarray:
     """Photometric camera effects on a float BGR image (0..255).
 
     Most checkpoint crops are taken in fair light: only ``harsh`` crops get
@@ -312,7 +312,7 @@ def _degrade(img: np.ndarray, rng: np.random.Generator, harsh: bool) -> np.ndarr
     return img
 
 
-def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
@@ -349,7 +349,7 @@ def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) 
     cx1, cx2 = int(max(0, x1 - mx[0])), int(min(canvas.shape[1], x2 + mx[1]))
     cy1, cy2 = int(max(0, y1 - my[0])), int(min(canvas.shape[0], y2 + my[1]))
     harsh = rng.random() < 0.6
-    img = _degrade(canvas[cy1:cy2, cx1:cx2].copy(), rng, harsh)
+    img = degrade(canvas[cy1:cy2, cx1:cx2].copy(), rng, harsh)
 
     # capture resolution: plates are 40-250 px wide in real crops
     target_w = int(np.clip(rng.lognormal(np.log(120), 0.45), 36, 300))
@@ -358,7 +358,7 @@ def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) 
     img = img + rng.normal(0, rng.uniform(0, 12 if harsh else 4), img.shape)
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
-        img = _jpeg(img, int(rng.integers(15 if harsh else 50, 95)))
+        img = jpeg(img, int(rng.integers(15 if harsh else 50, 95)))
     return img
 
 

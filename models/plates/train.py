@@ -1,14 +1,20 @@
-"""Train the plate reader on synthetic plates, reproducibly from a seed.
+"""Train the plate reader on synthetic plates, then fine-tune it with real ones, reproducibly from a seed.
 
-    nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader.keras \
+    nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader_synthetic.keras \
         --steps 14000 --samples 200000 --seed 0
 
 The training set is rendered up front by worker processes (``--samples``
 crops, each chunk seeded from ``(seed, chunk index)``, so the data does not
 depend on the number of workers or on timing), then the network is fitted
-with CTC loss and a cosine learning-rate schedule. Real plates are never
-used for training; the script ends by reporting exact-plate accuracy on a
-held-out synthetic set.
+with CTC loss and a cosine learning-rate schedule. The script ends by
+reporting exact-plate accuracy on a held-out synthetic set.
+
+The shipped weights are then fine-tuned from those with the training half of
+the real EasyPR crops (`models.plates.real`) mixed into every batch:
+
+    nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader.keras \
+        --init models/plates/weights/plate_reader_synthetic.keras --real ../shared/data \
+        --steps 3000 --samples 30000 --seed 1 --lr 3e-4
 """
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ import argparse
 import os
 import time
 from multiprocessing import Pool
+from pathlib import Path
 
 import numpy as np
 
-from models.plates import charset, render
+from models.plates import charset, real, render
 from models.plates.rows import as_one_row
 
 CHUNK = 500
@@ -50,6 +57,15 @@ def make_dataset(seed: int, samples: int, workers: int) -> tuple[np.ndarray, np.
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def _real_training_half(root: str) -> tuple[list[np.ndarray], np.ndarray]:
+    crops, plates = real.training_half(Path(root))
+    labels = np.zeros((len(plates), charset.MAX_LEN), np.int32)
+    for i, plate in enumerate(plates):
+        labels[i, : len(plate)] = charset.encode(plate)
+    print(f"fine-tuning with {len(crops)} real crops", flush=True)
+    return crops, labels
+
+
 def save_for_inference(model, path: str) -> None:
     """Save the weights in an uncompiled copy: no optimizer state, a third of the size."""
     from models.plates.model import build_model
@@ -69,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--init", help="start from these weights (fine-tuning)")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    ap.add_argument("--real", help="shared data folder: mix the training half of its real EasyPR crops into each batch")
+    ap.add_argument("--real-per-batch", type=int, default=16)
     args = ap.parse_args(argv)
 
     t0 = time.time()
@@ -79,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     import keras  # after the fork, so the workers do not inherit TF threads
 
     from models.plates.decode import decode_batch
-    from models.plates.model import build_model
+    from models.plates.model import build_model, preprocess
 
     keras.utils.set_random_seed(args.seed)
     model = keras.models.load_model(args.init, compile=False) if args.init else build_model()
@@ -88,18 +106,27 @@ def main(argv: list[str] | None = None) -> None:
     )
     # an exponential moving average of the weights: steadier than the last step's, which
     # swing most on the character classes synthetic data pins down least (provinces)
-    optimizer = keras.optimizers.Adam(schedule, clipnorm=5.0, use_ema=True, ema_momentum=0.999)
+    # (a shorter average when fine-tuning, whose few steps would leave it near the initial weights)
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=5.0, use_ema=True, ema_momentum=0.99 if args.init else 0.999)
     model.compile(optimizer=optimizer, loss=keras.losses.CTC())
 
     steps_per_epoch = min(1000, args.steps)
     rng = np.random.default_rng(args.seed)
 
+    real_crops, real_labels = _real_training_half(args.real) if args.real else ([], None)
+    synthetic_per_batch = args.batch - (args.real_per_batch if args.real else 0)
+
     def batches():
         while True:
             order = rng.permutation(len(x))
-            for i in range(0, len(order) - args.batch + 1, args.batch):
-                idx = order[i : i + args.batch]
-                yield x[idx].astype(np.float32), y[idx]
+            for i in range(0, len(order) - synthetic_per_batch + 1, synthetic_per_batch):
+                idx = order[i : i + synthetic_per_batch]
+                if not real_crops:
+                    yield x[idx].astype(np.float32), y[idx]
+                    continue
+                pick = rng.integers(0, len(real_crops), args.real_per_batch)
+                varied = preprocess([real.vary(real_crops[j], rng) for j in pick])
+                yield np.concatenate([x[idx].astype(np.float32), varied]), np.concatenate([y[idx], real_labels[pick]])
 
     # saving every epoch leaves a usable model behind if training is cut short;
     # fit() ends by swapping in the averaged weights, which are saved last

@@ -1,6 +1,4 @@
 """The shipped model reads synthetic and real plates; bad inputs never spoil a batch."""
-import csv
-
 import cv2
 import numpy as np
 import pytest
@@ -8,6 +6,7 @@ import pytest
 from models.plates import render
 from models.plates.locate import iou
 from models.plates.reader import ModelLoadError, PlateReader, to_read
+from models.plates.real import is_test_plate, load_easypr
 from models.plates.rows import looks_double_row
 from tests.models.conftest import ccpd_frame
 
@@ -44,33 +43,35 @@ def test_low_confidence_reads_offer_alternates(reader, synthetic):
     assert all(len(a) == len(r.plate) for r in weak for a in r.alternates)
 
 
-def test_reads_real_easypr_crops(reader, shared_data):
-    rows = list(csv.DictReader(open(shared_data / "easypr_gdts_crops" / "labels.csv", encoding="utf-8")))[::15][:20]
-    crops = [cv2.imread(str(shared_data / "easypr_gdts_crops" / r["crop"])) for r in rows]
-    reads = reader.read_crops(crops)
-    # The shipped model reads 88.6% of all 297 exactly, 14 of these 20 (see the bench): guard that level.
-    assert sum(r.plate == row["plate"] for r, row in zip(reads, rows)) >= 13
-    chars = sum(a == b for r, row in zip(reads, rows) for a, b in zip(r.plate or "", row["plate"]))
-    assert chars >= 0.88 * 7 * len(rows)
+def test_reads_real_easypr_crops_it_never_trained_on(reader, shared_data):
+    crops, plates, _ = load_easypr(shared_data)
+    test = [(c, p) for c, p in zip(crops, plates) if is_test_plate(p)][::7][:20]
+    reads = reader.read_crops([c for c, _ in test])
+    # The shipped model reads 128 of the 137 test-half crops exactly, 19 of these 20 (see the bench): guard that level.
+    assert sum(r.plate == p for r, (_, p) in zip(reads, test)) >= 17
+    chars = sum(a == b for r, (_, p) in zip(reads, test) for a, b in zip(r.plate or "", p))
+    assert chars >= 0.95 * 7 * len(test)
 
 
 def test_a_real_crop_one_character_off_the_grammar_is_mended(reader, shared_data):
-    """This crop cuts into 沪 at its left edge, and the plain read takes what is
-    left of it for an extra letter between the province and the series letter."""
-    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "沪J32500__0.png"))
+    """Cut 2% tighter at the left, as plate croppers cut, this test-half crop
+    loses its series letter in the plain read; the most probable labelling
+    that is a plate puts it back."""
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "苏EB68W9__0.png"))
+    crop = crop[:, int(crop.shape[1] * 0.02) :]
     (plain,) = [to_read(d) for d in reader.decode([crop])]
     (read,) = reader.read_crops([crop])
-    assert plain.plate is None and len(plain.reason.split("'")[1]) == 8
-    assert read.plate == "沪J32500" and read.reason is None
+    assert plain.plate is None and len(plain.reason.split("'")[1]) == 6
+    assert read.plate == "苏EB68W9" and read.reason is None
 
 
 def test_a_real_double_row_plate_is_read_as_one_row(reader, shared_data):
-    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "粤AB2893__0.png"))
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "津KNG518__2.png"))  # 津AD9823, in the test half
     assert looks_double_row(crop)
     (read,) = reader.read_crops([crop])
     (as_it_is,) = [to_read(d) for d in reader.decode([crop])]
-    assert read.plate and read.plate[1:] == "AB2893"  # the province, small on the top row, is the weak part
-    assert as_it_is.plate is None or as_it_is.plate[1:] != "AB2893"
+    assert read.plate and read.plate[1:] == "AD9823"  # the province, small on the top row, is the weak part
+    assert as_it_is.plate is None or as_it_is.plate[1:] != "AD9823"
 
 
 def test_reads_a_real_ccpd_frame(reader, shared_data):

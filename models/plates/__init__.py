@@ -4,11 +4,15 @@ Map of the package:
 
 - ``charset``   the characters a plate may hold and the label encoding.
 - ``render``    synthetic plates and road frames (training data, tests, simulator).
+- ``glyphs``    the stroke-drawn plate face for letters and digits.
 - ``model``     the CRNN + CTC network and its preprocessing.
 - ``train``     seeded training on synthetic data, then fine-tuning -> ``weights/``.
 - ``real``      the real crops' training and test halves, and their variation.
 - ``decode``    CTC decoding with per-character confidences and alternates.
+- ``grammar``   which strings are plates, and the most probable read that is one.
 - ``locate``    finding and rectifying plates in full frames (OpenCV).
+- ``slant``     setting slanted characters upright before they are read.
+- ``rows``      double-row plates laid out as one row.
 - ``enhance``   low-light / low-contrast correction, applied only where it helps.
 - ``images``    safe image decoding and image-reference loading.
 - ``reader``    ``PlateReader``: the API the pipeline calls.

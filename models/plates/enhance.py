@@ -6,8 +6,8 @@ characters are lost in a few grey levels. ``bench/bench_recognition.py``
 measures exact-plate accuracy with no enhancement, always, and only for dark
 or flat crops (``maybe_enhance``). Measured with the shipped model:
 
-    darkened + blurred synthetic crops (400): 72.5% / 71.0% / 71.0%
-    real EasyPR crops, test half (137):       93.4% / 93.4% / 94.9%
+    darkened + blurred synthetic crops (400): 72.8% / 71.5% / 71.8%
+    real EasyPR crops, test half (137):       94.9% / 94.9% / 96.4%
 
 It costs on synthetic darkness and blur; on the real crops the dark-or-flat
 mode reads two crops more, which a change of weights moves either way (the

@@ -26,6 +26,7 @@ from models.plates.grammar import is_plate
 from models.plates.locate import find_candidates, plate_color
 from models.plates.model import INPUT_H, INPUT_W, preprocess
 from models.plates.rows import as_one_row, looks_double_row
+from models.plates.slant import upright
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "plate_reader.keras"
 BATCH = 256
@@ -162,7 +163,8 @@ class PlateReader:
         return cls(model, enhance=enhance)
 
     def decode(self, crops: list[np.ndarray], repair: bool = False) -> list[Decoded]:
-        """Network + CTC decoding for valid BGR crops; ``repair`` as in `decode_batch`."""
+        """Network + CTC decoding for valid BGR crops, set upright first; ``repair`` as in `decode_batch`."""
+        crops = [upright(c) for c in crops]
         if self.enhance:
             crops = [maybe_enhance(c) for c in crops]
         return self.decode_preprocessed(preprocess(crops), repair)

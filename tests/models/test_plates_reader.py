@@ -5,9 +5,11 @@ import pytest
 
 from models.plates import render
 from models.plates.locate import iou
+from models.plates.model import preprocess
 from models.plates.reader import ModelLoadError, PlateReader, to_read
 from models.plates.real import is_test_plate, load_easypr
 from models.plates.rows import looks_double_row
+from models.plates.slant import slant
 from tests.models.conftest import ccpd_frame
 
 
@@ -54,15 +56,24 @@ def test_reads_real_easypr_crops_it_never_trained_on(reader, shared_data):
 
 
 def test_a_real_crop_one_character_off_the_grammar_is_mended(reader, shared_data):
-    """Cut 2% tighter at the left, as plate croppers cut, this test-half crop
-    loses its series letter in the plain read; the most probable labelling
-    that is a plate puts it back."""
-    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "苏EB68W9__0.png"))
-    crop = crop[:, int(crop.shape[1] * 0.02) :]
+    """Cut 8% short at the right, as plate croppers cut, this test-half crop is
+    read with an extra Q; the most probable labelling that is a plate drops it."""
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "皖Q06417__0.png"))
+    crop = crop[:, : crop.shape[1] - int(crop.shape[1] * 0.08)]
     (plain,) = [to_read(d) for d in reader.decode([crop])]
     (read,) = reader.read_crops([crop])
-    assert plain.plate is None and len(plain.reason.split("'")[1]) == 6
-    assert read.plate == "苏EB68W9" and read.reason is None
+    assert plain.plate is None and len(plain.reason.split("'")[1]) == 8
+    assert read.plate == "皖Q06417" and read.reason is None
+
+
+def test_a_real_slanted_crop_is_set_upright_and_read(reader, shared_data):
+    """Seen from the side, this test-half plate's characters lean by some 35 degrees."""
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "川A019W2__0.png"))
+    assert slant(crop) >= 0.5
+    (as_it_is,) = [to_read(d) for d in reader.decode_preprocessed(preprocess([crop]), repair=True)]
+    (read,) = reader.read_crops([crop])
+    assert as_it_is.plate != "川A019W2"
+    assert read.plate == "川A019W2" and read.confidence > 0.9
 
 
 def test_a_real_double_row_plate_is_read_as_one_row(reader, shared_data):

@@ -55,20 +55,19 @@ def plate_color(crop: np.ndarray) -> str:
     """The plate's background colour, from the central band's hue statistics."""
     h, w = crop.shape[:2]
     centre = crop[h // 5 : h - h // 5 or h, w // 10 : w - w // 10 or w]
-    hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.int32)
-    hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    colourful = (sat > 60) & (val > 40)
-    if colourful.mean() < 0.25:
+    hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV)
+    # counted with cv2.inRange, bounds inclusive: saturation > 60 and value > 40 is colourful
+    colourful = cv2.countNonZero(cv2.inRange(hsv, (0, 61, 41), (180, 255, 255)))
+    if colourful < 0.25 * hsv.shape[0] * hsv.shape[1]:
         # faded or night-time blue plates keep a weak but consistent blue hue
+        hue, sat, val = (hsv[..., i].ravel() for i in range(3))
         weak = sat > 25
         if weak.mean() > 0.5 and 95 <= np.median(hue[weak]) < 135:
             return "blue"
         return "black" if np.median(val) < 70 else "white"
-    hue = hue[colourful]
     votes = {
-        "yellow": np.mean((hue >= 10) & (hue < 36)),
-        "green": np.mean((hue >= 36) & (hue < 88)),
-        "blue": np.mean((hue >= 88) & (hue < 135)),
+        name: cv2.countNonZero(cv2.inRange(hsv, (lo, 61, 41), (hi, 255, 255)))
+        for name, lo, hi in (("yellow", 10, 35), ("green", 36, 87), ("blue", 88, 134))
     }
     return max(votes, key=votes.get)
 

@@ -39,15 +39,23 @@ def _render_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
     seed, index = args
     rng = np.random.default_rng([seed, index])
-    crops, labels = [], np.zeros((CHUNK, charset.MAX_LEN), np.int32)
-    for i in range(CHUNK):
+    crops, texts = [], []
+    for _ in range(CHUNK):
         text, color = render.random_plate(rng)
         if color == "yellow" and len(text) == 7 and rng.random() < DOUBLE_ROW_SHARE:
             crops.append(as_one_row(render.render_crop(text, color, rng, rows=2)))
         else:
             crops.append(render.render_crop(text, color, rng))
-        labels[i, : len(text)] = charset.encode(text)
-    return preprocess(crops).astype(np.float16), labels
+        texts.append(text)
+    return preprocess(crops).astype(np.float16), _padded_labels(texts)
+
+
+def _padded_labels(plates: list[str]) -> np.ndarray:
+    """Character ids, one row a plate, padded by the CTC blank (0)."""
+    labels = np.zeros((len(plates), charset.MAX_LEN), np.int32)
+    for i, plate in enumerate(plates):
+        labels[i, : len(plate)] = charset.encode(plate)
+    return labels
 
 
 def make_dataset(seed: int, samples: int, workers: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,11 +67,8 @@ def make_dataset(seed: int, samples: int, workers: int) -> tuple[np.ndarray, np.
 
 def _real_training_half(root: str) -> tuple[list[np.ndarray], np.ndarray]:
     crops, plates = real.training_half(Path(root))
-    labels = np.zeros((len(plates), charset.MAX_LEN), np.int32)
-    for i, plate in enumerate(plates):
-        labels[i, : len(plate)] = charset.encode(plate)
     print(f"fine-tuning with {len(crops)} real crops", flush=True)
-    return crops, labels
+    return crops, _padded_labels(plates)
 
 
 def save_for_inference(model, path: str) -> None:

@@ -17,6 +17,11 @@ size); it is then cut out of the full-resolution frame with a perspective
 warp to a straight crop, with a small margin as in the crops the reader was
 trained on. The reader scores candidates by reading them and keeps the most
 confident valid plate, so false candidates cost time, not accuracy.
+
+A blob is not always the plate: a colour mask may join a washed-out plate to
+the grille below it and cut off the plate's top. Where the best read is
+unsure, the reader reads `recut` crops of that candidate, its rectangle
+shifted across the plate and resized, and keeps the most confident.
 """
 from __future__ import annotations
 
@@ -27,6 +32,12 @@ import numpy as np
 
 WORK_WIDTH = 640  # frames are searched at this width; crops are cut at full resolution
 MAX_CANDIDATES = 8  # the text cue ranks real plates first; 8 leaves room (4 lost one CCPD plate)
+# (shift across the plate, height, width) of a recut, in units of the candidate's rectangle
+RECUTS = tuple(
+    (shift, height, width)
+    for shift in (-0.5, -0.25, 0.0, 0.25, 0.5) for height in (1.0, 1.4) for width in (0.9, 1.0)
+    if (shift, height, width) != (0.0, 1.0, 1.0)
+)
 
 # HSV ranges (OpenCV hue 0..180). Blue reaches into cyan: colour casts shift it.
 # Blue and green also have a stricter, darker range: a bluish bumper or a night
@@ -49,6 +60,7 @@ class Candidate(NamedTuple):
     crop: np.ndarray  # rectified BGR crop
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 in frame pixels
     color: str | None  # colour mask that proposed it (None: edges)
+    rect: tuple  # the plate's rotated rectangle in frame pixels, width its long side: ((cx, cy), (w, h), angle)
 
 
 def plate_color(crop: np.ndarray) -> str:
@@ -78,11 +90,18 @@ def _order_corners(pts: np.ndarray) -> np.ndarray:
     return np.float32([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]])
 
 
-def _rectify(frame: np.ndarray, rect, scale: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _in_frame(rect, scale: float) -> tuple:
+    """A minAreaRect of the downscaled frame in frame pixels, with width its long side."""
     (cx, cy), (rw, rh), angle = rect
-    if rw < rh:  # make width the long side
+    if rw < rh:
         rw, rh, angle = rh, rw, angle + 90
-    rect = ((cx * scale, cy * scale), (rw * scale * 1.06, rh * scale * 1.15), angle)
+    return (cx * scale, cy * scale), (rw * scale, rh * scale), angle
+
+
+def _rectify(frame: np.ndarray, rect) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The rectangle cut out straight, with the margin the reader was trained on, and its box."""
+    centre, (rw, rh), angle = rect
+    rect = (centre, (rw * 1.06, rh * 1.15), angle)
     corners = _order_corners(cv2.boxPoints(rect))
     out_w = int(np.clip(rect[1][0], 40, 400))
     out_h = max(12, int(round(out_w * rect[1][1] / rect[1][0])))
@@ -158,19 +177,31 @@ def find_candidates(frame: np.ndarray, max_candidates: int = MAX_CANDIDATES) -> 
     # the cheap shape score pre-selects; the text score on the straightened crop decides
     scored = []
     for prior, rect, cue in shaped[: 4 * max_candidates]:
-        crop, box = _rectify(frame, rect, scale)
+        rect = _in_frame(rect, scale)
+        crop, box = _rectify(frame, rect)
         text = text_score(crop)
-        scored.append((2 * text + prior, text, crop, box, cue))
+        scored.append((2 * text + prior, text, Candidate(crop, box, None if cue in _CUE_PRIOR else cue, rect), cue))
     scored.sort(key=lambda s: -s[0])
     # an ink blob inside a plate-like region found by colour or edges is that plate's text line
-    texty = [box for _, text, _, box, cue in scored if cue != "ink" and text >= 0.5]
+    texty = [cand.box for _, text, cand, cue in scored if cue != "ink" and text >= 0.5]
     out: list[Candidate] = []
-    for _, _, crop, box, cue in scored:
-        if any(iou(box, c.box) > 0.6 for c in out) or (cue == "ink" and any(_inside(box, t) for t in texty)):
+    for _, _, cand, cue in scored:
+        if any(iou(cand.box, c.box) > 0.6 for c in out) or (cue == "ink" and any(_inside(cand.box, t) for t in texty)):
             continue
-        out.append(Candidate(crop, box, None if cue in _CUE_PRIOR else cue))
+        out.append(cand)
         if len(out) == max_candidates:
             break
+    return out
+
+
+def recut(frame: np.ndarray, cand: Candidate) -> list[Candidate]:
+    """``cand`` cut again from ``frame`` at each of `RECUTS`: shifted across the plate, taller, narrower."""
+    (cx, cy), (rw, rh), angle = cand.rect
+    across = np.array([-np.sin(np.radians(angle)), np.cos(np.radians(angle))]) * rh
+    out = []
+    for shift, height, width in RECUTS:
+        rect = ((cx + shift * across[0], cy + shift * across[1]), (rw * width, rh * height), angle)
+        out.append(Candidate(*_rectify(frame, rect), cand.color, rect))
     return out
 
 

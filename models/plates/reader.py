@@ -10,7 +10,15 @@ plate, or an input that is not an image, gives ``plate=None`` with a
 ``reason``: the caller dead-letters or records it, and the rest of the batch
 is read normally. A crop or candidate shaped like a double-row plate is read
 both as it is and as one row (`rows.as_one_row`); the more confident valid
-read is kept.
+read is kept. A frame whose best read is under `RECUT_BELOW` is read again
+from `locate.recut` crops of that candidate.
+
+The shipped reader is a committee: the first weights read everything, and a
+read under `SECOND_OPINION_BELOW` is decoded again from the mean of every
+member's probabilities. Members are the same network fine-tuned from the same
+synthetic weights with different seeds, so they agree on where characters
+sit and their means decode as one network's do; runs differ by a crop or two
+on the real test crops, and the committee does not depend on a lucky seed.
 """
 from __future__ import annotations
 
@@ -23,13 +31,17 @@ from models.plates import charset
 from models.plates.decode import Decoded, decode_batch
 from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
-from models.plates.locate import find_candidates, plate_color
+from models.plates.locate import find_candidates, plate_color, recut
 from models.plates.model import INPUT_H, INPUT_W, preprocess
 from models.plates.rows import as_one_row, looks_double_row
 from models.plates.slant import upright
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "plate_reader.keras"
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS / "plate_reader.keras"
+SECOND_OPINIONS = (WEIGHTS / "plate_reader_seed2.keras", WEIGHTS / "plate_reader_seed3.keras")
+SECOND_OPINION_BELOW = 0.9  # reads under this confidence are decoded from the committee's mean
 BATCH = 256
+RECUT_BELOW = 0.9  # a frame's best read under this confidence is read again from recut crops
 
 
 class PlateRead(NamedTuple):
@@ -138,14 +150,19 @@ def _color_from_text(plate: str, seen: str | None) -> str | None:
 
 
 class PlateReader:
-    def __init__(self, model, *, enhance: bool = False):
+    def __init__(self, model, *, second_opinions=(), enhance: bool = False):
         import tensorflow as tf
 
         self.model = model
         self.enhance = enhance
         self.precision = "bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
         spec = tf.TensorSpec([None, INPUT_H, INPUT_W, 1], tf.float32)  # one trace for every batch size
-        self._predict = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self.members = (model, *second_opinions)
+        self._first = tf.function(lambda x: tf.nn.softmax(model(x, training=False)), input_signature=[spec])
+        # the other members in one call: a call's overhead is most of the cost of the few crops they read
+        self._others = tf.function(
+            lambda x: tf.add_n([tf.nn.softmax(m(x, training=False)) for m in second_opinions]), input_signature=[spec]
+        ) if second_opinions else None
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, enhance: bool = False, precision: str = "auto") -> PlateReader:
@@ -154,13 +171,14 @@ class PlateReader:
         ``precision`` is "float32", "bfloat16", or "auto": bfloat16 where the CPU
         has it natively, which reads the same plates faster (see the bench).
         ``enhance`` runs every dark/flat crop through ``enhance.maybe_enhance`` first;
-        it is off because it cost accuracy in the bench (see ``models.plates.enhance``)."""
+        it is off because it cost accuracy in the bench (see ``models.plates.enhance``).
+        The shipped weights come with their `SECOND_OPINIONS`; other weights read alone."""
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
-        model = load_keras_model(path)
+        models = [load_keras_model(p) for p in ([path] if path else [DEFAULT_WEIGHTS, *SECOND_OPINIONS])]
         if precision == "bfloat16" or (precision == "auto" and native_bfloat16()):
-            model = in_bfloat16(model)
-        return cls(model, enhance=enhance)
+            models = [in_bfloat16(m) for m in models]
+        return cls(models[0], second_opinions=models[1:], enhance=enhance)
 
     def decode(self, crops: list[np.ndarray], repair: bool = False) -> list[Decoded]:
         """Network + CTC decoding for valid BGR crops, set upright first; ``repair`` as in `decode_batch`."""
@@ -170,11 +188,25 @@ class PlateReader:
         return self.decode_preprocessed(preprocess(crops), repair)
 
     def decode_preprocessed(self, batch: np.ndarray, repair: bool = False) -> list[Decoded]:
-        """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``."""
+        """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``;
+        unsure plate reads decoded again from the committee's mean."""
         out: list[Decoded] = []
         for i in range(0, len(batch), BATCH):
-            out.extend(decode_batch(self._predict(batch[i : i + BATCH]).numpy(), repair=repair))
+            out.extend(self._decode_chunk(batch[i : i + BATCH], repair))
         return out
+
+    def _decode_chunk(self, batch: np.ndarray, repair: bool) -> list[Decoded]:
+        probs = self._first(batch).numpy()
+        reads = decode_batch(np.log(np.maximum(probs, 1e-30)), repair=repair)
+        # a frame's candidates that are no plate at all are left to the first member: most are background
+        unsure = [j for j, d in enumerate(reads)
+                  if (repair or is_plate(d.text)) and min(d.char_confidences, default=0.0) < SECOND_OPINION_BELOW]
+        if self._others is None or not unsure:
+            return reads
+        mean = (probs[unsure] + self._others(batch[unsure]).numpy()) / len(self.members)
+        for j, d in zip(unsure, decode_batch(np.log(np.maximum(mean, 1e-30)), repair=repair)):
+            reads[j] = d
+        return reads
 
     def read_crops(self, images: list[np.ndarray]) -> list[PlateRead]:
         """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
@@ -197,18 +229,26 @@ class PlateReader:
         reasons = [_is_image(img) for img in images]
         cands = [find_candidates(img) if r is None else [] for img, r in zip(images, reasons)]
         cands = [cs + [c._replace(crop=as_one_row(c.crop)) for c in cs if looks_double_row(c.crop)] for cs in cands]
-        flat = [c.crop for cs in cands for c in cs]
-        decoded = iter(self.decode(flat))
+        reads = self._read_candidates(cands)
+        # recut the best valid candidate, or the most plate-like one where none is valid
+        unsure = [i for i, frame_reads in enumerate(reads) if frame_reads and _confidence(frame_reads) < RECUT_BELOW]
+        recuts = [recut(images[i], (_best(reads[i]) or reads[i][0])[1]) for i in unsure]
+        for i, again in zip(unsure, self._read_candidates(recuts)):
+            reads[i] += again
         out = []
-        for reason, cs in zip(reasons, cands):
-            reads = [(to_read(next(decoded), c.box), c.crop) for c in cs]
-            valid = [(r, crop) for r, crop in reads if r.plate]
-            if reason or not valid:
+        for reason, cs, frame_reads in zip(reasons, cands, reads):
+            best = _best(frame_reads)
+            if reason or best is None:
                 out.append(failed(reason or ("no plate found" if not cs else "no readable plate among candidates")))
                 continue
-            best, crop = max(valid, key=lambda rc: rc[0].confidence)
-            out.append(best._replace(color=_color_from_text(best.plate, plate_color(crop))))
+            read, cand = best
+            out.append(read._replace(color=_color_from_text(read.plate, plate_color(cand.crop))))
         return out
+
+    def _read_candidates(self, cands: list[list]) -> list[list[tuple[PlateRead, object]]]:
+        """(read, candidate) pairs for each frame's candidates, read in one batch."""
+        decoded = iter(self.decode([c.crop for cs in cands for c in cs]))
+        return [[(to_read(next(decoded), c.box), c) for c in cs] for cs in cands]
 
     def read_auto(self, images: list[np.ndarray], kinds: list[str | None] | None = None) -> list[PlateRead]:
         """Read each image as a crop or a frame: by ``kinds`` ("plate"/"frame") or by its shape."""
@@ -217,6 +257,17 @@ class PlateReader:
         crops = iter(self.read_crops([img for img, c in zip(images, as_crop) if c]))
         frames = iter(self.read_frames([img for img, c in zip(images, as_crop) if not c]))
         return [next(crops) if c else next(frames) for c in as_crop]
+
+
+def _best(reads: list[tuple[PlateRead, object]]) -> tuple[PlateRead, object] | None:
+    """The most confident valid (read, candidate) pair, or None."""
+    valid = [rc for rc in reads if rc[0].plate]
+    return max(valid, key=lambda rc: rc[0].confidence) if valid else None
+
+
+def _confidence(reads: list[tuple[PlateRead, object]]) -> float:
+    best = _best(reads)
+    return best[0].confidence if best else 0.0
 
 
 def looks_like_crop(img) -> bool:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from models.plates import render
-from models.plates.locate import find_candidates, iou, text_score
+from models.plates.locate import RECUTS, find_candidates, iou, recut, text_score
 from tests.models.conftest import ccpd_frame
 
 
@@ -34,3 +34,15 @@ def test_real_sunlit_new_energy_plate_on_a_silver_car(shared_data):
     """The sun bleaches the plate's green to white, the colour of the car: its text line finds it."""
     frame, box = ccpd_frame(shared_data, "皖AD11166")
     assert iou(find_candidates(frame)[0].box, box) > 0.5
+
+
+def test_recuts_move_across_the_plate_and_back():
+    """A recut half a plate across, recut again, gives back the candidate's own cut."""
+    frame, box = render.render_frame("琼A12345", "blue", np.random.default_rng(11))
+    cand = find_candidates(frame)[0]
+    recuts = recut(frame, cand)
+    assert len(recuts) == len(RECUTS) and all(r.color == cand.color for r in recuts)
+    shifted = recuts[RECUTS.index((0.5, 1.0, 1.0))]
+    assert iou(shifted.box, box) < 0.6 < iou(cand.box, box)
+    back = recut(frame, shifted)[RECUTS.index((-0.5, 1.0, 1.0))]
+    assert iou(back.box, cand.box) > 0.95 and back.crop.shape == cand.crop.shape

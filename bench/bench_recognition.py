@@ -193,6 +193,8 @@ def main() -> None:
     readers = {reader.precision: reader}
     other = "float32" if reader.precision == "bfloat16" else "bfloat16"
     readers[other] = PlateReader.load(args.model, precision=other)
+    if not args.model:
+        readers["first member alone"] = PlateReader.load(DEFAULT_WEIGHTS)
     rates = {}
     for name, r in readers.items():
         r.read_crops(batch[:128])
@@ -204,6 +206,10 @@ def main() -> None:
     print(f"throughput crops (batch 128, incl. preprocessing and colour), target >= 1000: "
           f"{reader.precision} (this reader) {rates[reader.precision]:.0f} plates/s; {other} {rates[other]:.0f} plates/s "
           f"(EasyPR exact {other_exact:.1%}); ratio bfloat16/float32 {rates['bfloat16'] / rates['float32']:.2f}")
+    if not args.model:
+        alone = rates["first member alone"]
+        print(f"  the committee's first member alone, {reader.precision}: {alone:.0f} plates/s; "
+              f"ratio committee/alone {rates[reader.precision] / alone:.2f}")
 
     frames, plates, boxes = load_ccpd(root)
     t0 = time.perf_counter()

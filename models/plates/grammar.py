@@ -42,12 +42,16 @@ def _grammar() -> tuple[list[tuple[int, str, int]], list[int]]:
 
 
 _STEPS, _FINALS = _grammar()
+_NEXT: dict[tuple[int, str], list[int]] = {}
+for _state, _chars, _to in _STEPS:
+    for _ch in _chars:
+        _NEXT.setdefault((_state, _ch), []).append(_to)
 
 
 def is_plate(text: str) -> bool:
     states = {0}
     for ch in text:
-        states = {to for state, chars, to in _STEPS if state in states and ch in chars}
+        states = {to for state in states for to in _NEXT.get((state, ch), ())}
     return not states.isdisjoint(_FINALS)
 
 _N_STATES = len(_STEPS) + 1

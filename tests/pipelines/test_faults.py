@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-import redis
 
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.run import run

@@ -78,7 +78,7 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--plain_plates", action="store_true",
                             help="store plain plates of every passing (only where the law allows)")
         parser.add_argument("--model", default=None,
-                            help="plate reader weights (.keras; default: the shipped model)")
+                            help="plate reader weights (.keras), read alone (default: the shipped committee of three)")
         parser.add_argument("--min_camera_confidence", type=float, default=0.8,
                             help="camera reads below this are re-read from the image when there is one")
         parser.add_argument("--max_image_bytes", type=int, default=8 * 1024 * 1024,

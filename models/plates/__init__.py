@@ -10,12 +10,12 @@ Map of the package:
 - ``real``      the real crops' training and test halves, and their variation.
 - ``decode``    CTC decoding with per-character confidences and alternates.
 - ``grammar``   which strings are plates, and the most probable read that is one.
-- ``locate``    finding and rectifying plates in full frames (OpenCV).
+- ``locate``    finding, rectifying and re-cutting plates in full frames (OpenCV).
 - ``slant``     setting slanted characters upright before they are read.
 - ``rows``      double-row plates laid out as one row.
 - ``enhance``   low-light / low-contrast correction, applied only where it helps.
 - ``images``    safe image decoding and image-reference loading.
-- ``reader``    ``PlateReader``: the API the pipeline calls.
+- ``reader``    ``PlateReader``: the API the pipeline calls; the committee of weights.
 - ``inference`` a Beam ``ModelHandler`` for ``RunInference``.
 - ``cli``       ``roadchief recognize FILE...``.
 """

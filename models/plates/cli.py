@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="roadchief recognize", description="Read licence plates in images.")
     ap.add_argument("files", nargs="+", metavar="FILE")
     ap.add_argument("--kind", choices=("plate", "frame", "auto"), default="auto")
-    ap.add_argument("--model", help="Keras weights (default: the shipped model)")
+    ap.add_argument("--model", help="Keras weights, read alone (default: the shipped committee of three)")
     args = ap.parse_args(argv)
     try:
         reader = PlateReader.load(args.model)

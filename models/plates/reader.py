@@ -166,7 +166,7 @@ class PlateReader:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, enhance: bool = False, precision: str = "auto") -> PlateReader:
-        """The reader with weights from ``path`` (default: the shipped weights).
+        """The reader with weights from ``path`` (default: the shipped committee).
 
         ``precision`` is "float32", "bfloat16", or "auto": bfloat16 where the CPU
         has it natively, which reads the same plates faster (see the bench).

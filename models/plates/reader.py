@@ -1,6 +1,6 @@
 """``PlateReader``: the plate-recognition API the pipeline calls.
 
-    reader = PlateReader.load()                      # the shipped weights
+    reader = PlateReader.load()                      # the shipped committee
     reads = reader.read_crops([crop1, crop2])        # BGR uint8 plate crops
     reads = reader.read_frames([frame])              # localise, then read
     reads = reader.read_auto([img1, img2])           # decide per image

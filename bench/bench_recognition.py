@@ -43,10 +43,10 @@ import numpy as np  # noqa: E402
 
 from models.plates import render  # noqa: E402
 from models.plates.locate import find_candidates, iou  # noqa: E402
-from models.plates.reader import DEFAULT_WEIGHTS, SECOND_OPINIONS, PlateReader, to_read  # noqa: E402
+from models.plates.reader import DEFAULT_WEIGHTS, SECOND_OPINIONS, WEIGHTS, PlateReader, to_read  # noqa: E402
 from models.plates.real import is_test_plate, load_easypr  # noqa: E402
 
-SYNTHETIC_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "plates" / "weights" / "plate_reader_synthetic.keras"
+SYNTHETIC_WEIGHTS = WEIGHTS / "plate_reader_synthetic.keras"
 
 
 def shared_data() -> Path:
@@ -227,7 +227,7 @@ def main() -> None:
 
     if not args.model:
         for weights in (DEFAULT_WEIGHTS, *SECOND_OPINIONS, SYNTHETIC_WEIGHTS):
-            alone = PlateReader.load(weights)
+            alone = readers["first member alone"] if weights == DEFAULT_WEIGHTS else PlateReader.load(weights)
             kind = "the synthetic-only weights they were fine-tuned from" if weights == SYNTHETIC_WEIGHTS else "committee member alone"
             print(f"{kind}, {weights.name}: EasyPR test half {exact(alone.read_crops(crops), truth):.1%}, "
                   f"all {len(all_crops)} crops {exact(alone.read_crops(all_crops), all_truth):.1%}; "

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from models.plates import charset
-from models.plates.decode import Decoded, decode_batch
+from models.plates.decode import Decoded, decode_batch, softmax
 from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
 from models.plates.locate import find_candidates, plate_color, recut
@@ -158,7 +158,7 @@ class PlateReader:
         self.precision = "bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
         spec = tf.TensorSpec([None, INPUT_H, INPUT_W, 1], tf.float32)  # one trace for every batch size
         self.members = (model, *second_opinions)
-        self._first = tf.function(lambda x: tf.nn.softmax(model(x, training=False)), input_signature=[spec])
+        self._first = tf.function(lambda x: model(x, training=False), input_signature=[spec])  # logits
         # the other members in one call: a call's overhead is most of the cost of the few crops they read
         self._others = tf.function(
             lambda x: tf.add_n([tf.nn.softmax(m(x, training=False)) for m in second_opinions]), input_signature=[spec]
@@ -196,14 +196,14 @@ class PlateReader:
         return out
 
     def _decode_chunk(self, batch: np.ndarray, repair: bool) -> list[Decoded]:
-        probs = self._first(batch).numpy()
-        reads = decode_batch(np.log(np.maximum(probs, 1e-30)), repair=repair)
+        logits = self._first(batch).numpy()
+        reads = decode_batch(logits, repair=repair)
         # a frame's candidates that are no plate at all are left to the first member: most are background
         unsure = [j for j, d in enumerate(reads)
                   if (repair or is_plate(d.text)) and min(d.char_confidences, default=0.0) < SECOND_OPINION_BELOW]
         if self._others is None or not unsure:
             return reads
-        mean = (probs[unsure] + self._others(batch[unsure]).numpy()) / len(self.members)
+        mean = (softmax(logits[unsure]) + self._others(batch[unsure]).numpy()) / len(self.members)
         for j, d in zip(unsure, decode_batch(np.log(np.maximum(mean, 1e-30)), repair=repair)):
             reads[j] = d
         return reads
@@ -230,14 +230,15 @@ class PlateReader:
         cands = [find_candidates(img) if r is None else [] for img, r in zip(images, reasons)]
         cands = [cs + [c._replace(crop=as_one_row(c.crop)) for c in cs if looks_double_row(c.crop)] for cs in cands]
         reads = self._read_candidates(cands)
+        bests = [_best(frame_reads) for frame_reads in reads]
+        unsure = [i for i, (frame_reads, best) in enumerate(zip(reads, bests))
+                  if frame_reads and (best is None or best[0].confidence < RECUT_BELOW)]
         # recut the best valid candidate, or the most plate-like one where none is valid
-        unsure = [i for i, frame_reads in enumerate(reads) if frame_reads and _confidence(frame_reads) < RECUT_BELOW]
-        recuts = [recut(images[i], (_best(reads[i]) or reads[i][0])[1]) for i in unsure]
+        recuts = [recut(images[i], (bests[i] or reads[i][0])[1]) for i in unsure]
         for i, again in zip(unsure, self._read_candidates(recuts)):
-            reads[i] += again
+            bests[i] = _best(again if bests[i] is None else [bests[i], *again])
         out = []
-        for reason, cs, frame_reads in zip(reasons, cands, reads):
-            best = _best(frame_reads)
+        for reason, cs, best in zip(reasons, cands, bests):
             if reason or best is None:
                 out.append(failed(reason or ("no plate found" if not cs else "no readable plate among candidates")))
                 continue
@@ -263,11 +264,6 @@ def _best(reads: list[tuple[PlateRead, object]]) -> tuple[PlateRead, object] | N
     """The most confident valid (read, candidate) pair, or None."""
     valid = [rc for rc in reads if rc[0].plate]
     return max(valid, key=lambda rc: rc[0].confidence) if valid else None
-
-
-def _confidence(reads: list[tuple[PlateRead, object]]) -> float:
-    best = _best(reads)
-    return best[0].confidence if best else 0.0
 
 
 def looks_like_crop(img) -> bool:

@@ -32,7 +32,7 @@ from models.plates.decode import Decoded, decode_batch, softmax
 from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
 from models.plates.locate import find_candidates, plate_color, recut
-from models.plates.model import INPUT_H, INPUT_W, preprocess
+from models.plates.model import INPUT_H, INPUT_W, for_reading, preprocess
 from models.plates.rows import as_one_row, looks_double_row
 from models.plates.slant import upright
 
@@ -99,22 +99,6 @@ def native_bfloat16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def in_bfloat16(model):
-    """A copy of ``model`` that computes in bfloat16; weights and logits stay float32."""
-    import keras
-
-    from models.plates.model import build_model
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        fast = build_model()
-    finally:
-        keras.config.set_dtype_policy(previous)
-    fast.set_weights(model.get_weights())
-    return fast
-
-
 def _is_image(img) -> str | None:
     """None if ``img`` is a usable BGR uint8 array, else the reason it is not."""
     if not isinstance(img, np.ndarray):
@@ -175,9 +159,9 @@ class PlateReader:
         The shipped weights come with their `SECOND_OPINIONS`; other weights read alone."""
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
-        models = [load_keras_model(p) for p in ([path] if path else [DEFAULT_WEIGHTS, *SECOND_OPINIONS])]
-        if precision == "bfloat16" or (precision == "auto" and native_bfloat16()):
-            models = [in_bfloat16(m) for m in models]
+        bfloat16 = precision == "bfloat16" or (precision == "auto" and native_bfloat16())
+        models = [for_reading(load_keras_model(p), "mixed_bfloat16" if bfloat16 else "float32")
+                  for p in ([path] if path else [DEFAULT_WEIGHTS, *SECOND_OPINIONS])]
         return cls(models[0], second_opinions=models[1:], enhance=enhance)
 
     def decode(self, crops: list[np.ndarray], repair: bool = False) -> list[Decoded]:

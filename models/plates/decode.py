@@ -114,21 +114,11 @@ def _one_edit(a: str, b: str) -> bool:
 
 def _decoded(probs: np.ndarray, spans: list, alt_below: float, max_alt_positions: int) -> Decoded:
     """Text, confidences and alternates of the characters ``spans`` read from ``probs``."""
-    chars: list[str] = []
-    confs: list[float] = []
-    runners: list[tuple[str, float]] = []  # runner-up character at the char's best frame
-    for i, (cls, t, end) in enumerate(spans):
-        peak = t + int(probs[t : end + 1, cls].argmax())
-        chars.append(ID_TO_CHAR[cls])
-        confs.append(float(probs[peak, cls]))
-        row = np.full_like(probs[peak], -1.0)
-        allowed = _SERIES[i] if i < 2 and len(spans) in (7, 8) else _ANY
-        row[allowed] = probs[peak, allowed]
-        row[[BLANK, cls]] = -1.0
-        alt = int(row.argmax())
-        runners.append((ID_TO_CHAR[alt], float(row[alt])))
-
+    chars = [ID_TO_CHAR[cls] for cls, _, _ in spans]
+    peaks = [t + int(probs[t : end + 1, cls].argmax()) for cls, t, end in spans]  # each character's best frame
+    confs = [float(probs[peak, cls]) for peak, (cls, _, _) in zip(peaks, spans)]
     weak = sorted((i for i, c in enumerate(confs) if c < alt_below), key=lambda i: confs[i])[:max_alt_positions]
+    runners = {i: _runner_up(probs[peaks[i]], spans[i][0], i, len(spans)) for i in weak}
     alternates = []
     for choice in product((False, True), repeat=len(weak)):
         if not any(choice):
@@ -144,3 +134,13 @@ def _decoded(probs: np.ndarray, spans: list, alt_below: float, max_alt_positions
         alternates.append((score, "".join(text)))
     alternates.sort(key=lambda a: -a[0])
     return Decoded("".join(chars), tuple(confs), tuple(a for _, a in alternates))
+
+
+def _runner_up(frame: np.ndarray, cls: int, position: int, length: int) -> tuple[str, float]:
+    """The next most probable character at a character's best frame, and its probability."""
+    allowed = _SERIES[position] if position < 2 and length in (7, 8) else _ANY
+    row = np.full_like(frame, -1.0)
+    row[allowed] = frame[allowed]
+    row[[BLANK, cls]] = -1.0
+    alt = int(row.argmax())
+    return ID_TO_CHAR[alt], float(row[alt])

@@ -48,7 +48,7 @@ def _strokes(ch: str, p: dict[str, float]) -> list[list[tuple[float, float]]]:
         "0": [stadium()],
         "O": [stadium()],
         "Q": [stadium(), [(cx + 3, B - 17), (R + e * 0.6, B + e * 0.4)]],
-        "1": [[(cx, T), (cx, B)]],
+        "1": [[(cx - p["flag"], T + p["flag"]), (cx, T), (cx, B)] if p["flag"] else [(cx, T), (cx, B)]],
         "2": [_arc(cx, top_c, r, rr, 170, 385) + [(L, B), (R, B)]],
         "3": [[(L, T), (R, T), (cx - 1, M - 2)] + _arc(*lower_bowl, 270, 510)],
         "4": [[(R - 8, B), (R - 8, T), (L, B - 26), (R + e * 0.3, B - 26)]],
@@ -108,7 +108,14 @@ def random_style(rng: np.random.Generator) -> dict[str, float]:
         "dip": float(rng.uniform(-0.3, 0.7)),  # how deep M's middle reaches: about halfway, as on real plates
         "round_three": float(rng.random() < 0.15),
         "gap": float(rng.uniform(22, 50)),  # height of the opening of C and G
+        "flag": 0.0,  # the "1" is a plain bar, except on new-energy plates (`with_flagged_one`)
     }
+
+
+def with_flagged_one(style: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
+    """The style of a new-energy plate, whose "1" carries a flag at its top left
+    (on the older plates it is a plain bar): read as a bar, it becomes a T."""
+    return {**style, "flag": float(rng.uniform(8, 15))}
 
 
 def stroke_glyph(ch: str, w: int, h: int, style: dict[str, float], rng: np.random.Generator) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from models.plates.charset import DIGITS, LETTERS, PROVINCES, SUFFIXES
-from models.plates.glyphs import random_style, stroke_glyph
+from models.plates.glyphs import random_style, stroke_glyph, with_flagged_one
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # Four 黑体 designs for the Chinese characters, each drawn as often as the others: Noto Sans CJK
@@ -151,7 +151,7 @@ def _latin_face(rng: np.random.Generator):
     return LATIN_FONTS[rng.choice(len(LATIN_FONTS), p=_LATIN_FONT_WEIGHTS)]
 
 
-def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator) -> np.ndarray:
+def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator, plain_one: bool = True) -> np.ndarray:
     """The character stretched into its w x h slot, as plate fonts are narrow and tall."""
     if char in PROVINCES or char in SUFFIXES:
         mask = _glyph(char, str(_chinese_font(rng)))
@@ -165,7 +165,7 @@ def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator) -> np
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
     elif isinstance(face, dict):
         mask = stroke_glyph(char, w, h, face, rng)
-    elif char == "1":  # the plate "1" is a plain vertical bar, one stroke wide
+    elif char == "1" and plain_one:  # the plate "1" is a plain vertical bar, one stroke wide
         mask = np.zeros((h, w), np.float32)
         bar = max(2, int(round(w * rng.uniform(0.16, 0.26))))
         x0 = (w - bar) // 2 + int(rng.integers(-1, 2))
@@ -231,12 +231,14 @@ def render_plate(text: str, color: str, rng: np.random.Generator, rows: int = 1)
     shift = rng.uniform(-2, 2) * k
     scale_w = rng.uniform(0.85, 1.05)
     face = _latin_face(rng)
+    if color == "green" and isinstance(face, dict):
+        face = with_flagged_one(face, rng)
     stroke = 0 if isinstance(face, dict) else rng.choice([-1, -1, 0, 0, 1])  # fonts: thinner / as drawn / bolder
     for ch, (bx, by, bw, bh) in zip(text, boxes):
         ch_h = bh * k * size
         cw = max(3, int(round(bw * k * scale_w)))
         cx = int(round((bx + bw / 2) * k + rng.uniform(-1.5, 1.5)))
-        m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng)
+        m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng, plain_one=color != "green")  # fonts' "1" has a flag
         if stroke:
             kern = np.ones((2, 2), np.uint8)
             m = cv2.dilate(m, kern) if stroke > 0 else cv2.erode(m, kern)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models.plates import charset
-from models.plates.glyphs import CHARACTERS, random_style, stroke_glyph
+from models.plates.glyphs import CHARACTERS, random_style, stroke_glyph, with_flagged_one
 
 STYLE = random_style(np.random.default_rng(0))
 
@@ -55,3 +55,11 @@ def test_m_dips_about_halfway_as_on_real_plates():
         bottoms.append(np.nonzero(centre)[0].max() / 90)
     assert 0.4 < min(bottoms) and max(bottoms) < 0.75
     assert np.median(bottoms) < 0.62
+
+
+def test_a_new_energy_plates_one_carries_a_flag_and_an_older_plates_is_a_bar():
+    top_left = (slice(8, 22), slice(4, 16))
+    plain, flagged = draw("1"), draw("1", with_flagged_one(STYLE, np.random.default_rng(5)))
+    assert (plain[top_left] > 0.5).sum() == 0
+    assert (flagged[top_left] > 0.5).sum() > 10
+    assert np.array_equal(plain[40:] > 0.5, flagged[40:] > 0.5)  # the stem is the same bar

@@ -4,14 +4,15 @@ The network already standardises each crop's brightness and contrast, so
 enhancement can only help where that is not enough: dark, flat crops whose
 characters are lost in a few grey levels. ``bench/bench_recognition.py``
 measures exact-plate accuracy with no enhancement, always, and only for dark
-or flat crops (``maybe_enhance``). Measured with the shipped model:
+or flat crops (``maybe_enhance``). Measured with the shipped committee:
 
-    darkened + blurred synthetic crops (400): 72.8% / 71.5% / 71.8%
-    real EasyPR crops, test half (137):       94.9% / 94.9% / 96.4%
+    darkened + blurred synthetic crops (400): 74.5% / 74.0% / 74.0%
+    real EasyPR crops, test half (137):       96.4% / 93.4% / 95.6%
 
-It costs on synthetic darkness and blur; on the real crops the dark-or-flat
-mode reads two crops more, which a change of weights moves either way (the
-synthetic-only weights lost 2.4 points with it on all 297). So the reader does
+It costs on synthetic darkness and blur and on the real crops; with earlier
+weights the dark-or-flat mode read two real crops more, which a change of
+weights moves either way (the synthetic-only weights lost 2.4 points with it
+on all 297). So the reader does
 not enhance by default (``PlateReader.load(enhance=False)``).
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ The shipped reader is a committee: the first weights read everything, and a
 read under `SECOND_OPINION_BELOW` is decoded again from the mean of every
 member's probabilities. Members are the same network fine-tuned from the same
 synthetic weights with different seeds, so they agree on where characters
-sit and their means decode as one network's do; runs differ by a crop or two
+sit and their means decode as one network's do; runs differ by a crop or three
 on the real test crops, and the committee does not depend on a lucky seed.
 """
 from __future__ import annotations
@@ -137,7 +137,6 @@ class PlateReader:
     def __init__(self, model, *, second_opinions=(), enhance: bool = False):
         import tensorflow as tf
 
-        self.model = model
         self.enhance = enhance
         self.precision = "bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
         spec = tf.TensorSpec([None, INPUT_H, INPUT_W, 1], tf.float32)  # one trace for every batch size

@@ -231,14 +231,15 @@ def render_plate(text: str, color: str, rng: np.random.Generator, rows: int = 1)
     shift = rng.uniform(-2, 2) * k
     scale_w = rng.uniform(0.85, 1.05)
     face = _latin_face(rng)
-    if color == "green" and isinstance(face, dict):
+    new_energy = color == "green"  # its "1" carries a flag: the stroke face draws one, as the fonts' "1" does
+    if new_energy and isinstance(face, dict):
         face = with_flagged_one(face, rng)
     stroke = 0 if isinstance(face, dict) else rng.choice([-1, -1, 0, 0, 1])  # fonts: thinner / as drawn / bolder
     for ch, (bx, by, bw, bh) in zip(text, boxes):
         ch_h = bh * k * size
         cw = max(3, int(round(bw * k * scale_w)))
         cx = int(round((bx + bw / 2) * k + rng.uniform(-1.5, 1.5)))
-        m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng, plain_one=color != "green")  # fonts' "1" has a flag
+        m = _glyph_mask(ch, cw, int(round(ch_h)), face, rng, plain_one=not new_energy)
         if stroke:
             kern = np.ones((2, 2), np.uint8)
             m = cv2.dilate(m, kern) if stroke > 0 else cv2.erode(m, kern)

@@ -5,14 +5,16 @@ ends up in `dead_letters`; nothing else escapes, whatever the line holds.
 """
 import json
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from transforms.read_events import UNDECODABLE
+from transforms.read_events import MAX_LINE_BYTES, UNDECODABLE
 from transforms.records import DeadLetter, EventLine
 
 RAW_LIMIT = 1000
-MAX_LINE_CHARS = 8 * 1024 * 1024
+# A lone UTF-16 surrogate can only come from a JSON escape: the line itself was decoded from UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -31,8 +33,8 @@ def decode_line(line: EventLine) -> dict:
     """The line's JSON object."""
     if not line.text.strip():
         raise InvalidRecord("empty line")
-    if len(line.text) > MAX_LINE_CHARS:
-        raise InvalidRecord(f"line longer than {MAX_LINE_CHARS} characters")
+    if too_long(line.text):
+        raise InvalidRecord(f"line longer than {MAX_LINE_BYTES} bytes")
     if UNDECODABLE in line.text:
         raise InvalidRecord("not valid UTF-8")
     try:
@@ -41,7 +43,32 @@ def decode_line(line: EventLine) -> dict:
         raise InvalidRecord("not valid JSON") from None
     if not isinstance(obj, dict):
         raise InvalidRecord("not a JSON object")
+    if _SURROGATE_ESCAPE.search(line.text):
+        _refuse_lone_surrogates(obj)
     return obj
+
+
+def too_long(text: str) -> bool:
+    """Over MAX_LINE_BYTES in UTF-8; encoded only when the length alone cannot tell."""
+    if len(text) > MAX_LINE_BYTES:
+        return True
+    return len(text) * 4 > MAX_LINE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES
+
+
+def _refuse_lone_surrogates(value, where: str = "") -> None:
+    """JSON escapes can spell half a UTF-16 pair, which no UTF-8 coder, file or table can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRecord(f"{where or 'a key'}: not valid Unicode (a lone surrogate escape)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key)
+            _refuse_lone_surrogates(item, where or key)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item, where)
 
 
 def number_field(obj: dict, field: str, low: float, high: float) -> Optional[float]:
@@ -50,9 +77,14 @@ def number_field(obj: dict, field: str, low: float, high: float) -> Optional[flo
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRecord(f"{field}: expected a number, got {type(value).__name__}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise InvalidRecord(f"{field}: {value!r} outside [{low}, {high}]")
+    if isinstance(value, float) and not math.isfinite(value) or not low <= value <= high:
+        raise InvalidRecord(f"{field}: {_shown(value)} outside [{low}, {high}]")
     return float(value)
+
+
+def _shown(value) -> str:
+    """A number as a reason shows it: a JSON integer may have thousands of digits."""
+    return repr(value) if isinstance(value, float) or abs(value) < 10 ** 30 else "a huge number"
 
 
 def count_field(obj: dict, field: str, high: int = 10_000) -> int:

@@ -9,7 +9,7 @@ from typing import Callable
 import apache_beam as beam
 
 from geo.shared import world_at
-from transforms.fields import (MAX_LINE_CHARS, InvalidRecord, dead_letter, decode_line,
+from transforms.fields import (MAX_LINE_BYTES, InvalidRecord, dead_letter, decode_line,
                                number_field, position_fields, text_field, time_field)
 from transforms.plates import normalise_plate
 from transforms.records import CameraEvent, EventLine, at_event_time
@@ -45,7 +45,7 @@ def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: in
     color = text_field(obj, "plate_color")
     if color is not None and color not in PLATE_COLORS:
         raise InvalidRecord("plate_color: not one of " + ", ".join(sorted(PLATE_COLORS)))
-    image = text_field(obj, "image", limit=MAX_LINE_CHARS)
+    image = text_field(obj, "image", limit=MAX_LINE_BYTES)
     image_kind = text_field(obj, "image_kind") or "frame"
     if image_kind not in IMAGE_KINDS:
         raise InvalidRecord("image_kind: not frame or plate")

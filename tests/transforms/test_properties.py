@@ -1,18 +1,24 @@
 """Property tests: no input makes a stage raise anything but its own refusal."""
 import json
 
+from apache_beam.coders import RowCoder
 from hypothesis import given, settings, strategies as st
 
 from transforms.fields import InvalidRecord
 from transforms.parse_events import parse_event
+from transforms.parse_reports import parse_incident, parse_outcome
 from transforms.plates import canonical, normalise_plate, substitutions
 from transforms.records import CameraEvent, EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
 NOW_US = 1_796_500_000_000_000
 
+# Any string JSON can carry: lone UTF-16 surrogates and NUL included, and integers of any size.
+any_text = (st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
+            | st.sampled_from(["\ud800", "id\udfff", "\udc00\ud800", "nul\x00"]))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=10 ** 300, max_value=10 ** 400)
+    | st.floats() | any_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=20)
 fields = st.fixed_dictionaries({}, optional={
@@ -26,12 +32,25 @@ fields = st.fixed_dictionaries({}, optional={
 })
 
 
+def as_read(text: str) -> EventLine:
+    """The line as the readers hand it on: encoded to bytes, decoded as UTF-8 with replacement."""
+    return EventLine("f:1", "/d", text.encode("utf-8", "surrogatepass").decode("utf-8", errors="replace"))
+
+
 def outcome(text: str):
     try:
-        return parse_event(EventLine("f:1", "/d", text), CAMERAS, NOW_US)
+        event = parse_event(as_read(text), CAMERAS, NOW_US)
     except InvalidRecord as refused:
         assert str(refused)
         return refused
+    assert round_trips(event)
+    return event
+
+
+def round_trips(record) -> bool:
+    """Every accepted record must pass through Beam's coder: the next stage encodes it."""
+    coder = RowCoder.from_type_hint(type(record), None)
+    return coder.decode(coder.encode(record)) == record
 
 
 @settings(max_examples=400, deadline=None)
@@ -43,7 +62,7 @@ def test_any_text_is_an_event_or_a_reasoned_refusal(text):
 @settings(max_examples=400, deadline=None)
 @given(fields)
 def test_any_json_object_is_an_event_or_a_reasoned_refusal(obj):
-    result = outcome(json.dumps(obj, allow_nan=True))
+    result = outcome(json.dumps(obj, allow_nan=True, ensure_ascii=bool(obj) and len(obj) % 2 == 0))
     if isinstance(result, CameraEvent):
         assert result.plate or result.image
         assert result.camera_id in CAMERAS and result.captured_at_us <= NOW_US
@@ -76,3 +95,25 @@ def test_the_matcher_takes_any_read_and_alternates_without_raising(read, alterna
                     INDEX, k, "v")
     assert all(h.substitutions <= k and 0 <= h.score <= 1 for h in hits)
     assert len({h.entry_id for h in hits}) == len(hits)
+
+
+report_fields = st.fixed_dictionaries({}, optional={
+    name: json_values | st.sampled_from(values) for name, values in {
+        "incident_id": ["i1"], "kind": ["public_order", "traffic_accident"],
+        "reported_at": ["2026-11-29T08:00:00+08:00"], "dispatch_id": ["D-1"],
+        "status": ["acknowledged", "intercepted"], "at": ["2026-11-29T08:01:00+08:00"],
+        "dispatched_at": ["2026-11-29T08:00:00+08:00"], "responder_id": ["R1"],
+        "lon": [110.46], "lat": [19.25], "deaths": [0, 2], "injuries": [1], "category": ["theft"]}.items()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(report_fields)
+def test_any_report_is_a_record_or_a_reasoned_refusal(obj):
+    line = as_read(json.dumps(obj, allow_nan=True, ensure_ascii=len(obj) % 2 == 0))
+    for parse in (lambda: parse_incident(line, NOW_US), lambda: parse_outcome(line, NOW_US, frozenset({"R1"}))):
+        try:
+            record = parse()
+        except InvalidRecord as refused:
+            assert str(refused)
+            continue
+        assert round_trips(record)

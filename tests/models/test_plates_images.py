@@ -1,13 +1,16 @@
 """Untrusted image bytes and references fail with a reason, never a crash."""
 import base64
+import os
+import stat
 import struct
+import time
 import zlib
 
 import cv2
 import numpy as np
 import pytest
 
-from models.plates.images import ImageError, decode_image, load_image_ref
+from models.plates.images import ImageError, decode_image, image_header, load_image_ref
 
 
 def _png(img: np.ndarray) -> bytes:
@@ -78,3 +81,49 @@ def test_load_image_ref_data_uri():
         load_image_ref("data:image/png;base64,@@@@", None, max_bytes=1000)
     with pytest.raises(ImageError, match="not base64"):
         load_image_ref("data:text/plain,hello", None, max_bytes=1000)
+
+
+def _header_only_png(width, height, depth, colour) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("depth, colour, decoded", [
+    (16, 6, 6300 * 6300 * 8),  # 16-bit RGBA: the 309 kB PNG that inflates to 317 MB
+    (8, 2, 6300 * 6300 * 3),
+    (8, 3, 6300 * 6300 * 4),  # palette, decoded with its alpha
+])
+def test_the_decoded_size_is_read_from_the_header_and_capped(depth, colour, decoded):
+    data = _header_only_png(6300, 6300, depth, colour)
+    assert image_header(data).decoded_bytes == decoded
+    with pytest.raises(ImageError, match=f"would decode to {decoded:,} bytes"):
+        decode_image(data)
+    assert decode_image(_png(IMG), max_decoded_bytes=IMG.size).shape == IMG.shape
+    with pytest.raises(ImageError, match="would decode to"):
+        decode_image(_png(IMG), max_decoded_bytes=IMG.size - 1)
+
+
+def test_a_12_bit_jpeg_counts_two_bytes_a_sample():
+    sof = struct.pack(">BHHB", 12, 100, 200, 3) + b"\x01\x11\x00\x02\x11\x00\x03\x11\x00"
+    data = b"\xff\xd8\xff\xc1" + struct.pack(">H", len(sof) + 2) + sof + b"\xff\xd9"
+    assert image_header(data) == ("jpeg", 200, 100, 3, 2)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: os.mkfifo(p), "a FIFO, not a regular file"),
+    (lambda p: os.mknod(p, 0o644 | stat.S_IFCHR, os.makedev(1, 5)), "a character device"),
+    (lambda p: p.mkdir(), "a folder, not a regular file"),
+    (lambda p: os.symlink(p.name, p), "cannot be resolved"),
+], ids=["fifo", "device", "folder", "symlink-loop"])
+def test_only_regular_files_are_read_and_nothing_blocks(tmp_path, make, words):
+    make(tmp_path / "odd.jpg")
+    started = time.monotonic()
+    with pytest.raises(ImageError, match=words):
+        load_image_ref("odd.jpg", tmp_path, max_bytes=1 << 20)
+    assert time.monotonic() - started < 5
+
+
+def test_a_nul_character_in_a_reference_is_refused(tmp_path):
+    with pytest.raises(ImageError, match="NUL character"):
+        load_image_ref("a\x00.jpg", tmp_path, max_bytes=1 << 20)

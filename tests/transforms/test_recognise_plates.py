@@ -1,11 +1,16 @@
 import base64
+import threading
+import time
 from collections import namedtuple
+
+import cv2
+import numpy as np
 
 import apache_beam as beam
 import pytest
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.recognise_plates import _ReadImages, apply_read, needs_model
+from transforms.recognise_plates import ImageMemory, _ReadImages, apply_read, needs_model
 from transforms.records import CameraEvent
 
 Read = namedtuple("Read", "plate confidence alternates color")
@@ -95,3 +100,70 @@ def test_absolute_paths_are_read_only_under_the_image_root(tmp_path):
     outside = event(None, None, image="/etc/hostname", base="/elsewhere")
     (still_refused,) = run_fn(outside, image_root=str(tmp_path / "cams"))
     assert "absolute image paths" in value(still_refused).reason
+
+
+def test_threads_sharing_the_image_memory_never_hold_more_than_its_limit():
+    memory = ImageMemory(limit=100)
+    sizes = np.random.default_rng(1).integers(1, 60, 400)
+
+    def work(part):
+        for size in part:
+            if not memory.try_take(int(size)):
+                memory.take(int(size))
+            time.sleep(0.0005)
+            memory.give_back(int(size))
+
+    threads = [threading.Thread(target=work, args=(sizes[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert memory.peak <= 100 and memory._used == 0
+
+
+def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
+    from models.plates.render import render_plate
+    crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
+    cv2.imwrite(str(tmp_path / "crop.png"), crop)
+    one = crop.size  # decoded bytes of one 3-channel crop
+    fn = _ReadImages(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None,
+                     max_decoded_bytes=one, max_memory_bytes=3 * one + 1)
+    fn.setup()
+    fn.start_bundle()
+    events = [event(None, None, image="crop.png", base=str(tmp_path))._replace(event_id=f"e{n}")
+              for n in range(10)]
+    out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
+    out += list(fn.finish_bundle())
+    reads = [o.value for o in out]
+    assert sorted(r.event_id for r in reads) == sorted(e.event_id for e in events)
+    assert all(r.plate_source == "model" for r in reads)
+    assert fn._memory.peak <= 3 * one + 1
+
+
+def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp_path):
+    from models.plates.render import render_plate
+    poison = (37, 123, 3)
+    for n in range(4):
+        crop = render_plate("琼C12345", "blue", np.random.default_rng(n))
+        if n == 2:
+            crop = cv2.resize(crop, poison[1::-1])
+        cv2.imwrite(str(tmp_path / f"crop{n}.png"), crop)
+
+    class FailsOnOneShape(_ReadImages):
+        """A reader fault injected on one image: the real reader has none to offer."""
+        def _read(self, images, kinds):
+            if any(image.shape == poison for image in images):
+                raise ValueError("reader fault")
+            return super()._read(images, kinds)
+
+    fn = FailsOnOneShape(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None)
+    fn.setup()
+    fn.start_bundle()
+    events = [event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
+              for n in range(4)]
+    out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
+    out += list(fn.finish_bundle())
+    dead = [value(o) for o in out if isinstance(o, beam.pvalue.TaggedOutput)]
+    read = [o.value for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
+    assert [d.event_id for d in dead] == ["e2"] and "reader failed" in dead[0].reason
+    assert sorted(r.event_id for r in read) == ["e0", "e1", "e3"]

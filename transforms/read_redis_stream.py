@@ -29,6 +29,12 @@ whose text is its fields as a JSON list of [field, value] pairs, which
 ParseEvents dead-letters ("not a JSON object"); bytes that are not UTF-8 are
 replaced, which ParseEvents dead-letters too ("not valid UTF-8").
 
+No entry can exhaust a worker: entries are read by a short server-side script
+that cuts every field after MAX_LINE_BYTES + 1 bytes (ParseEvents refuses the
+cut line as too long) and stops a read once it holds `READ_BUDGET_BYTES`.
+Only when the stream has nothing new does the reader block on XREAD, for one
+entry, so that a new entry is read as soon as it arrives.
+
 Replay and test mode: with `stop_at_end`, an entry with the field `end` and no
 `event` (an end marker, as `replay(..., end_marker=True)` appends) ends the
 read, so the pipeline finishes once its windows have fired. Without it, end
@@ -47,6 +53,7 @@ from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorP
 from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.fields import EPOCH, MICROSECOND
+from transforms.read_events import MAX_LINE_BYTES
 from transforms.records import EventLine
 from transforms.redis_retry import with_backoff
 
@@ -57,6 +64,23 @@ SEQ_BITS = 20
 OPEN_END = 2 ** 63 - 1
 _EVENT, _END = EVENT_FIELD.encode(), END_FIELD.encode()
 _CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
+READ_BUDGET_BYTES = 32 * 1024 * 1024
+# KEYS[1] stream; ARGV: exclusive start id, count, longest field kept, bytes a read may hold.
+_READ_CUT = """
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+local cut, budget, held = tonumber(ARGV[3]), tonumber(ARGV[4]), 0
+local out = {}
+for _, entry in ipairs(entries) do
+  local fields = entry[2]
+  for i = 1, #fields do
+    if #fields[i] > cut then fields[i] = string.sub(fields[i], 1, cut) end
+    held = held + #fields[i]
+  end
+  out[#out + 1] = entry
+  if held > budget then break end
+end
+return out
+"""
 
 
 def entry_offset(entry_id: str) -> int:
@@ -142,6 +166,12 @@ class EventTimeWatermark(WatermarkEstimator):
         return self._watermark_us, self._latest_us, self._arrived_s
 
 
+def _fields(flat) -> dict[bytes, bytes]:
+    """A field list as XRANGE returns it (a list, or already a dict), each value cut to size."""
+    pairs = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2])
+    return {k[:MAX_LINE_BYTES + 1]: v[:MAX_LINE_BYTES + 1] for k, v in pairs}
+
+
 def _entry_line(stream: str, entry: str, fields: dict[bytes, bytes], image_base: str) -> EventLine:
     text = fields.get(_EVENT)
     if text is None:
@@ -191,20 +221,30 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
         import redis
         self._client = redis.Redis.from_url(self._url, socket_timeout=5 + self._block_ms / 1000,
                                             socket_connect_timeout=5)
+        self._read_cut = self._client.register_script(_READ_CUT)
+
+    def _read(self, stream: str, after: str) -> list:
+        """The entries after `after`: a bounded batch, or, on a quiet stream, the next to arrive."""
+        entries = with_backoff(lambda: self._read_cut(
+            keys=[stream], args=[after, self._batch, MAX_LINE_BYTES + 1, READ_BUDGET_BYTES]))
+        if entries:
+            return entries
+        reply = with_backoff(lambda: self._client.xread({stream: after}, count=1, block=self._block_ms))
+        return reply[0][1] if reply else []
 
     @beam.DoFn.unbounded_per_element()
     def process(self, stream: str, tracker=beam.DoFn.RestrictionParam(),
                 watermark=beam.DoFn.WatermarkEstimatorParam()):
         after = entry_id(tracker.current_restriction().start - 1)
-        reply = with_backoff(lambda: self._client.xread({stream: after}, count=self._batch,
-                                                        block=self._block_ms))
-        if not reply:
+        entries = self._read(stream, after)
+        if not entries:
             watermark.idle()
             tracker.defer_remainder(self._resume_delay)
             return
         latest_us = round(self._clock() * 1_000_000) + self._max_future_us
-        for raw_id, fields in reply[0][1]:
+        for raw_id, flat in entries:
             entry = raw_id.decode()
+            fields = _fields(flat)
             if not tracker.try_claim(entry_offset(entry)):
                 return
             if _EVENT not in fields and _END in fields:

@@ -172,3 +172,24 @@ def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, wo
         ["dead", f"{STREAM}:{no_event}", "not a JSON object", '[["camera", "QH-BC-001"], ["n", "7"]]'],
         ["dead", f"{STREAM}:{broken}", "not valid JSON", "{not json"],
         ["dead", f"{STREAM}:{undecodable}", "not valid UTF-8", '{"x": "\ufffd"}']])
+
+
+def test_entries_no_coder_could_carry_or_too_large_to_hold_are_dead_letters(tmp_path, redis_url, world_folder):
+    huge = json.dumps({"event_id": "huge", "padding": "x" * (9 * 1024 * 1024)})
+    good, lone, big, long_name = push(
+        redis_url, {EVENT_FIELD: event(1, "2026-11-29T08:00:00+08:00")},
+        {EVENT_FIELD: '{"event_id": "id\\ud800", "camera_id": "QH-BC-001", '
+                      '"captured_at": "2026-11-29T08:00:00+08:00", "plate": "琼C12345"}'},
+        {EVENT_FIELD: huge}, {"f" * 10_000_000: "1"}, {END_FIELD: "1"})[:4]
+    out = tmp_path / "out"
+    p = streaming_pipeline()
+    parsed = p | ReadRedisStream(redis_url, STREAM, stop_at_end=True) | ParseEvents(world_folder)
+    parsed.events | beam.Map(lambda e: ["event", e.source]) | "Events" >> beam.ParDo(_Append(out))
+    (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, len(dead.raw)])
+     | "Dead" >> beam.ParDo(_Append(out)))
+    p.run().wait_until_finish()
+    assert sorted(rows(out)) == sorted([
+        ["event", f"{STREAM}:{good}"],
+        ["dead", f"{STREAM}:{lone}", "event_id: not valid Unicode (a lone surrogate escape)", 114],
+        ["dead", f"{STREAM}:{big}", "line longer than 8388608 bytes", 1000],
+        ["dead", f"{STREAM}:{long_name}", "line longer than 8388608 bytes", 1000]])

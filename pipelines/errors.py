@@ -7,3 +7,7 @@ class OptionsError(ValueError):
 
 class RunFailed(RuntimeError):
     """The pipeline failed; no table was changed."""
+
+
+class OutputBusy(RunFailed):
+    """Another roadchief process is writing to the same output folder."""

@@ -30,7 +30,7 @@ from transforms.metrics import WindowedMetrics
 from transforms.parse_events import ParseEvents
 from transforms.parse_reports import ParseIncidents, ParseOutcomes
 from transforms.place_reports import PlaceReports
-from transforms.pseudonymise import PseudonymiseNonHits
+from transforms.pseudonymise import PseudonymiseDeadLetters, PseudonymiseNonHits
 from transforms.publish_dispatches import PublishDispatches
 from transforms.read_events import ReadEventLines
 from transforms.read_redis_stream import ReadRedisStream
@@ -52,12 +52,13 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
         watermark_driven=standard.runner != "FnApiRunner")
     read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(
         options.model, options.min_camera_confidence, options.max_image_bytes,
-        options.max_image_pixels, options.image_root)
+        options.max_image_pixels, options.image_root, options.max_image_decoded_bytes,
+        options.max_image_memory_bytes)
     passings = read | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     matched = passings | "MatchWatchlist" >> MatchWatchlist(
         watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s,
-        options.watchlist_snapshot)
+        options.watchlist_snapshot, options.watchlist_wait_s, options.watchlist_max_age_h * 3600)
     hits, checked = matched.hits, matched.passings
     dispatches = hits | "Dispatch" >> DispatchOfficers(
         options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score,
@@ -73,6 +74,9 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
          for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images,
                                       *safety.pop("dead_letters")))]
         | "DeadLetters" >> beam.Flatten())
+    if not options.plain_plates:
+        dead_letters = dead_letters | "PseudonymiseDeadLetters" >> PseudonymiseDeadLetters(
+            options.plate_key_file)
     return {"passings": stored, "hits": hits, "dispatches": dispatches,
             "metrics": metrics, **safety, "dead_letters": dead_letters}
 

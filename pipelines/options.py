@@ -1,15 +1,18 @@
 """The application's flags, in one options class, validated before anything runs."""
 import glob
+import os
+import stat
 import zipfile
 from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from models.plates.images import file_kind
 from pipelines.errors import OptionsError
 from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.read_redis_stream import entry_offset
-from transforms.watchlist_store import is_redis, read_watchlist_file, redis_problem
+from transforms.watchlist_store import is_redis, live_watchlist_problem, read_watchlist_file, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
 RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner", "FlinkRunner")
@@ -68,7 +71,16 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--max_future_s", type=float, default=300.0,
                             help="events captured later than now + this are dead letters")
         parser.add_argument("--watchlist_snapshot", default=None,
-                            help="watchlist file to fall back on (hits marked stale) if Redis is down")
+                            help="watchlist file that covers while the Redis list cannot answer "
+                                 "(every hit and passing it checks is marked stale)")
+        parser.add_argument("--accept_stale_watchlist", action="store_true",
+                            help="run on the snapshot, and finish with exit 0, when the Redis list "
+                                 "cannot answer (without it such a run is refused or ends non-zero)")
+        parser.add_argument("--watchlist_wait_s", type=float, default=120.0,
+                            help="without a snapshot, how long a lookup waits for the Redis list to "
+                                 "come back before the run fails")
+        parser.add_argument("--watchlist_max_age_h", type=float, default=48.0,
+                            help="a Redis list loaded longer ago than this is a fault (0: any age)")
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
         parser.add_argument("--publish_dispatches", default=None, metavar="REDIS_URL",
@@ -88,6 +100,11 @@ class RoadchiefOptions(PipelineOptions):
                                  "relative paths stay inside the events file's folder)")
         parser.add_argument("--max_image_pixels", type=int, default=40_000_000,
                             help="largest image (width × height, read from its header) decoded")
+        parser.add_argument("--max_image_decoded_bytes", type=int, default=64 * 1024 * 1024,
+                            help="largest image once decoded (pixels × channels × bytes per channel, "
+                                 "read from its header)")
+        parser.add_argument("--max_image_memory_bytes", type=int, default=256 * 1024 * 1024,
+                            help="decoded images one worker process holds at once, all threads together")
 
 
 def plate_key_id(options: RoadchiefOptions) -> str:
@@ -105,6 +122,26 @@ def arrival_targets(options: RoadchiefOptions) -> dict[str, float]:
 
 def watchlist_spec(options: RoadchiefOptions) -> str:
     return options.watchlist or str(Path(options.world) / "watchlist.csv")
+
+
+def _input_problems(flag: str, pattern: str) -> list[str]:
+    """Every match must be a regular file that can be read: a FIFO would block the run,
+    a device stream without end, a folder or a symlink loop fail half-way."""
+    matches = glob.glob(pattern)
+    if not matches:
+        return [f"--{flag}: nothing matches {pattern}"]
+    problems = []
+    for path in sorted(matches):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as failure:
+            problems.append(f"--{flag}: {path}: {failure.strerror}")
+            continue
+        if not stat.S_ISREG(mode):
+            problems.append(f"--{flag}: {path} is {file_kind(mode)}, not a regular file")
+        elif not os.access(path, os.R_OK):
+            problems.append(f"--{flag}: {path} cannot be read (permission denied)")
+    return problems
 
 
 def _writable(folder: Path) -> list[str]:
@@ -152,6 +189,22 @@ def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> lis
     return problems
 
 
+def _live_watchlist_problems(app: RoadchiefOptions, spec: str) -> list[str]:
+    """A Redis list that cannot answer at start: refused, unless the operator accepts the snapshot."""
+    if not is_redis(spec):
+        return []
+    problem = live_watchlist_problem(spec, app.watchlist_max_age_h * 3600)
+    if problem is None:
+        return []
+    if not app.watchlist_snapshot:
+        return [f"--watchlist: {problem}; give --watchlist_snapshot FILE --accept_stale_watchlist "
+                "to run on a snapshot"]
+    if not app.accept_stale_watchlist:
+        return [f"--watchlist: {problem}; every plate would be checked against the snapshot "
+                f"{app.watchlist_snapshot} instead: pass --accept_stale_watchlist to run on it"]
+    return []
+
+
 def validate(options: PipelineOptions) -> RoadchiefOptions:
     """The options if they make sense; OptionsError listing every problem otherwise."""
     app = options.view_as(RoadchiefOptions)
@@ -165,8 +218,7 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     problems += _stream_problems(app, runner, options.view_as(StandardOptions).streaming)
     for flag in ("events", "incidents", "outcomes"):
         for pattern in getattr(app, flag):
-            if not glob.glob(pattern):
-                problems.append(f"--{flag}: nothing matches {pattern}")
+            problems += _input_problems(flag, pattern)
     for text in app.custom_period:
         try:
             parse_range(text)
@@ -183,7 +235,8 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
                        ("--watchlist_snapshot", app.watchlist_snapshot)):
         if path:
             try:
-                read_watchlist_file(path)
+                if not read_watchlist_file(path):
+                    raise ValueError(f"{path} has no entries (an empty list would match nothing)")
             except ValueError as bad:
                 problems.append(f"{flag}: {bad}")
     if app.publish_dispatches:
@@ -191,10 +244,9 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
                    else "give a redis:// or rediss:// URL")
         if problem:
             problems.append(f"--publish_dispatches: {problem}")
-    unreachable = is_redis(spec) and redis_problem(spec)
-    if unreachable and not app.watchlist_snapshot:
-        problems.append(f"--watchlist: Redis unreachable ({unreachable}); "
-                        "give --watchlist_snapshot FILE to run on a snapshot")
+    problems += _live_watchlist_problems(app, spec)
+    if app.watchlist_wait_s < 0 or app.watchlist_max_age_h < 0:
+        problems.append("--watchlist_wait_s, --watchlist_max_age_h: must not be negative")
     for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
                  "max_camera_distance_m", "watchlist_ttl_s", "max_report_distance_m",
                  "arrival_target_urban_s", "arrival_target_rural_s"):
@@ -217,8 +269,10 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
         problems.append("--min_camera_confidence: must be in [0, 1]")
     if app.image_root is not None and not Path(app.image_root).is_dir():
         problems.append(f"--image_root: {app.image_root} is not a folder")
-    if app.max_image_bytes <= 0 or app.max_image_pixels <= 0:
-        problems.append("--max_image_bytes and --max_image_pixels: must be positive")
+    if min(app.max_image_bytes, app.max_image_pixels, app.max_image_decoded_bytes) <= 0:
+        problems.append("--max_image_bytes, --max_image_pixels, --max_image_decoded_bytes: must be positive")
+    if app.max_image_memory_bytes < app.max_image_decoded_bytes:
+        problems.append("--max_image_memory_bytes: must hold at least one image of --max_image_decoded_bytes")
     if app.max_future_s < 0:
         problems.append("--max_future_s: must not be negative")
     if problems:

@@ -36,6 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.output_folder import OutputFolder, tables_root
+
 DEFAULT_RETENTION = {"passings": 30, "hits": 365, "dispatches": 365, "dead_letters": 30,
                      "incidents": 1095, "outcomes": 1095, "responses": 1095}
 TIME_COLUMNS = {"passings": "captured_at", "hits": "captured_at", "dispatches": "created_at",
@@ -117,8 +119,12 @@ def purge(tables_dir: str | Path, retention_days: dict[str, int] = DEFAULT_RETEN
     """
     now = now or datetime.now().astimezone()
     _check_policy(retention_days, now)
-    tables_dir = Path(tables_dir)
-    if not tables_dir.is_dir():
+    if not Path(tables_dir).is_dir():
         raise ValueError(f"retention: {tables_dir} is not a folder")
-    return {table: _purge_table(tables_dir / table, table, now - timedelta(days=days))
-            for table, days in sorted(retention_days.items())}
+    folder = OutputFolder(tables_dir)
+    with folder.writer("roadchief purge"):
+        root = tables_root(tables_dir)
+        reports = {table: _purge_table(root / table, table, now - timedelta(days=days))
+                   for table, days in sorted(retention_days.items())}
+        folder.drop_earlier_versions()  # an earlier run's copy must not outlive the retention
+    return reports

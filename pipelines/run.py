@@ -1,13 +1,15 @@
 """`roadchief run`: replay event files through the pipeline on a named runner.
 
-Tables are written to a staging folder and published only when the whole run
-succeeded: a run that fails (a full disk, a crash) leaves the tables of the
-previous run as they were instead of a silent partial table. A live run
-(`--streaming`) never finishes as a whole, so it writes each window's files
-straight into the output folder, each file complete when it appears.
+One run writes to an output folder at a time (`pipelines.output_folder`).
+Tables are written into a version folder of their own and published, all
+tables at once, only when the whole run succeeded: a run that fails (a full
+disk, a crash, a kill) leaves the tables of the previous run as they were
+instead of a silent partial table. A live run (`--streaming`) never finishes
+as a whole, so its version is published as it starts and each window's files
+appear in it as the window closes, each file complete when it appears.
 """
 import json
-import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -16,16 +18,17 @@ from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, 
 
 from pipelines.errors import RunFailed
 from pipelines.graph import build
-from pipelines.options import validate
+from pipelines.options import validate, watchlist_spec
+from pipelines.output_folder import RECONCILIATION, OutputFolder
 from pipelines.replay import count_entries
 from pipelines.summary import print_summary, reconcile
 from pipelines.tables import count_lines
+from transforms.watchlist_store import is_redis, live_watchlist_problem
 from transforms.write_tables import TABLES
 
 DEFAULT_RUNNER = "FnApiRunner"
 JOB_STREAMS_S = 30 * 86400
 PRISM_NO_SPLITS = "prism_disable_sdf_split"
-STAGING = ".staging"
 
 
 def pipeline_options(argv: list[str]) -> PipelineOptions:
@@ -52,14 +55,6 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     return options
 
 
-def publish(staging: Path, output: Path) -> None:
-    """Replace each table folder of `output` with the staged one."""
-    for name in TABLES:
-        shutil.rmtree(output / name, ignore_errors=True)
-        (staging / name).rename(output / name)
-    shutil.rmtree(staging)
-
-
 def _cause(failure: BaseException) -> str:
     lines = [line for line in str(failure).splitlines() if line.strip()]
     named = [line for line in lines if "Error" in line or "error" in line]
@@ -69,20 +64,39 @@ def _cause(failure: BaseException) -> str:
 def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
     app = validate(options)
-    output = Path(app.output)
+    _warn_if_running_on_the_snapshot(app)
+    folder = OutputFolder(app.output)
+    with folder.writer(" ".join(["roadchief run", *argv])):
+        for line in folder.clean_leftovers():
+            print(line, file=sys.stderr)
+        return _run_into(folder, options, app, summary)
+
+
+def _warn_if_running_on_the_snapshot(app) -> None:
+    """The operator accepted a stale list; the run still says so, first thing."""
+    spec = watchlist_spec(app)
+    if not (is_redis(spec) and app.watchlist_snapshot):
+        return
+    problem = live_watchlist_problem(spec, app.watchlist_max_age_h * 3600)
+    if problem:
+        print(f"WARNING: the live watchlist cannot answer ({problem}): plates are checked against the "
+              f"snapshot {app.watchlist_snapshot} and every hit is marked stale", file=sys.stderr)
+
+
+def _run_into(folder: OutputFolder, options: PipelineOptions, app, summary: bool) -> int:
     live = options.view_as(StandardOptions).streaming
-    staging = output / STAGING
-    shutil.rmtree(staging, ignore_errors=True)
+    version = folder.new_version()
+    if live:
+        folder.publish(version, list(TABLES))
     started = time.perf_counter()
     try:
         with beam.Pipeline(options=options) as pipeline:
-            build(pipeline, app, str(output if live else staging))
+            build(pipeline, app, str(version))
     except Exception as failure:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not live:
+            folder.discard(version)
         changed = "windows written before it stopped stay" if live else "changed no table"
-        raise RunFailed(f"the run failed and {changed} under {output}: {_cause(failure)}") from failure
-    if not live:
-        publish(staging, output)
+        raise RunFailed(f"the run failed and {changed} under {folder.path}: {_cause(failure)}") from failure
     elapsed = time.perf_counter() - started
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
     if app.events_stream:
@@ -90,10 +104,12 @@ def run(argv: list[str], summary: bool = True) -> int:
     total = sum(lines_in.values())
     runner = options.view_as(StandardOptions).runner
     print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "
-          f"on {runner}; tables under {output}")
-    accounts = reconcile(output, lines_in)
-    (output / "reconciliation.json").write_text(json.dumps(accounts, indent=2) + "\n")
+          f"on {runner}; tables under {folder.path}")
+    accounts = reconcile(version, lines_in, app.accept_stale_watchlist)
+    (version / RECONCILIATION).write_text(json.dumps(accounts, indent=2) + "\n")
+    if not live:
+        folder.publish(version, list(TABLES))
     print(accounts["verdict"])
     if summary:
-        print_summary(output)
-    return 0 if accounts["balanced"] else 1
+        print_summary(folder.path)
+    return 0 if accounts["ok"] else 1

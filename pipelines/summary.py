@@ -1,6 +1,7 @@
 """What `roadchief run` prints when it finishes: the reconciliation and the highlights."""
 from pipelines.safety import chosen_period, headline
 from pipelines.tables import connect, render
+from transforms.watchlist_store import STALE
 
 SECTIONS = {
     "Dead letters by reason": """
@@ -38,12 +39,15 @@ def input_of(stage: str) -> str:
     return next((name for name in ("incidents", "outcomes") if stage.startswith(name[:-1] + "_")), "events")
 
 
-def reconcile(tables_dir, lines_in: dict[str, int]) -> dict:
-    """Every input line must be exactly one accepted row or one dead letter.
+def reconcile(tables_dir, lines_in: dict[str, int], accept_stale: bool = False) -> dict:
+    """Every input line must be exactly one accepted row or one dead letter, and
+    every plate checked against the live watchlist.
 
     `lines_in` counts the lines of each input (events, incidents, outcomes).
-    Returns the accounts per input, whether they all balance, and a verdict
-    of one line per input.
+    Returns the accounts per input, whether they all balance, the watchlist
+    versions that checked the plates, and a verdict of one line per input and
+    one for the watchlist. Plates checked against a stale snapshot make the
+    run fail (`ok` false) unless `accept_stale`.
     """
     con = connect(tables_dir)
     stages = con.execute("SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall()
@@ -60,8 +64,26 @@ def reconcile(tables_dir, lines_in: dict[str, int]) -> dict:
         verdicts.append(f"{name} lines in {lines:,} = {table} {accepted:,} + dead letters {dead:,} "
                         f"({listed}): " + ("balanced" if balanced else f"UNBALANCED by {lines - accepted - dead:,}"))
         accounts[name] = {"lines_in": lines, table: accepted, "dead_letters": by_stage, "balanced": balanced}
-    return {"inputs": accounts, "balanced": all(a["balanced"] for a in accounts.values()),
-            "verdict": "\n".join(verdicts)}
+    watchlist = _watchlist_account(con, accept_stale)
+    if watchlist["verdict"]:
+        verdicts.append(watchlist.pop("verdict"))
+    balanced = all(a["balanced"] for a in accounts.values())
+    return {"inputs": accounts, "balanced": balanced, "watchlist": watchlist,
+            "ok": balanced and watchlist["ok"], "verdict": "\n".join(verdicts)}
+
+
+def _watchlist_account(con, accept_stale: bool) -> dict:
+    """Which list versions checked the plates, and how many were checked against a stale snapshot."""
+    versions = dict(con.execute("SELECT list_version, count(*) FROM passings WHERE list_version IS NOT NULL "
+                                "GROUP BY ALL ORDER BY ALL").fetchall())
+    stale = sum(n for version, n in versions.items() if version.startswith(STALE))
+    account = {"versions": versions, "stale_passings": stale, "ok": not stale or accept_stale, "verdict": ""}
+    if stale:
+        account["verdict"] = (
+            f"watchlist: {stale:,} passings were checked against the snapshot, not the live list "
+            + ("(accepted with --accept_stale_watchlist)" if accept_stale else
+               "while Redis could not answer: STALE (see the log; --accept_stale_watchlist accepts it)"))
+    return account
 
 
 def print_summary(tables_dir) -> None:

@@ -6,18 +6,22 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.output_folder import tables_root
 from transforms.write_tables import TABLES, arrow_schema
 
 
 def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a view over each table under `tables_dir`.
 
+    The tables are those of the run current when it connects (`tables_root`),
+    even if another run is published while its queries run.
+
     A table with no files (nothing written yet, or all purged) is an empty
     view with the table's schema, so queries still run.
     """
-    tables_dir = Path(tables_dir)
-    if not tables_dir.is_dir():
+    if not Path(tables_dir).is_dir():
         raise ValueError(f"--tables: {tables_dir} is not a folder")
+    tables_dir = tables_root(tables_dir)
     con = duckdb.connect()
     for name in TABLES:
         files = sorted(glob.glob(str(tables_dir / name / "*.parquet")))

@@ -15,7 +15,7 @@ import apache_beam as beam
 from transforms.plates import canonical, substitutions
 from transforms.buffered import BufferedDoFn
 from transforms.records import Hit, Passing
-from transforms.watchlist_store import WatchEntry, is_redis, open_watchlist
+from transforms.watchlist_store import Answer, WatchEntry, is_redis, open_watchlist
 
 DOUBT = 0.8
 CHECKED = "passings"
@@ -60,27 +60,33 @@ def _canons(passing: Passing) -> list[str]:
     return [canonical(read) for read, _ in _candidates(passing)] if passing.plate else []
 
 
-def _marked(passing: Passing, hits: list[Hit]) -> Passing:
-    return passing._replace(watchlist_hit=True) if hits else passing
+def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
+    """The passing with the list version that checked it, and whether it hit."""
+    if not passing.plate:
+        return passing
+    return passing._replace(watchlist_hit=bool(hits), list_version=version)
 
 
 class _Matcher:
     """The watchlist store of one worker, opened in setup and closed in teardown."""
 
     def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float,
-                 snapshot: Optional[str]):
+                 snapshot: Optional[str], wait_s: float, max_age_s: float):
         self._watchlist = watchlist
         self._max_substitutions = max_substitutions
         self._ttl_s = ttl_s
         self._snapshot = snapshot
+        self._wait_s = wait_s
+        self._max_age_s = max_age_s
 
     def setup(self):
-        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot)
+        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot,
+                                     wait_s=self._wait_s, max_age_s=self._max_age_s)
 
-    def _hits(self, passing: Passing, index) -> list[Hit]:
-        if not passing.plate or not index:
+    def _hits(self, passing: Passing, answer: Answer) -> list[Hit]:
+        if not passing.plate or not answer.entries:
             return []
-        return hits_for(passing, index, self._max_substitutions, self._store.version)
+        return hits_for(passing, answer.entries, self._max_substitutions, answer.version)
 
     def teardown(self):
         self._store.close()
@@ -90,35 +96,40 @@ class _MatchEach(_Matcher, beam.DoFn):
     """For a watchlist held in memory: one lookup per passing costs nothing."""
 
     def process(self, passing: Passing):
-        hits = self._hits(passing, self._store.lookup(_canons(passing)))
+        answer = self._store.answer(_canons(passing))
+        hits = self._hits(passing, answer)
         yield from hits
-        yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits))
+        yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits, answer.version))
 
 
 class _MatchBuffer(_Matcher, BufferedDoFn):
     """For Redis: one MGET for a whole buffer of passings."""
 
     def process_buffer(self, buffer):
-        index = self._store.lookup(key for wv in buffer for key in _canons(wv.value))
+        answer = self._store.answer(key for wv in buffer for key in _canons(wv.value))
         for wv in buffer:
-            hits = self._hits(wv.value, index)
+            hits = self._hits(wv.value, answer)
             for hit in hits:
                 yield wv.with_value(hit)
-            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits)))
+            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits, answer.version)))
 
 
 class MatchWatchlist(beam.PTransform):
     """Passings → Hits (main) and the same passings marked `watchlist_hit` (`passings`).
 
     A Redis watchlist is asked a buffer at a time (one MGET per buffer); a
-    file watchlist is in memory and is asked passing by passing.
+    file watchlist is in memory and is asked passing by passing. Each
+    passing with a plate records the `list_version` that checked it; while
+    Redis cannot answer, a `snapshot` covers (versions "stale:…"), or the
+    stage waits up to `wait_s` for the list and then fails the run
+    (`transforms.watchlist_store.GuardedWatchlist`).
     """
 
     def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
-                 snapshot: Optional[str] = None):
+                 snapshot: Optional[str] = None, wait_s: float = 120.0, max_age_s: float = 0.0):
         super().__init__()
         matcher = _MatchBuffer if is_redis(watchlist) else _MatchEach
-        self._fn = matcher(watchlist, max_substitutions, ttl_s, snapshot)
+        self._fn = matcher(watchlist, max_substitutions, ttl_s, snapshot, wait_s, max_age_s)
 
     def expand(self, passings):
         return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

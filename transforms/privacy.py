@@ -21,8 +21,11 @@ holds the key.
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 from typing import Mapping, Optional
+
+from transforms.plates import PROVINCES, normalise_plate
 
 KEY_ENV = "ROADCHIEF_PLATE_KEY"
 MIN_KEY_BYTES = 32
@@ -99,3 +102,41 @@ def pseudonymise_passing(passing, key: bytes):
     return passing._replace(
         plate=None if passing.plate is None else plate_token(passing.plate, key),
         plate_alternates=[plate_token(alternate, key) for alternate in passing.plate_alternates])
+
+
+_ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width
+_SEP = "\\s·•\\-_.\u30fb\uff0e\uff0d\uff3f"
+# A province character, then 5 to 7 letters or digits with separators between: every way a
+# camera, a person or a misread writes a plate, generously (a few characters too many is no harm).
+_PLATE_LIKE = re.compile(rf"[{PROVINCES}](?:[{_SEP}]{{0,3}}[{_ALNUM}]){{5,7}}(?:[{_SEP}]{{0,3}}[挂学警港澳])?")
+_PLATE_ALONE = re.compile(_PLATE_LIKE.pattern + rf"(?![{_ALNUM}])")  # first, plates that end where a word ends
+# The value of any "plate" field, even in a line that is not valid JSON.
+_PLATE_FIELD = re.compile(r'("plate"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unescaped(match: re.Match) -> str:
+    code = int(match.group(1), 16)
+    return match.group(0) if 0xD800 <= code <= 0xDFFF or code < 0x20 or code in (0x22, 0x5C) else chr(code)
+
+
+def _token_for(text: str, key: bytes) -> str:
+    """The token of the plate `text` holds (so it joins the passings' tokens), else of the text."""
+    plate = next((p for p in (normalise_plate(text[:n]) for n in range(min(len(text), 32), 6, -1)) if p), None)
+    return plate_token(plate or text, key)
+
+
+def redact_plates(raw: str, key: bytes) -> str:
+    """`raw` with every plate-like text replaced by its keyed token.
+
+    For the raw input lines kept in dead letters: lines refused for any reason
+    still carry plates of vehicles nobody is looking for. JSON escapes of
+    ordinary characters are shown as the characters first, so that an escaped
+    plate cannot slip through; the line is otherwise kept as it came.
+    """
+    text = _ESCAPE.sub(_unescaped, raw) if "\\u" in raw else raw
+    text = _PLATE_FIELD.sub(lambda m: m.group(1) + _token_for(m.group(2), key) + m.group(3)
+                            if m.group(2) else m.group(0), text)
+    for pattern in (_PLATE_ALONE, _PLATE_LIKE):
+        text = pattern.sub(lambda m: _token_for(m.group(0), key), text)
+    return text

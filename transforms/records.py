@@ -60,6 +60,7 @@ class Passing(NamedTuple):
     lat: Optional[float]
     distance_m: Optional[float]
     watchlist_hit: bool
+    list_version: Optional[str] = None  # the watchlist version the plate was checked against
 
 
 class Hit(NamedTuple):

@@ -1,23 +1,36 @@
 """Where the watchlist lives: a file (CSV or Parquet) or a Redis database.
 
 Both backends answer the same question for a batch of plates: which entries
-share a canonical form (see `transforms.plates`) with them. A file is read
-once; Redis is asked with one MGET per batch and answers are cached for a few
-seconds, so an entry added by the command centre is seen within the TTL.
+share a canonical form (see `transforms.plates`) with them, and which version
+of the list answered. A file is read once; Redis is asked with one MGET per
+batch and answers are cached for a few seconds, so an entry added by the
+command centre is seen within the TTL.
 
 Redis key layout (prefix `roadchief:watchlist:`):
   canon:<canonical plate>  string, JSON list of the entries whose plate has
                            that canonical form (usually one)
   meta                     hash: version, count, loaded_at, source
+
+An empty answer is only evidence that a plate is not listed if the list was
+there when Redis answered. Redis restarted without its data, a list never
+loaded, a list of no entries or one older than allowed all look like "no
+entry" to MGET, so the meta hash is read in the same round trip as the
+entries, and any of those is a `WatchlistUnavailable` fault, never an answer.
+`GuardedWatchlist` decides what a fault does to a run: cover from a snapshot
+file (every answer marked stale), or wait for the list to come back and fail
+when it does not.
 """
 import csv
 import hashlib
 import json
+import logging
 import time
 from datetime import date, datetime, time as day_time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
+
+from apache_beam.metrics import Metrics
 
 from transforms.plates import canonical, normalise_plate
 from transforms.redis_retry import with_backoff
@@ -29,6 +42,19 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 ZONE = ZoneInfo("Asia/Shanghai")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+STALE = "stale:"
+SNAPSHOT_LOOKUPS = Metrics.counter("roadchief", "watchlist_snapshot_lookups")
+FAULTS = Metrics.counter("roadchief", "watchlist_faults")
+
+
+class WatchlistUnavailable(RuntimeError):
+    """The live watchlist cannot answer now; the message says why, for the operator."""
+
+
+class Answer(NamedTuple):
+    """Entries by canonical plate (only those found), and the version of the list that answered."""
+    entries: dict
+    version: str
 
 
 class WatchEntry(NamedTuple):
@@ -121,48 +147,88 @@ class FileWatchlist:
 
     def __init__(self, path: str | Path, stale: bool = False):
         entries = read_watchlist_file(path)
+        if not entries:
+            raise ValueError(f"watchlist {path}: no entries (an empty list would match nothing)")
         self._index = index_by_canonical(entries)
-        self.version = ("stale:" if stale else "") + entries_version(entries)
+        self.version = (STALE if stale else "") + entries_version(entries)
 
     def lookup(self, canons: Iterable[str]) -> dict[str, tuple[WatchEntry, ...]]:
         return {key: self._index[key] for key in canons if key in self._index}
+
+    def answer(self, canons: Iterable[str]) -> Answer:
+        return Answer(self.lookup(canons), self.version)
 
     def close(self):
         pass
 
 
 class RedisWatchlist:
-    """A live watchlist in Redis, read with MGET and a short TTL cache."""
+    """A live watchlist in Redis, read with MGET and a short TTL cache.
+
+    Every round trip also reads the list's meta hash, so an answer always
+    names the version that gave it, and a list that is missing, empty or
+    older than `max_age_s` (0: any age) raises WatchlistUnavailable.
+    """
 
     def __init__(self, url: str, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 retries: int = 5):
+                 retries: int = 5, max_age_s: float = 0.0, wall_clock: Callable[[], float] = time.time):
         import redis
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._ttl_s = ttl_s
         self._clock = clock
+        self._wall_clock = wall_clock
         self._retries = retries
+        self._max_age_s = max_age_s
         self._cache: dict[str, tuple[float, tuple[WatchEntry, ...]]] = {}
         self._version: tuple[float, str] = (float("-inf"), "")
 
     @property
     def version(self) -> str:
-        now = self._clock()
-        if now - self._version[0] > self._ttl_s:
-            raw = self._with_retries(lambda: self._client.hget(PREFIX + "meta", "version"))
-            self._version = (now, raw.decode() if raw else "empty")
+        """The version that answered last, asked again once the TTL has passed."""
+        if self._clock() - self._version[0] > self._ttl_s:
+            self.answer([])
         return self._version[1]
 
     def lookup(self, canons: Iterable[str]) -> dict[str, tuple[WatchEntry, ...]]:
+        return self.answer(canons).entries
+
+    def answer(self, canons: Iterable[str]) -> Answer:
         now = self._clock()
         wanted = list(dict.fromkeys(canons))
         stale = [key for key in wanted if now - self._cache.get(key, (float("-inf"),))[0] > self._ttl_s]
-        if stale:
-            values = self._with_retries(lambda: self._client.mget([PREFIX + "canon:" + k for k in stale]))
+        if stale or now - self._version[0] > self._ttl_s:
+            meta, values = self._with_retries(lambda: self._fetch(stale))
+            self._version = (now, self._checked_version(*meta))
             if len(self._cache) > 200_000:
                 self._cache.clear()
             for key, value in zip(stale, values):
                 self._cache[key] = (now, _decode(value) if value else ())
-        return {key: self._cache[key][1] for key in wanted if self._cache[key][1]}
+        entries = {key: self._cache[key][1] for key in wanted if self._cache[key][1]}
+        return Answer(entries, self._version[1])
+
+    def _fetch(self, keys: list[str]):
+        """The meta fields and the entries of `keys`, in one round trip (HGET and MGET only)."""
+        with self._client.pipeline(transaction=False) as batch:
+            for field in ("version", "count", "loaded_at"):
+                batch.hget(PREFIX + "meta", field)
+            if keys:
+                batch.mget([PREFIX + "canon:" + k for k in keys])
+            replies = batch.execute()
+        return replies[:3], (replies[3] if keys else [])
+
+    def _checked_version(self, version, count, loaded_at) -> str:
+        if version is None:
+            raise WatchlistUnavailable("Redis holds no watchlist (restarted without its data, or never "
+                                       "loaded: roadchief watchlist load FILE --redis URL)")
+        if count is not None and int(count) == 0:
+            raise WatchlistUnavailable("the watchlist in Redis has no entries")
+        if self._max_age_s and loaded_at is not None:
+            age_s = self._wall_clock() - datetime.fromisoformat(loaded_at.decode()).timestamp()
+            if age_s > self._max_age_s:
+                raise WatchlistUnavailable(f"the watchlist in Redis was loaded {age_s / 3600:.1f} h ago "
+                                           f"({loaded_at.decode()}), more than the {self._max_age_s / 3600:g} h "
+                                           "allowed (--watchlist_max_age_h)")
+        return version.decode()
 
     def _with_retries(self, call):
         return with_backoff(call, self._retries)
@@ -171,9 +237,67 @@ class RedisWatchlist:
         self._client.close()
 
 
+class GuardedWatchlist:
+    """The live list, and what a run does when it cannot answer.
+
+    A fault (WatchlistUnavailable, or Redis unreachable after its retries) is
+    covered from `snapshot` when there is one: the answer's version starts
+    with "stale:", so every hit and passing it touched says so, and the run
+    reports it. Without a snapshot the lookup waits for the list to come back,
+    up to `wait_s`, then raises: a run stops loudly rather than thin silently.
+    """
+
+    def __init__(self, live: RedisWatchlist, snapshot: Optional[FileWatchlist], wait_s: float,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self._live = live
+        self._snapshot = snapshot
+        self._wait_s = wait_s
+        self._clock = clock
+        self._sleep = sleep
+        self._fault: Optional[str] = None
+
+    def answer(self, canons: Iterable[str]) -> Answer:
+        import redis
+        canons = list(canons)
+        deadline = self._clock() + self._wait_s
+        delay = 0.2
+        while True:
+            try:
+                answer = self._live.answer(canons)
+            except (WatchlistUnavailable, redis.ConnectionError, redis.TimeoutError) as fault:
+                self._report(str(fault) if isinstance(fault, WatchlistUnavailable)
+                             else f"Redis unreachable ({type(fault).__name__})")
+                if self._snapshot is not None:
+                    SNAPSHOT_LOOKUPS.inc()
+                    return self._snapshot.answer(canons)
+                if self._clock() >= deadline:
+                    raise WatchlistUnavailable(f"{self._fault}; waited {self._wait_s:g} s for it "
+                                               "(--watchlist_wait_s) and no --watchlist_snapshot "
+                                               "was given") from None
+                self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if self._fault is not None:
+                logging.warning("watchlist: the live list answers again (version %s)", answer.version)
+                self._fault = None
+            return answer
+
+    def _report(self, reason: str) -> None:
+        if reason != self._fault:
+            FAULTS.inc()
+            cover = "covering from the snapshot, hits marked stale" if self._snapshot else "waiting for it"
+            logging.error("watchlist fault: %s; %s", reason, cover)
+        self._fault = reason
+
+    def close(self):
+        self._live.close()
+
+
 def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     """Replace the watchlist in Redis atomically; returns the new meta."""
     import redis
+    if not entries:
+        raise ValueError("the watchlist has no entries: Redis keeps the list it has")
     client = redis.Redis.from_url(url)
     index = index_by_canonical(entries)
     keep = {PREFIX + "canon:" + key for key in index}
@@ -204,17 +328,34 @@ def redis_problem(url: str) -> Optional[str]:
         return f"{type(failure).__name__}: {failure}"
 
 
-def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None):
-    """A backend for `--watchlist`: a redis:// or rediss:// URL, or a file path.
+def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
+    """Why the Redis list at `url` cannot answer now (unreachable, refused, missing,
+    empty, too old), or None if it can."""
+    import redis
+    live = RedisWatchlist(url, retries=0, max_age_s=max_age_s)
+    try:
+        live.answer([])
+        return None
+    except WatchlistUnavailable as fault:
+        return str(fault)
+    except redis.AuthenticationError as failure:
+        return f"Redis refused ({type(failure).__name__}: {failure})"
+    except (redis.ConnectionError, redis.TimeoutError) as failure:
+        return f"Redis unreachable ({type(failure).__name__}: {failure})"
+    except redis.RedisError as failure:
+        return f"Redis refused ({type(failure).__name__}: {failure})"
+    finally:
+        live.close()
 
-    With a `snapshot` file, an unreachable Redis falls back to that file,
-    marked stale, instead of failing.
-    """
+
+def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None,
+                   wait_s: float = 120.0, max_age_s: float = 0.0):
+    """A backend for `--watchlist`: a file path, or a redis:// or rediss:// URL guarded by
+    `GuardedWatchlist` (covered from the `snapshot` file, if given, while Redis cannot answer)."""
     if not is_redis(spec):
         return FileWatchlist(spec)
-    if snapshot and redis_problem(spec):
-        return FileWatchlist(snapshot, stale=True)
-    return RedisWatchlist(spec, ttl_s=ttl_s)
+    return GuardedWatchlist(RedisWatchlist(spec, ttl_s=ttl_s, max_age_s=max_age_s),
+                            FileWatchlist(snapshot, stale=True) if snapshot else None, wait_s)
 
 
 def is_redis(spec: Optional[str]) -> bool:

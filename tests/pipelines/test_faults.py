@@ -31,15 +31,21 @@ def test_redis_down_at_start_is_a_clear_error(events, tmp_path):
         replay(events, tmp_path / "out", "--watchlist", url)
 
 
-def test_redis_down_at_start_falls_back_to_the_snapshot_marked_stale(events, tmp_path,
-                                                                      world_folder):
+def test_redis_down_at_start_with_a_snapshot_is_refused_unless_stale_data_are_accepted(
+        events, tmp_path, world_folder):
     closed = RedisServer(tmp_path)
     url = closed.url
     closed.stop()
     snapshot = f"{world_folder}/watchlist.csv"
-    assert replay(events, tmp_path / "out", "--watchlist", url, "--watchlist_snapshot", snapshot) == 0
-    versions = connect(tmp_path / "out").execute("SELECT DISTINCT list_version FROM hits").fetchall()
+    with pytest.raises(OptionsError, match="Redis unreachable.*--accept_stale_watchlist"):
+        replay(events, tmp_path / "out", "--watchlist", url, "--watchlist_snapshot", snapshot)
+    assert replay(events, tmp_path / "out", "--watchlist", url, "--watchlist_snapshot", snapshot,
+                  "--accept_stale_watchlist") == 0
+    con = connect(tmp_path / "out")
+    versions = con.execute("SELECT DISTINCT list_version FROM hits").fetchall()
     assert versions and all(v.startswith("stale:") for (v,) in versions)
+    checked = con.execute("SELECT DISTINCT list_version FROM passings WHERE plate IS NOT NULL").fetchall()
+    assert checked and all(v.startswith("stale:") for (v,) in checked)
 
 
 def test_redis_restarting_mid_lookup_is_retried_and_answers(tmp_path, world_folder):
@@ -84,7 +90,7 @@ def test_a_full_disk_fails_clearly_and_keeps_the_previous_tables(events, tmp_pat
             replay(events, disk)
         con = connect(disk)
         assert con.execute("SELECT count(*) FROM passings").fetchone()[0] <= 20
-        assert not (disk / ".staging").exists()
+        assert [p.name for p in (disk / ".versions").iterdir()] == [(disk / "current").resolve().name]
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], check=True)  # a failed writer may hold a file open
 

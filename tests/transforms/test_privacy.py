@@ -4,7 +4,8 @@ import secrets
 
 import pytest
 
-from transforms.privacy import KEY_ENV, key_id, load_plate_key, plate_token, pseudonymise_passing
+from transforms.privacy import (KEY_ENV, key_id, load_plate_key, plate_token, pseudonymise_passing,
+                                redact_plates)
 from transforms.records import Passing
 
 KEY_HEX = secrets.token_hex(32)
@@ -72,3 +73,22 @@ def test_key_id_is_a_stable_fingerprint_that_tells_keys_apart():
     assert key_id(KEY) == key_id(bytes(KEY))
     assert key_id(KEY) != key_id(secrets.token_bytes(32))
     assert KEY_HEX[:12] != key_id(KEY)
+
+
+@pytest.mark.parametrize("raw", [
+    '{"event_id": "e1", "camera_id": "nowhere", "plate": "琼C12345"}',
+    '{"event_id": "e1", "plate": "琼c 123·45", "camera_id": ',
+    '{"plate":"\\u743cC12345","lane":-1}',
+    '{"plate": "琼Ｃ１２３４５"}',
+    "images/琼C12345.jpg",
+    '{"note": "followed 琼C-12345 into town"}',
+])
+def test_plates_in_raw_lines_become_their_tokens(raw):
+    redacted = redact_plates(raw, KEY)
+    assert "12345" not in redacted and "１２３４５" not in redacted
+    assert plate_token("琼C12345", KEY) in redacted
+
+
+def test_a_plate_field_that_is_no_plate_is_hidden_too_and_other_text_stays():
+    redacted = redact_plates('{"plate": "C12345", "camera_id": "QH-BC-001", "town": "琼海市"}', KEY)
+    assert "C12345" not in redacted and '"camera_id": "QH-BC-001", "town": "琼海市"' in redacted

@@ -79,6 +79,7 @@ def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
 
 def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
     now = [0.0]
+    load_into_redis(read_watchlist_file(write_csv(tmp_path / "v.csv", ROWS[2:])), redis_url, "v")
     live = RedisWatchlist(redis_url, ttl_s=5, clock=lambda: now[0])
     key = canonical("琼C12345")
     assert live.lookup([key]) == {}

@@ -1,0 +1,131 @@
+"""One writer per output folder; readers see one whole run, the old or the new, never a mix.
+
+Real `roadchief run` processes: two started on one folder, one killed with
+SIGKILL half-way, and a reader querying while runs publish.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from pipelines.output_folder import OutputFolder
+from pipelines.tables import connect
+from tests.conftest import simulated_events
+
+COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, world_folder):
+    """A large and a small events file, whose tables differ in every count."""
+    folder = tmp_path_factory.mktemp("writers")
+    large = simulated_events(folder, world_folder, seed=5, events=20_000)
+    small = folder / "small.jsonl"
+    small.write_text("".join(large.read_text(encoding="utf-8").splitlines(keepends=True)[:3000]),
+                     encoding="utf-8")
+    return large, small
+
+
+def start(events, output) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--events", str(events),
+                             "--output", str(output)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finish(process: subprocess.Popen, timeout=300) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def counts(output) -> tuple:
+    return connect(output).execute(COUNTS).fetchone()
+
+
+def wait_for_version(output, timeout=60) -> None:
+    deadline = time.monotonic() + timeout
+    while not any((output / ".versions").glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_second_run_on_the_same_folder_is_refused_and_the_first_publishes_whole(inputs, tmp_path):
+    large, small = inputs
+    output = tmp_path / "out"
+    first = start(large, output)
+    wait_for_version(output)
+    code, _, err = finish(start(small, output), timeout=120)
+    assert code == 2 and "Traceback" not in err
+    assert f"is being written by another roadchief process (pid {first.pid}" in err
+    assert finish(first)[0] == 0
+    alone = tmp_path / "alone"
+    assert finish(start(large, alone))[0] == 0
+    assert counts(output) == counts(alone)
+    accounts = json.loads((output / "reconciliation.json").read_text())
+    assert accounts["inputs"]["events"]["lines_in"] == 20_000
+
+
+def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_time(inputs, tmp_path):
+    large, small = inputs
+    output = tmp_path / "out"
+    assert finish(start(small, output))[0] == 0
+    before = counts(output)
+    reconciliation = (output / "reconciliation.json").read_text()
+    for delay in (0.5, 3.0):
+        victim = start(large, output)
+        wait_for_version(output)
+        time.sleep(delay)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert counts(output) == before
+        assert (output / "reconciliation.json").read_text() == reconciliation
+    code, _, err = finish(start(small, output))
+    assert code == 0 and "removed the unfinished tables of run" in err
+    versions = sorted(p.name for p in (output / ".versions").iterdir())
+    assert len(versions) == 2 and (output / "current").resolve().name == versions[-1]
+
+
+def test_readers_see_one_whole_run_while_runs_publish(inputs, tmp_path):
+    large, small = inputs
+    output = tmp_path / "out"
+    expected = set()
+    for events in (small, large):
+        alone = tmp_path / events.stem
+        assert finish(start(events, alone))[0] == 0
+        expected.add(counts(alone))
+    assert finish(start(small, output))[0] == 0
+    seen, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            seen.append(counts(output))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for events in (large, small, large):
+            assert finish(start(events, output))[0] == 0
+    finally:
+        stop.set()
+        reader.join()
+    assert len(seen) > 20 and set(seen) <= expected and len(set(seen)) == 2
+
+
+def test_the_lock_dies_with_its_process(tmp_path):
+    folder = OutputFolder(tmp_path / "out")
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nfrom pipelines.output_folder import OutputFolder\n"
+                               "with OutputFolder(sys.argv[1]).writer('holder'):\n"
+                               "    print('held', flush=True)\n    time.sleep(600)\n", str(folder.path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(Exception, match=f"pid {holder.pid}.*holder"):
+        with folder.writer("second"):
+            pass
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    with folder.writer("after the crash"):
+        pass

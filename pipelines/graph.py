@@ -45,11 +45,13 @@ from transforms.write_tables import WriteTables
 def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_lines=None) -> dict:
     """Lines of camera events (and of incident and outcome reports, if any) → the output
     tables, as PCollections keyed by table name."""
-    parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s)
     standard = options.view_as(StandardOptions)
+    lateness_s = options.allowed_lateness_minutes * 60 if standard.streaming else None
+    parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s,
+                                            allowed_lateness_s=lateness_s)
     unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
         options.dedup_window_minutes, standard.streaming,
-        watermark_driven=standard.runner != "FnApiRunner")
+        watermark_driven=standard.runner != "FnApiRunner", allowed_lateness_s=lateness_s or 0.0)
     read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(
         options.model, options.min_camera_confidence, options.max_image_bytes,
         options.max_image_pixels, options.image_root, options.max_image_decoded_bytes,
@@ -107,7 +109,7 @@ def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
         options.events_stream, options.stream_name, after=options.stream_after,
         image_base=options.image_root or "", out_of_orderness_s=options.out_of_orderness_s,
         idle_advance_s=options.idle_advance_s, max_future_s=options.max_future_s,
-        stop_at_end=options.stream_until_end)
+        allowed_lateness_s=options.allowed_lateness_minutes * 60, stop_at_end=options.stream_until_end)
 
 
 def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:
@@ -121,7 +123,8 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
                               pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
     metadata = {"roadchief.plate_key_id": plate_key_id(options)}
     if options.view_as(StandardOptions).streaming:  # analysts query each window as it closes
-        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes)
+        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
+                                              options.allowed_lateness_minutes)
     else:
         tables | "Write" >> WriteTables(output, metadata)
     if options.publish_dispatches:

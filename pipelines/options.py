@@ -34,6 +34,9 @@ class RoadchiefOptions(PipelineOptions):
                             help="stop at the stream's end marker (roadchief replay --end-marker)")
         parser.add_argument("--out_of_orderness_s", type=float, default=5.0,
                             help="how far behind the latest event time the stream's watermark is held")
+        parser.add_argument("--allowed_lateness_minutes", type=float, default=30.0,
+                            help="live: an event arriving this long behind the stream's watermark "
+                                 "still counts; later ones are dead letters")
         parser.add_argument("--idle_advance_s", type=float, default=10.0,
                             help="after this long without entries the watermark moves on with the clock")
         parser.add_argument("--incidents", action="append", default=[],
@@ -184,8 +187,9 @@ def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> lis
         entry_offset(app.stream_after)
     except ValueError:
         problems.append(f"--stream_after: {app.stream_after!r} is not a stream entry id (ms-seq)")
-    if app.out_of_orderness_s < 0 or app.idle_advance_s <= 0:
-        problems.append("--out_of_orderness_s must not be negative, --idle_advance_s must be positive")
+    if app.out_of_orderness_s < 0 or app.idle_advance_s <= 0 or app.allowed_lateness_minutes < 0:
+        problems.append("--out_of_orderness_s and --allowed_lateness_minutes must not be negative, "
+                        "--idle_advance_s must be positive")
     return problems
 
 

@@ -14,8 +14,9 @@ state scoped to its event-time window of the horizon, the source of the first
 delivery to arrive: that delivery goes on at once and later ones are dead
 letters. The runner drops a window's state when the window expires, which
 keeps memory flat on an endless stream. A redelivery carries the same capture
-time as the original, so it falls in the same window; a copy arriving after
-its window has closed is late. (State cleared by a user timer would also catch
+time as the original, so it falls in the same window; the window's state is
+kept for the live run's allowed lateness after it closes, and the source
+refuses lines later than that (ParseEvents), so no copy is dropped unseen. (State cleared by a user timer would also catch
 copies with different capture times, but on Prism a bundle split while timers
 are pending can lose state and pass a copy twice: measured, not guessed.)
 
@@ -78,10 +79,11 @@ class DropDuplicateDeliveries(beam.PTransform):
     """CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`)."""
 
     def __init__(self, horizon_minutes: float = 10.0, streaming: bool = False,
-                 watermark_driven: bool = True):
+                 watermark_driven: bool = True, allowed_lateness_s: float = 0.0):
         super().__init__()
         self._horizon_us = round(horizon_minutes * 60_000_000)
         self._streaming = streaming
+        self._lateness_s = allowed_lateness_s
         self._windowing = beam.WindowInto(window.GlobalWindows(), timestamp_combiner=(
             window.TimestampCombiner.OUTPUT_AT_EARLIEST if watermark_driven
             else window.TimestampCombiner.OUTPUT_AT_EOW))
@@ -91,7 +93,8 @@ class DropDuplicateDeliveries(beam.PTransform):
             tuple[str, CameraEvent])
         if self._streaming:
             return (keyed
-                    | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6))
+                    | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6),
+                                                   allowed_lateness=self._lateness_s)
                     | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
                         DEAD_LETTERS, main="events"))
         if keyed.windowing != self._windowing.get_windowing(None):

@@ -4,7 +4,7 @@ A line either becomes a CameraEvent or a DeadLetter that says which rule it
 broke; nothing escapes as an exception and nothing is dropped.
 """
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 import apache_beam as beam
 
@@ -71,36 +71,52 @@ def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: in
 
 
 class _ParseFn(beam.DoFn):
-    def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float]):
+    def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float],
+                 allowed_lateness_s: Optional[float]):
         self._world_folder = world_folder
         self._max_future_s = max_future_s
         self._clock = clock
+        self._lateness_us = None if allowed_lateness_s is None else round(allowed_lateness_s * 1_000_000)
 
     def setup(self):
         cameras = world_at(self._world_folder).cameras
         self._cameras = dict(zip(cameras.index.astype(str), cameras.defence_layer.astype(str)))
 
-    def process(self, line: EventLine):
+    def process(self, line: EventLine, timestamp=beam.DoFn.TimestampParam):
         latest_us = round((self._clock() + self._max_future_s) * 1_000_000)
         try:
             event = parse_event(line, self._cameras, latest_us)
+            self._refuse_if_late(event, timestamp)
         except InvalidRecord as invalid:
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter(line, "parse", str(invalid), invalid.record_id))
             return
         yield at_event_time(event, event.captured_at_us)
+
+    def _refuse_if_late(self, event: CameraEvent, timestamp) -> None:
+        """A live source stamps a line at its watermark when the line's own time is too late."""
+        if self._lateness_us is None:
+            return
+        behind_us = timestamp.micros - event.captured_at_us
+        if behind_us > self._lateness_us:
+            late = InvalidRecord(f"captured_at: late, {behind_us / 60e6:.1f} min behind the stream's "
+                                 f"watermark (allowed lateness {self._lateness_us / 60e6:g} min)")
+            late.record_id = event.event_id[:128]
+            raise late
 
 
 class ParseEvents(beam.PTransform):
     """EventLines → CameraEvents (main output) and DeadLetters (`dead_letters`).
 
     `clock` gives the current time in seconds; an event captured more than
-    `max_future_s` after it is refused. Tests pass a fixed clock.
+    `max_future_s` after it is refused. Tests pass a fixed clock. A live run
+    gives `allowed_lateness_s`: an event the source had to stamp later than
+    that after its capture time is refused as late (ReadRedisStream).
     """
 
     def __init__(self, world_folder: str, max_future_s: float = 300.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, allowed_lateness_s: Optional[float] = None):
         super().__init__()
-        self._fn = _ParseFn(world_folder, max_future_s, clock)
+        self._fn = _ParseFn(world_folder, max_future_s, clock, allowed_lateness_s)
 
     def expand(self, lines):
         return lines | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")

@@ -185,7 +185,8 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
 
     def __init__(self, url: str, after: str, image_base: str, stop_at_end: bool, batch: int,
                  block_ms: int, resume_delay_s: float, out_of_orderness_s: float,
-                 idle_advance_s: float, max_future_s: float, clock: Callable[[], float]):
+                 idle_advance_s: float, max_future_s: float, allowed_lateness_s: float,
+                 clock: Callable[[], float]):
         self._url = url
         self._start = entry_offset(after) + 1
         self._image_base = image_base
@@ -195,6 +196,7 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
         self._resume_delay = Duration.of(resume_delay_s)
         self._watermark_args = (out_of_orderness_s, idle_advance_s, clock)
         self._max_future_us = round(max_future_s * 1_000_000)
+        self._lateness_us = round(allowed_lateness_s * 1_000_000)
         self._clock = clock
 
     def initial_restriction(self, stream):
@@ -260,8 +262,10 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
         tracker.defer_remainder()
 
     def _stamp(self, event_us: Optional[int], watermark: Optional[Timestamp]) -> Timestamp:
-        if event_us is not None:
+        if event_us is not None and (watermark is None or event_us >= watermark.micros - self._lateness_us):
             return Timestamp(micros=event_us)
+        if event_us is not None:
+            return watermark  # too late for the windows downstream: ParseEvents dead-letters it
         # Undated: on time at the watermark, or, before there is one, at the wall clock.
         return watermark if watermark is not None else Timestamp.of(self._clock())
 
@@ -273,7 +277,7 @@ class ReadRedisStream(beam.PTransform):
     """A Redis Stream → EventLines (source `stream:entry-id`), unbounded, in event time.
 
     `image_base` is the folder that relative image paths in events refer to.
-    `batch` entries are read per XREAD, which waits up to `block_ms`; an empty
+    `batch` entries are read at most per read; a quiet stream waits up to `block_ms`; an empty
     poll retries after `resume_delay_s`. `clock` gives the wall-clock second,
     as in ParseEvents. See the module docstring for the rest.
     """
@@ -281,12 +285,12 @@ class ReadRedisStream(beam.PTransform):
     def __init__(self, url: str, stream: str = EVENTS_STREAM, *, after: str = "0",
                  image_base: str = "", out_of_orderness_s: float = 5.0,
                  idle_advance_s: float = 10.0, max_future_s: float = 300.0,
-                 stop_at_end: bool = False, batch: int = 1000, block_ms: int = 100,
-                 resume_delay_s: float = 0.2, clock: Callable[[], float] = time.time):
+                 allowed_lateness_s: float = 1800.0, stop_at_end: bool = False, batch: int = 1000,
+                 block_ms: int = 100, resume_delay_s: float = 0.2, clock: Callable[[], float] = time.time):
         super().__init__()
         self._stream = stream
         self._fn = _ReadStream(url, after, image_base, stop_at_end, batch, block_ms, resume_delay_s,
-                               out_of_orderness_s, idle_advance_s, max_future_s, clock)
+                               out_of_orderness_s, idle_advance_s, max_future_s, allowed_lateness_s, clock)
 
     def expand(self, pbegin):
         return (pbegin

@@ -1,5 +1,7 @@
 """The same pipeline reading a Redis Stream live on Prism gives the tables of a file replay."""
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -100,3 +102,33 @@ def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(
     assert counted_once(tmp_path / "live")
     assert len(published) == len(set(published))  # each version once
     assert len({dispatch for dispatch, _ in published}) == len(rows(tmp_path / "file", "dispatches"))
+
+
+def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_beyond_it(redis_url, tmp_path):
+    """Windowed stages drop what arrives after their window has closed; the run must say so instead."""
+    def event(name, minute, second=0):
+        return json.dumps({"event_id": name, "camera_id": "QH-BC-001", "plate": "琼C12345",
+                           "captured_at": f"2026-11-29T08:{minute:02d}:{second:02d}+08:00"}, ensure_ascii=False)
+
+    client = redis.Redis.from_url(redis_url)
+    for n in range(120):
+        client.xadd("roadchief:events", {"event": event(f"early-{n}", 40 + n // 12, n % 12 * 5)})
+    live = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner", "--prism_location",
+         prism_binary(), "--environment_type", "LOOPBACK", "--streaming", "--events_stream", redis_url,
+         "--stream_until_end", "--idle_advance_s", "1", "--output", str(tmp_path / "live")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "live").glob("passings/window-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a window has closed: the watermark is past 08:45
+    client.xadd("roadchief:events", {"event": event("late-but-allowed", 30)})
+    client.xadd("roadchief:events", {"event": event("too-late", 0)})
+    client.xadd("roadchief:events", {"event": event("on-time", 50)})
+    client.xadd("roadchief:events", {"end": "1"})
+    out, err = live.communicate(timeout=300)
+    assert live.returncode == 0, err[-2000:]  # balanced: every entry is a passing or a dead letter
+    con = connect(tmp_path / "live")
+    passed = {e for (e,) in con.execute("SELECT event_id FROM passings").fetchall()}
+    assert {"late-but-allowed", "on-time"} <= passed and "too-late" not in passed and len(passed) == 122
+    (reason,) = con.execute("SELECT reason FROM dead_letters WHERE event_id = 'too-late'").fetchone()
+    assert reason.startswith("captured_at: late, ") and "allowed lateness 30 min" in reason

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from models.plates.images import ImageError, decode_image
+from models.plates.images import ImageError, decode_image, read_regular_file
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
 from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     images, errors = {}, {}
     for f in args.files:
         try:
-            images[f] = decode_image(Path(f).read_bytes())
+            images[f] = decode_image(read_regular_file(f, MAX_FILE_BYTES))
         except ImageError as e:
             errors[f] = e.reason
         except OSError as e:

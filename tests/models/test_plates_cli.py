@@ -1,5 +1,6 @@
 """``roadchief recognize`` prints one JSON line per file and survives bad files."""
 import json
+import os
 
 import cv2
 import numpy as np
@@ -13,7 +14,8 @@ def test_recognize_good_and_bad_files(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / "plate.png"), crop)
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "text.jpg").write_text("hello")
-    files = [str(tmp_path / n) for n in ("plate.png", "empty.jpg", "text.jpg", "missing.jpg")]
+    os.mkfifo(tmp_path / "fifo.jpg")  # would wait for a writer for ever if opened blocking
+    files = [str(tmp_path / n) for n in ("plate.png", "empty.jpg", "text.jpg", "missing.jpg", "fifo.jpg")]
     assert main(files + ["--kind", "plate"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == files
@@ -21,6 +23,7 @@ def test_recognize_good_and_bad_files(tmp_path, capsys):
     assert rows[0]["color"] == "blue" and rows[0]["plate"] == "琼A12345"
     for r in rows[1:]:
         assert r["plate"] is None and r["reason"]
+    assert "a FIFO" in rows[-1]["reason"]
 
 
 def test_recognize_reports_a_missing_model(tmp_path, capsys):

@@ -9,7 +9,7 @@ GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 BEAM_VERSION := 2.77.0
 
-.PHONY: demo test bench soak prism clean
+.PHONY: demo test bench soak prism system-packages clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,22 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: $(VENV)/.installed $(PRISM)
+test: system-packages $(VENV)/.installed $(PRISM)
 	$(BIN)/python -m pytest -q tests
+
+# What the tests start for real: redis-server, and headless Chromium with a font for the report.
+system-packages:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		else \
+			echo "make test needs:$$missing. Install them with: sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
 
 bench: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_pipeline.py

@@ -16,6 +16,7 @@ from transforms.read_redis_stream import END_FIELD, EVENT_FIELD, EVENTS_STREAM, 
 from transforms.redis_retry import with_backoff
 
 BATCH = 500
+MAX_FUTURE_S = 300.0  # as the pipeline's default --max_future_s: later lines are refused there
 
 
 class ReplayCounts(NamedTuple):
@@ -27,12 +28,14 @@ class ReplayCounts(NamedTuple):
 
 def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed: float = 1.0,
            end_marker: bool = False, sleep: Callable[[float], None] = time.sleep,
-           clock: Callable[[], float] = time.monotonic) -> ReplayCounts:
+           clock: Callable[[], float] = time.monotonic,
+           wall_clock: Callable[[], float] = time.time) -> ReplayCounts:
     """Push every line of `events_path` to `stream`, at `speed` times real time (0: at once).
 
     The first dated line sets the pace; a line without a readable captured_at,
-    or dated before its predecessors, is pushed at once. `end_marker` appends an
-    entry that ends a ReadRedisStream in replay mode (stop_at_end).
+    dated before its predecessors, or dated in the future (one line of 2099
+    must not hold the replay for decades), is pushed at once. `end_marker`
+    appends an entry that ends a ReadRedisStream in replay mode (stop_at_end).
     """
     client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
     pending, ids, undated = [], [], 0
@@ -55,6 +58,8 @@ def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed:
                 line = raw.rstrip(b"\r\n")
                 event_us = captured_at_us(line.decode("utf-8", errors="replace"))
                 undated += event_us is None
+                if event_us is not None and event_us > (wall_clock() + MAX_FUTURE_S) * 1e6:
+                    event_us = None
                 if speed > 0 and event_us is not None:
                     first_us = event_us if first_us is None else first_us
                     wait_s = started + (event_us - first_us) / 1e6 / speed - clock()

@@ -51,3 +51,14 @@ def test_lines_are_paced_by_captured_at_and_undated_ones_go_at_once(tmp_path, re
     started = entry_ms(ids[0])
     assert entry_ms(ids[1]) - started >= 99 and entry_ms(ids[3]) - started >= 199
     assert len(sleeps) == 2
+
+
+def test_a_line_dated_in_the_future_is_pushed_at_once_and_does_not_hold_the_replay(tmp_path, redis_url):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join([event_line(1, "2099-01-01T00:00:00+08:00"),
+                                 event_line(2, "2026-11-29T08:00:00+08:00"),
+                                 event_line(3, "2099-06-01T00:00:00+08:00"),
+                                 event_line(4, "2026-11-29T08:00:01+08:00")]))
+    sleeps = []
+    counts = replay(str(path), redis_url, stream="s", speed=10, sleep=sleeps.append)
+    assert counts.entries == 4 and all(s < 1 for s in sleeps)

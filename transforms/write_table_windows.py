@@ -21,7 +21,15 @@ Windows, panes and files:
   are dropped by Beam before they reach the writer. Early (processing-time)
   firings are left out on purpose: processing-time timers beside an unbounded
   source run on no local runner.
-- Each pane of each window becomes one file,
+- An empty pane writes no file. Beam Python asks for an empty closing pane
+  (ClosingBehavior EMIT_ALWAYS), and Flink's WindowDoFnOperator hands the
+  runner's ReduceFnRunner one timer at a time: when the watermark leaps past a
+  window's end + allowed lateness (a backlog, the end of a replay), the
+  end-of-window timer emits the rows as the final pane (index 0) and clears
+  the window's state, and the garbage-collection timer then finds the window
+  open again and emits an empty pane, also index 0, which would overwrite
+  the rows' file.
+- Each non-empty pane of each window becomes one file,
   `<table>/window-<start>-<end>-pane<index>.parquet`, times in UTC. A late
   pane has a higher pane index, so it adds a file and never replaces one: a
   table is the union of its files. A retried bundle rewrites the same name
@@ -40,6 +48,7 @@ One worker writes each window of a table, which suits this project's
 traffic. Many late records arriving one by one make many small files; compact
 old windows offline if that matters.
 """
+import itertools
 import uuid
 
 import apache_beam as beam
@@ -76,6 +85,14 @@ class _WritePane(beam.DoFn):
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         _, records = keyed
+        records = iter(records)
+        first = next(records, None)
+        if first is None:
+            # An empty pane adds no rows. Beam Python asks for every closing pane
+            # (EMIT_ALWAYS), and on Flink an empty one can come with the index of the
+            # pane that held the rows (see module docstring): never write it.
+            return
+        records = itertools.chain((first,), records)
         path = FileSystems.join(self._folder, window_file_name(window, pane.index))
         temporary = f"{path}.{uuid.uuid4().hex}.tmp"
         try:

@@ -183,3 +183,17 @@ def test_a_file_is_invisible_until_complete_and_a_failed_write_leaves_nothing(tm
     assert list(tmp_path.iterdir()) == []
     written, = writer.process((0, [passing_at("e0", T0)]), window, pane)
     assert Path(written).name == file_of(0) and event_ids(written) == ["e0"]
+
+
+def test_an_empty_pane_writes_nothing_and_keeps_the_rows_of_its_index(tmp_path):
+    # On Flink, when the watermark leaps past a window's end + allowed lateness, the
+    # end-of-window timer emits the rows as the final pane (index 0) and clears the window;
+    # the garbage-collection timer then emits an empty pane with index 0 again (Beam Python
+    # asks for closing panes EMIT_ALWAYS). It must not replace the rows' file.
+    window = IntervalWindow(Timestamp(micros=T0), Timestamp(micros=T0 + MINUTE))
+    pane = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
+    writer = _WritePane(str(tmp_path), arrow_schema(Passing))
+    written, = writer.process((0, [passing_at("e0", T0)]), window, pane)
+    assert list(writer.process((0, []), window, pane)) == []
+    assert [path.name for path in tmp_path.iterdir()] == [file_of(0)]
+    assert event_ids(written) == ["e0"]

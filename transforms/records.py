@@ -5,9 +5,11 @@ exchange compact, schema'd rows instead of dicts. Times are integers in
 microseconds since the Unix epoch (UTC): exact, cheap to compare, and what the
 Parquet tables store.
 """
+import uuid
 from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
+from apache_beam.typehints import schemas
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
@@ -277,6 +279,16 @@ def at_event_time(value, micros: int) -> TimestampedValue:
     return TimestampedValue(value, Timestamp(micros=micros))
 
 
+# Each record type gets a schema id fixed by its name and fields, registered when this module is
+# imported. Beam otherwise draws a random id while the pipeline is built, and a worker in another
+# process (EXTERNAL, PROCESS or DOCKER environments) that does not know the id decodes rows into
+# look-alike generated classes: `isinstance(row, Hit)` is then false and the stages that tell
+# records apart by type fail. In-process workers (LOOPBACK, FnApiRunner) never noticed.
+_SCHEMA_IDS = uuid.UUID("5b1d3f0e-6a43-4c39-9a0e-2f6d5c1e7a10")
 for _record in (EventLine, CameraEvent, Passing, Hit, ChiefOnDuty, AssignedResponder,
                 Dispatch, MetricRow, Incident, OutcomeReport, Response, SafetyMetric, DeadLetter):
+    if "_beam_schema_id" not in _record.__dict__:
+        setattr(_record, "_beam_schema_id", str(uuid.uuid5(
+            _SCHEMA_IDS, f"{_record.__module__}.{_record.__qualname__}{_record.__annotations__}")))
+        schemas.typing_to_runner_api(_record)  # registers the schema under that id
     beam.coders.registry.register_coder(_record, beam.coders.RowCoder)

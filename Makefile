@@ -8,8 +8,13 @@ DEMO := out/demo
 GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 BEAM_VERSION := 2.77.0
+TOOLS := .tools
+FLINK_VERSION := 1.19.3
+JOB_SERVER_VERSION := 2.62.0
+FLINK_HOME := $(TOOLS)/flink-$(FLINK_VERSION)
+JOB_SERVER := $(TOOLS)/beam-flink-job-server-$(JOB_SERVER_VERSION)/beam-flink-job-server-launcher.jar
 
-.PHONY: demo test bench soak prism system-packages clean
+.PHONY: demo test bench soak prism flink system-packages clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +35,7 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: system-packages $(VENV)/.installed $(PRISM)
+test: system-packages $(VENV)/.installed $(PRISM) flink
 	$(BIN)/python -m pytest -q tests
 
 # What the tests start for real: redis-server, and headless Chromium with a font for the report.
@@ -58,6 +63,22 @@ soak: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_soak.py --live
 
 prism: $(PRISM)
+
+# Flink and Beam's job server for it: Flink's lib/ from its PyPI distribution (an sdist whose
+# deps/ holds the jars), the job server's classpath from Maven Central (pipelines/flink).
+flink: $(FLINK_HOME)/lib $(JOB_SERVER)
+
+$(FLINK_HOME)/lib:
+	rm -rf $(TOOLS)/flink-download && mkdir -p $(TOOLS)/flink-download $(FLINK_HOME)/bin
+	$(PYTHON) -m pip download -q --no-deps --no-binary :all: apache-flink-libraries==$(FLINK_VERSION) \
+		-d $(TOOLS)/flink-download
+	tar -xzf $(TOOLS)/flink-download/apache*flink*libraries-$(FLINK_VERSION).tar.gz -C $(TOOLS)/flink-download
+	cp $(TOOLS)/flink-download/apache*flink*libraries-$(FLINK_VERSION)/deps/bin/bash-java-utils.jar $(FLINK_HOME)/bin/
+	mv $(TOOLS)/flink-download/apache*flink*libraries-$(FLINK_VERSION)/deps/lib $(FLINK_HOME)/lib
+	rm -rf $(TOOLS)/flink-download
+
+$(JOB_SERVER): pipelines/flink/jobserver.pom.xml
+	mvn -q -B -Dstyle.color=never -f pipelines/flink/jobserver.pom.xml -Dout=$(abspath $(dir $(JOB_SERVER))) package
 
 $(PRISM):
 	go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)

@@ -9,6 +9,7 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["pipelines*", "transforms*", "models*", "geo*"]),
     package_data={"geo": ["data/qionghai/*"],
+                  "pipelines": ["flink/conf/*", "flink/conf-jobserver/*", "flink/*.pom.xml"],
                   "models": ["plates/weights/*", "plates/fonts/*"]},
     install_requires=[
         "apache-beam==2.77.0",
@@ -26,5 +27,6 @@ setup(
         "matplotlib==3.11.2",
     ],
     extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0"]},
-    entry_points={"console_scripts": ["roadchief=pipelines.cli:main"]},
+    entry_points={"console_scripts": ["roadchief=pipelines.cli:main",
+                                      "roadchief-worker-boot=pipelines.flink.worker:boot"]},
 )

@@ -10,6 +10,7 @@ logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
 from pipelines.errors import OptionsError, RunFailed  # noqa: E402
+from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
 
 
@@ -162,6 +163,35 @@ def _purge(args) -> int:
     return 0
 
 
+def _flink(args) -> int:
+    from pipelines.flink.cluster import FlinkCluster
+    cluster = FlinkCluster(args.folder)
+    if args.action == "up":
+        overview = cluster.up(taskmanagers=args.taskmanagers, rest_port=args.rest_port)
+        print(f"Flink {overview['flink-version']} session cluster up: {overview['taskmanagers']} "
+              f"TaskManager(s), {overview['slots-total']} slots; web UI {cluster.web_ui}\n"
+              f"run on it with: roadchief run --runner FlinkRunner --flink_master {cluster.master} ...")
+    elif args.action == "down":
+        stopped = cluster.down()
+        print("stopped " + ", ".join(stopped) if stopped else f"no cluster was up in {args.folder}")
+    elif not cluster.state:
+        print(f"no cluster is up in {args.folder}")
+        return 1
+    else:
+        overview = cluster.overview()
+        print(f"up at {cluster.web_ui} (--flink_master {cluster.master}): {overview['taskmanagers']} "
+              f"TaskManager(s), {overview['slots-available']} of {overview['slots-total']} slots free, "
+              f"jobs running {overview['jobs-running']}, finished {overview['jobs-finished']}, "
+              f"failed {overview['jobs-failed']}")
+    return 0
+
+
+def _worker_pool(args) -> int:
+    from pipelines.flink.worker import pool
+    pool(args.port)
+    return 0
+
+
 def _audit_log_option(command: argparse.ArgumentParser) -> None:
     command.add_argument("--audit-log", default=os.environ.get(AUDIT_ENV, "roadchief-audit.jsonl"),
                          help=f"hash-chained audit log (default: ${AUDIT_ENV} or ./roadchief-audit.jsonl)")
@@ -266,6 +296,17 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--expected-head", help="a head hash recorded earlier, to detect truncation")
     check.set_defaults(handler=_verify_audit)
 
+    flink = commands.add_parser("flink", help="a local Flink session cluster (up, down, status)")
+    flink.add_argument("action", choices=("up", "down", "status"))
+    flink.add_argument("--folder", default="out/flink", help="where the cluster keeps its state and logs")
+    flink.add_argument("--taskmanagers", type=int, default=1, help="TaskManagers to start (2 slots each)")
+    flink.add_argument("--rest-port", type=int, default=0, help="REST and web UI port (default: a free one)")
+    flink.set_defaults(handler=_flink)
+
+    workers = commands.add_parser("worker-pool", help="serve Python workers to Flink TaskManagers (EXTERNAL)")
+    workers.add_argument("--port", type=int, default=50000)
+    workers.set_defaults(handler=_worker_pool)
+
     purge = commands.add_parser("purge", help="delete rows past their retention")
     purge.add_argument("--tables", required=True)
     purge.add_argument("--keep", action="append", default=[], metavar="TABLE=DAYS",
@@ -287,7 +328,7 @@ def main(argv=None) -> int:
     import redis
     try:
         return args.handler(args)
-    except (OptionsError, ValueError, RunFailed) as problem:
+    except (OptionsError, ValueError, RunFailed, FlinkClusterError) as problem:
         print(f"roadchief {args.command}: {problem}", file=sys.stderr)
         return 2
     except redis.RedisError as problem:

@@ -5,10 +5,12 @@ import stat
 import zipfile
 from pathlib import Path
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (FlinkRunnerOptions, PipelineOptions, PortableOptions,
+                                                  StandardOptions)
 
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
+from pipelines.flink.tools import missing
 from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.read_redis_stream import entry_offset
@@ -193,6 +195,15 @@ def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> lis
     return problems
 
 
+def _flink_problems(options: PipelineOptions, runner: str) -> list[str]:
+    """The job server Beam is to start must be there (`make flink`)."""
+    jar = options.view_as(FlinkRunnerOptions).flink_job_server_jar
+    if runner != "FlinkRunner" or options.view_as(PortableOptions).job_endpoint or not jar:
+        return []
+    problem = missing(Path(jar))
+    return [f"--flink_job_server_jar: {problem}"] if problem else []
+
+
 def _live_watchlist_problems(app: RoadchiefOptions, spec: str) -> list[str]:
     """A Redis list that cannot answer at start: refused, unless the operator accepts the snapshot."""
     if not is_redis(spec):
@@ -220,6 +231,7 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     if not (app.events or app.events_stream or app.incidents or app.outcomes):
         problems.append("--events: give at least one file or glob (or --events_stream, --incidents, --outcomes)")
     problems += _stream_problems(app, runner, options.view_as(StandardOptions).streaming)
+    problems += _flink_problems(options, runner)
     for flag in ("events", "incidents", "outcomes"):
         for pattern in getattr(app, flag):
             problems += _input_problems(flag, pattern)

@@ -9,6 +9,7 @@ as a whole, so its version is published as it starts and each window's files
 appear in it as the window closes, each file complete when it appears.
 """
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,9 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
 
 from pipelines.errors import RunFailed
+from pipelines.flink.submit import flink_arguments
 from pipelines.graph import build
-from pipelines.options import validate, watchlist_spec
+from pipelines.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.output_folder import RECONCILIATION, OutputFolder
 from pipelines.replay import count_entries
 from pipelines.summary import print_summary, reconcile
@@ -39,12 +41,17 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     live run, or a long replay on Prism, must outlast that, so unless the flag
     is given it is set to thirty days.
 
+    A Flink run gets the job server built from Maven Central and the options a
+    Flink job needs (`pipelines.flink.submit`).
+
     Prism never splits a running bundle here. When Prism splits a slow bundle,
     it releases the keys of the returned half even where the half still running
     holds the same key, so another bundle can read that key's state before the
     first commits it (Prism 2.77, `splitBundle`). The live dispatch then opened a
     second incident for a plate with one already open.
     """
+    if runner_named(argv) == "FlinkRunner":
+        argv = flink_arguments(argv)
     options = PipelineOptions(argv)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or DEFAULT_RUNNER
@@ -52,7 +59,23 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
         options.view_as(PortableOptions).job_server_timeout = JOB_STREAMS_S
     if standard.runner == "PrismRunner":
         options.view_as(DebugOptions).add_experiment(PRISM_NO_SPLITS)
+    _absolute_paths(options.view_as(RoadchiefOptions))
     return options
+
+
+def _absolute_paths(app: RoadchiefOptions) -> None:
+    """Files named relative to where `roadchief run` starts: a worker runs in a folder of its own."""
+    local = lambda path: path if path is None or "://" in path else os.path.abspath(path)  # noqa: E731
+    for name in ("events", "incidents", "outcomes"):
+        setattr(app, name, [local(pattern) for pattern in getattr(app, name)])
+    for name in ("world", "output", "plate_key_file", "watchlist_snapshot", "model", "image_root"):
+        setattr(app, name, local(getattr(app, name)))
+    if app.watchlist and not is_redis(app.watchlist):
+        app.watchlist = local(app.watchlist)
+
+
+def runner_named(argv: list[str]) -> str:
+    return PipelineOptions(argv).view_as(StandardOptions).runner or DEFAULT_RUNNER
 
 
 def _cause(failure: BaseException) -> str:

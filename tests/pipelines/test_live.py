@@ -11,37 +11,12 @@ import redis
 from pipelines.replay import count_entries, replay
 from pipelines.run import run
 from pipelines.tables import connect
-from tests.conftest import RedisServer, simulated_events
+from tests.conftest import LIVE_COMPARED as COMPARED, RedisServer, counted_once, live_rows as rows, simulated_events
 from tests.pipelines.test_prism import prism_binary
-
-# Rows compared without `source`: a file line and a stream entry name the same event differently.
-# A live dispatch is opened by the hit that arrives first, a replay's by the earliest hit: the
-# same incident, whose id, creation time and window differ when hits arrive out of order.
-COMPARED = {"passings": "event_id, camera_id, captured_at, plate, plate_source, segment_id, watchlist_hit",
-            "hits": "event_id, plate, entry_id, match, score",
-            "dispatches": "plate, hit_event_ids, sightings, first_seen, last_seen, segment_id, category",
-            "metrics": "window_start, dimension, key, passings, unread, unique_plates, hits",
-            "dead_letters": "event_id, stage, split_part(reason, ', first delivered at', 1)"}
-
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
     return simulated_events(tmp_path_factory.mktemp("live"), world_folder, seed=8, events=3000)
-
-
-def counted_once(tables) -> bool:
-    """Each incident counts once in the metrics, whichever versions arrived in time."""
-    con = connect(tables)
-    (counted,) = con.execute("SELECT sum(dispatches) FROM metrics WHERE dimension = 'all'").fetchone()
-    (incidents,) = con.execute("SELECT count(DISTINCT dispatch_id) FROM dispatches").fetchone()
-    return counted == incidents > 0
-
-
-def rows(tables, name):
-    # A live dispatch is written once per version; the latest has the most sightings.
-    latest = (" QUALIFY row_number() OVER (PARTITION BY dispatch_id ORDER BY sightings DESC,"
-              " len(categories) DESC, priority, entry_id) = 1" if name == "dispatches" else "")
-    return sorted(connect(tables).execute(f"SELECT {COMPARED[name]} FROM {name}{latest}").fetchall(), key=repr)
 
 
 def test_a_stream_replayed_live_on_prism_gives_the_file_runs_tables(events, redis_url, tmp_path):

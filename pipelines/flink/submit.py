@@ -1,0 +1,40 @@
+"""What `roadchief run --runner FlinkRunner` adds to Beam's flags, unless they are given.
+
+- `--flink_job_server_jar`: the job server `make flink` built from Maven Central. Beam
+  starts it for the run and stops it afterwards; without it Beam would try to download a
+  job-server jar from the internet. (`--job_endpoint HOST:PORT` uses a job server that is
+  already running instead.)
+- `FLINK_CONF_DIR`: the Flink configuration that job server builds each job from
+  (`conf-jobserver/`).
+- `--environment_type LOOPBACK`: the Python workers run inside `roadchief run`, which
+  suits a cluster on this machine. A cluster on other hosts runs them beside each
+  TaskManager: `--environment_type EXTERNAL --environment_config HOST:PORT` with
+  `roadchief worker-pool` (docs/deploy-flink.md).
+- A live run that does not stop at an end marker checkpoints every 10 s, finishing its
+  bundles first: a TaskManager lost mid-stream is replaced and the job resumes from its
+  last checkpoint. (`--stream_until_end` runs end when the stream does: with checkpoints
+  on, Beam's Flink runner keeps such a job running after its sources end.)
+"""
+import os
+
+from pipelines.flink.tools import JOB_SERVER_CONF, JOB_SERVER_JAR
+
+CHECKPOINT_INTERVAL_MS = 10_000
+
+
+def given(argv: list[str], flag: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in argv)
+
+
+def flink_arguments(argv: list[str]) -> list[str]:
+    """`argv` with what a Flink run needs and was not told."""
+    extra = []
+    if not (given(argv, "--job_endpoint") or given(argv, "--flink_job_server_jar")):
+        extra += ["--flink_job_server_jar", str(JOB_SERVER_JAR)]
+    if not given(argv, "--environment_type"):
+        extra += ["--environment_type", "LOOPBACK"]
+    live = given(argv, "--streaming") and not given(argv, "--stream_until_end")
+    if live and not given(argv, "--checkpointing_interval"):
+        extra += ["--checkpointing_interval", str(CHECKPOINT_INTERVAL_MS), "--finish_bundle_before_checkpointing"]
+    os.environ.setdefault("FLINK_CONF_DIR", str(JOB_SERVER_CONF))
+    return argv + extra

@@ -1,0 +1,118 @@
+"""The same tables on a real Flink session cluster as on the FnApiRunner: batch, scaled out,
+with workers outside the submitting process, and live from a Redis Stream.
+
+The cluster is Flink 1.19.3 from its PyPI distribution (`roadchief flink up`); jobs go
+through Beam's job server from Maven Central, which `roadchief run` starts itself.
+"""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from pipelines.replay import replay
+from pipelines.run import run
+from pipelines.tables import connect
+from tests.conftest import LIVE_COMPARED, all_tables, counted_once, free_port, live_rows
+from transforms.write_tables import TABLES
+
+PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
+                   json.dumps({"command": str(Path(sys.executable).with_name("roadchief-worker-boot"))})]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Camera events with frames for the plate model, and 60 days of incidents and outcomes."""
+    folder = tmp_path_factory.mktemp("flink-inputs")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "simulate", "--out", str(folder / "events.jsonl"),
+         "--events", "2000", "--seed", "13", "--images", "--watchlisted-share", "0.05",
+         "--incidents", str(folder / "incidents.jsonl"), "--outcomes", str(folder / "outcomes.jsonl"),
+         "--history-days", "60"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    key = folder / "plate.key"
+    key.write_text("ab" * 32)  # workers outside this process read the key from a file
+    return folder
+
+
+def arguments(inputs, output, *extra) -> list[str]:
+    return ["--events", str(inputs / "events.jsonl"), "--incidents", str(inputs / "incidents.jsonl"),
+            "--outcomes", str(inputs / "outcomes.jsonl"), "--plate_key_file", str(inputs / "plate.key"),
+            "--custom_period", "2026-10-01..2026-11-28", "--output", str(output), *extra]
+
+
+@pytest.fixture(scope="module")
+def expected(inputs, tmp_path_factory):
+    output = tmp_path_factory.mktemp("fnapi")
+    assert run(arguments(inputs, output, "--runner", "FnApiRunner"), summary=False) == 0
+    tables = all_tables(output)
+    assert all(tables[name] for name in TABLES), [name for name in TABLES if not tables[name]]
+    return tables
+
+
+def on_flink(cluster, inputs, output, *extra) -> dict:
+    assert run(arguments(inputs, output, "--runner", "FlinkRunner", "--flink_master", cluster.master, *extra),
+               summary=False) == 0
+    return all_tables(output)
+
+
+def assert_same(tables, expected):
+    for name in TABLES:
+        assert tables[name] == expected[name], name
+
+
+def test_a_batch_run_on_the_session_cluster_writes_the_fnapi_runners_tables(flink_cluster, inputs, expected,
+                                                                             tmp_path):
+    assert_same(on_flink(flink_cluster, inputs, tmp_path / "out"), expected)
+    (read_by_model,) = connect(tmp_path / "out").execute(
+        "SELECT count(*) FROM passings WHERE plate_source = 'model'").fetchone()
+    assert read_by_model > 0  # the frames were read by the plate model on the cluster
+
+
+def test_two_taskmanagers_at_parallelism_two_give_the_same_tables(flink_cluster, inputs, expected, tmp_path):
+    second = flink_cluster.add_taskmanager()
+    try:
+        assert flink_cluster.overview()["taskmanagers"] == 2
+        assert_same(on_flink(flink_cluster, inputs, tmp_path / "out", "--parallelism", "2", *PROCESS_WORKERS),
+                    expected)
+    finally:
+        flink_cluster.kill_taskmanager(second)
+
+
+def test_workers_from_an_external_pool_give_the_same_tables(flink_cluster, inputs, expected, tmp_path):
+    port = free_port()
+    pool = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "worker-pool", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "listening" in pool.stdout.readline()
+        tables = on_flink(flink_cluster, inputs, tmp_path / "out", "--environment_type", "EXTERNAL",
+                          "--environment_config", f"localhost:{port}")
+    finally:
+        pool.kill()
+        pool.wait()
+    assert_same(tables, expected)
+
+
+def test_a_stream_replayed_live_on_flink_gives_the_file_runs_tables(flink_cluster, inputs, redis_url, tmp_path):
+    events = inputs / "events.jsonl"
+    file_run = tmp_path / "file"
+    assert run(["--events", str(events), "--output", str(file_run), "--plate_key_file",
+                str(inputs / "plate.key")], summary=False) == 0
+    replay(str(events), redis_url, speed=0, end_marker=True)
+    started = time.monotonic()
+    assert run(["--runner", "FlinkRunner", "--flink_master", flink_cluster.master, "--streaming",
+                "--events_stream", redis_url, "--stream_until_end", "--image_root", str(inputs),
+                "--publish_dispatches", redis_url, "--plate_key_file", str(inputs / "plate.key"),
+                "--output", str(tmp_path / "live")], summary=False) == 0
+    assert time.monotonic() - started < 600
+    for name in LIVE_COMPARED:
+        assert live_rows(tmp_path / "live", name) == live_rows(file_run, name), name
+    assert counted_once(tmp_path / "live")
+    assert json.loads((tmp_path / "live" / "reconciliation.json").read_text())["ok"]
+    published = [(fields[b"dispatch_id"], fields[b"sightings"])
+                 for _, fields in redis.Redis.from_url(redis_url).xrange("roadchief:dispatches")]
+    assert published and len(published) == len(set(published))  # each version paged once
+    assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches"))

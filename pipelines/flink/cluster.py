@@ -114,6 +114,20 @@ class FlinkCluster:
     def jobs(self) -> list[dict]:
         return self._get("/jobs/overview")["jobs"]
 
+    def checkpoints(self, job_id: str) -> dict:
+        return self._get(f"/jobs/{job_id}/checkpoints")
+
+    def cancel_running_jobs(self) -> list[str]:
+        """Cancel every running job (a live job runs until cancelled); returns their ids."""
+        cancelled = []
+        for job in self.jobs():
+            if job["state"] in ("RUNNING", "RESTARTING", "CREATED"):
+                request = urllib.request.Request(f"http://localhost:{self.rest_port}/jobs/{job['jid']}?mode=cancel",
+                                                 method="PATCH")
+                urllib.request.urlopen(request, timeout=10).close()
+                cancelled.append(job["jid"])
+        return cancelled
+
     def down(self) -> list[str]:
         """Stop every process of the cluster by its pid; returns what was stopped."""
         stopped = []

@@ -16,7 +16,8 @@ import redis
 from pipelines.replay import replay
 from pipelines.run import run
 from pipelines.tables import connect
-from tests.conftest import LIVE_COMPARED, all_tables, counted_once, free_port, live_rows
+from tests.conftest import (LIVE_COMPARED, RedisServer, all_tables, counted_once, free_port, live_rows,
+                            simulated_events)
 from transforms.write_tables import TABLES
 
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
@@ -116,3 +117,106 @@ def test_a_stream_replayed_live_on_flink_gives_the_file_runs_tables(flink_cluste
                  for _, fields in redis.Redis.from_url(redis_url).xrange("roadchief:dispatches")]
     assert published and len(published) == len(set(published))  # each version paged once
     assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches"))
+
+
+def _until_equal(live, file_run, timeout_s: float) -> None:
+    """Live windows are written as they close: wait until every compared table is the file run's."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if all(live_rows(live, name) == live_rows(file_run, name) for name in LIVE_COMPARED):
+                return
+        except Exception:  # a table not written yet
+            pass
+        if time.monotonic() > deadline:
+            for name in LIVE_COMPARED:
+                assert live_rows(live, name) == live_rows(file_run, name), name
+        time.sleep(2)
+
+
+def _published(url) -> list:
+    return [(fields[b"dispatch_id"], fields[b"sightings"])
+            for _, fields in redis.Redis.from_url(url).xrange("roadchief:dispatches")]
+
+
+@pytest.fixture
+def halves(tmp_path, world_folder):
+    events = simulated_events(tmp_path, world_folder, seed=8, events=3000)
+    lines = events.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    second.write_text("".join(lines[len(lines) // 2:]), encoding="utf-8")
+    file_run = tmp_path / "file"
+    assert run(["--events", str(events), "--output", str(file_run)], summary=False) == 0
+    return first, second, file_run
+
+
+def test_a_taskmanager_killed_mid_stream_is_replaced_and_the_job_resumes_from_its_checkpoint(
+        flink_cluster, halves, redis_url, tmp_path):
+    first, second, file_run = halves
+    replay(str(first), redis_url, speed=0)
+    live = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run", "--runner", "FlinkRunner", "--flink_master",
+         flink_cluster.master, "--streaming", "--events_stream", redis_url, "--stream_until_end",
+         "--checkpointing_interval", "2000", "--finish_bundle_before_checkpointing",
+         "--publish_dispatches", redis_url, "--output", str(tmp_path / "live")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        job = _job_with_checkpoints(flink_cluster, completed=2)
+        (doomed,) = flink_cluster.state["taskmanagers"]
+        flink_cluster.kill_taskmanager(doomed)
+        flink_cluster.add_taskmanager()
+        replay(str(second), redis_url, speed=0, end_marker=True)
+        _until_equal(tmp_path / "live", file_run, timeout_s=600)
+        assert flink_cluster.checkpoints(job)["counts"]["restored"] >= 1
+    finally:
+        flink_cluster.cancel_running_jobs()
+        live.kill()
+        live.wait()
+    published = _published(redis_url)
+    assert len(published) == len(set(published))  # no version paged twice after the restart
+    assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches")) > 0
+
+
+def _job_with_checkpoints(cluster, completed: int, timeout_s: float = 300) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for job in cluster.jobs():
+            if job["state"] == "RUNNING" and cluster.checkpoints(job["jid"])["counts"]["completed"] >= completed:
+                return job["jid"]
+        time.sleep(1)
+    raise AssertionError(f"no running job with {completed} checkpoints after {timeout_s} s")
+
+
+def test_redis_restarted_during_a_flink_stream_loses_nothing_and_pages_nobody_twice(flink_cluster, halves,
+                                                                                     tmp_path):
+    first, second, file_run = halves
+    server = RedisServer(tmp_path, persist=True)
+    replay(str(first), server.url, speed=0)
+    live = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run", "--runner", "FlinkRunner", "--flink_master",
+         flink_cluster.master, "--streaming", "--events_stream", server.url, "--stream_until_end",
+         "--publish_dispatches", server.url, "--output", str(tmp_path / "live")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    revived = None
+    try:
+        client = redis.Redis.from_url(server.url)
+        deadline = time.monotonic() + 300
+        while not client.exists("roadchief:dispatches") and time.monotonic() < deadline:
+            time.sleep(0.5)  # the job is reading and has paged someone
+        server.stop(save=True)
+        time.sleep(2.0)  # down: the reader and the publisher retry with backoff
+        revived = RedisServer(tmp_path, port=server.port, persist=True)
+        replay(str(second), revived.url, speed=0, end_marker=True)
+        _, err = live.communicate(timeout=600)
+        assert live.returncode == 0, err[-2000:]
+        published = _published(revived.url)
+    finally:
+        if live.poll() is None:
+            live.kill()
+        if revived:
+            revived.stop()
+    for name in LIVE_COMPARED:
+        assert live_rows(tmp_path / "live", name) == live_rows(file_run, name), name
+    assert len(published) == len(set(published))
+    assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches")) > 0

@@ -1,7 +1,8 @@
 # SDK harness image for running roadchief's Python workers on a Flink cluster
 # (environment type DOCKER), or as the worker pool beside each task manager
-# (EXTERNAL: run it with --worker_pool). The Beam version must equal the job
-# server's and the one pinned in setup.py.
+# (EXTERNAL: run it with `roadchief worker-pool --port 50000` as the command).
+# The Python SDK's version is the one pinned in setup.py (2.77.0); the Flink job
+# server is Beam's 2.62.0 (docs/deploy-flink.md explains the skew).
 FROM apache/beam_python3.11_sdk:2.77.0
 
 WORKDIR /opt/roadchief

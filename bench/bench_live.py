@@ -1,6 +1,8 @@
 """Live latency and throughput: events pushed into Redis, dispatches read back from Redis.
 
-One run of this script, on Prism (Beam's portable local runner, streaming):
+One run of this script, on Prism (Beam's portable local runner, streaming) or on a
+Flink session cluster (`--runner FlinkRunner`: a local one of two TaskManagers is
+started, or `--flink_master HOST:PORT` names one):
 
 1. latency: simulated events are pushed into a Redis Stream at a fixed rate
    (`--rate`, events per second of wall time) while `roadchief run
@@ -9,11 +11,13 @@ One run of this script, on Prism (Beam's portable local runner, streaming):
    dispatch's entry in `roadchief:dispatches` (both Redis entry ids, so one
    clock), p50 and p99;
 2. sustained throughput: the same events pushed all at once, read to the
-   end, against a batch replay of the same file on the same runner.
+   end, against a batch replay of the same file on the same runner; on Flink at each
+   `--parallelism` (PROCESS workers, one set per TaskManager).
 
-    python bench/bench_live.py [--rate 1000] [--seconds 60]
+    python bench/bench_live.py [--rate 1000] [--seconds 60] [--runner FlinkRunner [--parallelism 1,2]]
 """
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -21,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
+from pipelines.flink.cluster import FlinkCluster  # noqa: E402
 from pipelines.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.replay import replay  # noqa: E402
 from pipelines.tables import connect  # noqa: E402
@@ -41,11 +47,22 @@ from transforms.privacy import KEY_ENV  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+RUNNER: list[str] = []  # the runner's flags, set in main()
+
+
 def roadchief_run(log: Path, *args: str) -> subprocess.Popen:
     shutil.rmtree(log.with_suffix(""), ignore_errors=True)  # the output folder: tables of this run only
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner",
-                             "--prism_location", prism_binary(), "--environment_type", "LOOPBACK", *args],
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", *RUNNER, *args],
                             cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def runner_flags(args, workdir: Path, parallelism: int) -> list[str]:
+    if args.runner == "PrismRunner":
+        return ["--runner", "PrismRunner", "--prism_location", prism_binary(), "--environment_type", "LOOPBACK"]
+    boot = Path(sys.executable).with_name("roadchief-worker-boot")
+    return ["--runner", "FlinkRunner", "--flink_master", args.flink_master, "--parallelism", str(parallelism),
+            "--environment_type", "PROCESS", "--environment_config", json.dumps({"command": str(boot)}),
+            "--plate_key_file", str(workdir / "plate.key")]
 
 
 def push_at_rate(events: Path, url: str, rate: float) -> float:
@@ -70,6 +87,22 @@ def live_run(url: str, out: Path, out_of_orderness_s: float) -> subprocess.Popen
     return roadchief_run(out.with_suffix(".log"), "--streaming", "--events_stream", url, "--stream_until_end",
                          "--publish_dispatches", url, "--out_of_orderness_s", str(out_of_orderness_s),
                          "--output", str(out))
+
+
+def started_up(args) -> None:
+    """Until the live job reads: Prism within 15 s; on Flink, once every task of the job runs."""
+    if args.runner == "PrismRunner":
+        time.sleep(15)
+        return
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://{args.flink_master}/jobs/overview") as reply:
+            jobs = [job for job in json.load(reply)["jobs"] if job["state"] == "RUNNING"]
+        if jobs and all(job["tasks"]["running"] == job["tasks"]["total"] for job in jobs):
+            time.sleep(5)
+            return
+        time.sleep(1)
+    raise SystemExit("the live job did not start on Flink within 900 s")
 
 
 def entry_ms(entry_id: bytes) -> int:
@@ -101,9 +134,26 @@ def main():
     parser.add_argument("--out-of-orderness-s", type=float, default=5.0,
                         help="how far the stream's watermark trails the latest event time")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "roadchief-bench-live"))
+    parser.add_argument("--runner", choices=("PrismRunner", "FlinkRunner"), default="PrismRunner")
+    parser.add_argument("--flink_master", help="a Flink session cluster (default: start a local one)")
+    parser.add_argument("--parallelism", default="1", help="Flink: sustained runs at each, e.g. 1,2")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "plate.key").write_text(os.environ[KEY_ENV])
+    cluster = None
+    if args.runner == "FlinkRunner" and not args.flink_master:
+        cluster = FlinkCluster(workdir / "flink")
+        cluster.up(taskmanagers=2)
+        args.flink_master = cluster.master
+    try:
+        measure(args, workdir)
+    finally:
+        if cluster:
+            cluster.down()
+
+
+def measure(args, workdir: Path) -> None:
     events = workdir / "events.jsonl"
     count = int(args.rate * args.seconds)
     # `count` events, two hours ago so that no trip ends in the future; 2% of vehicles watchlisted.
@@ -113,11 +163,12 @@ def main():
     server = RedisServer(workdir)
     try:
         client = redis.Redis.from_url(server.url)
-        print(f"Prism streaming, {count:,} events, watermark {args.out_of_orderness_s:g} s behind")
+        print(f"{args.runner} streaming, {count:,} events, watermark {args.out_of_orderness_s:g} s behind")
 
+        RUNNER[:] = runner_flags(args, workdir, 1)
         client.flushdb()
         run = live_run(server.url, workdir / "live", args.out_of_orderness_s)
-        time.sleep(15)  # the job starts: Prism, the SDK worker, the plate model
+        started_up(args)  # the job starts: the runner, the SDK worker, the plate model
         pushed_s = push_at_rate(events, server.url, args.rate)
         if run.wait(timeout=1800) != 0:
             raise SystemExit(f"the live run failed: see {workdir / 'live.log'}")
@@ -126,17 +177,22 @@ def main():
               f"{len(lat)} dispatches: latency p50 {np.percentile(lat, 50) / 1000:.2f} s, "
               f"p99 {np.percentile(lat, 99) / 1000:.2f} s, max {lat.max() / 1000:.2f} s")
 
-        client.flushdb()
-        replay(str(events), server.url, speed=0, end_marker=True)
-        started = time.perf_counter()
-        live_run(server.url, workdir / "drain", args.out_of_orderness_s).wait(timeout=1800)
-        live_s = time.perf_counter() - started
-        started = time.perf_counter()
-        roadchief_run(workdir / "batch.log", "--events", str(events), "--output", str(workdir / "batch")).wait(timeout=1800)
-        batch_s = time.perf_counter() - started
-        print(f"sustained, stream read to the end: {count / live_s:,.0f} events/s ({live_s:.0f} s, start-up included)")
-        print(f"batch replay of the file, same runner: {count / batch_s:,.0f} events/s ({batch_s:.0f} s)")
-        print(f"ratio live / batch: {batch_s / live_s:.2f}")
+        for parallelism in map(int, args.parallelism.split(",")):
+            RUNNER[:] = runner_flags(args, workdir, parallelism)
+            client.flushdb()
+            replay(str(events), server.url, speed=0, end_marker=True)
+            started = time.perf_counter()
+            live_run(server.url, workdir / "drain", args.out_of_orderness_s).wait(timeout=1800)
+            live_s = time.perf_counter() - started
+            started = time.perf_counter()
+            roadchief_run(workdir / "batch.log", "--events", str(events), "--output",
+                          str(workdir / "batch")).wait(timeout=1800)
+            batch_s = time.perf_counter() - started
+            on = f"{args.runner}" + (f", parallelism {parallelism}" if args.runner == "FlinkRunner" else "")
+            print(f"{on}: sustained, stream read to the end: {count / live_s:,.0f} events/s "
+                  f"({live_s:.0f} s, start-up included)")
+            print(f"{on}: batch replay of the file, same runner: {count / batch_s:,.0f} events/s ({batch_s:.0f} s)")
+            print(f"{on}: ratio live / batch: {batch_s / live_s:.2f}")
     finally:
         server.stop()
 

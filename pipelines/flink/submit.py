@@ -10,6 +10,8 @@
   suits a cluster on this machine. A cluster on other hosts runs them beside each
   TaskManager: `--environment_type EXTERNAL --environment_config HOST:PORT` with
   `roadchief worker-pool` (docs/deploy-flink.md).
+- `--beam_plugins transforms.records`: a worker started by an SDK container (DOCKER)
+  imports the records' fixed schemas before it decodes a row.
 - A live run that does not stop at an end marker checkpoints every 10 s, finishing its
   bundles first: a TaskManager lost mid-stream is replaced and the job resumes from its
   last checkpoint. (`--stream_until_end` runs end when the stream does: with checkpoints
@@ -33,6 +35,8 @@ def flink_arguments(argv: list[str]) -> list[str]:
         extra += ["--flink_job_server_jar", str(JOB_SERVER_JAR)]
     if not given(argv, "--environment_type"):
         extra += ["--environment_type", "LOOPBACK"]
+    if not given(argv, "--beam_plugins"):
+        extra += ["--beam_plugins", "transforms.records"]
     live = given(argv, "--streaming") and not given(argv, "--stream_until_end")
     if live and not given(argv, "--checkpointing_interval"):
         extra += ["--checkpointing_interval", str(CHECKPOINT_INTERVAL_MS), "--finish_bundle_before_checkpointing"]

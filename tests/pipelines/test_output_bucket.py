@@ -34,7 +34,7 @@ COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (
 def inputs(tmp_path_factory, world_folder):
     """A larger and a smaller events file, whose tables differ in every count."""
     folder = tmp_path_factory.mktemp("bucket-inputs")
-    large = simulated_events(folder, world_folder, seed=11, events=12_000)
+    large = simulated_events(folder, world_folder, seed=11, events=8_000)
     small = folder / "small.jsonl"
     small.write_text("".join(large.read_text(encoding="utf-8").splitlines(keepends=True)[:2000]),
                      encoding="utf-8")
@@ -166,7 +166,7 @@ def test_a_second_run_is_refused_and_readers_see_one_whole_run_while_the_first_p
         reader.join()
     assert not failures and len(seen) > 5 and set(seen) == {before, after} and before != after
     reconciliation = objects(s3_output, f"{VERSIONS}/{current_version(s3_output)}/reconciliation.json")
-    assert json.loads(next(iter(reconciliation.values())))["inputs"]["events"]["lines_in"] == 12_000
+    assert json.loads(next(iter(reconciliation.values())))["inputs"]["events"]["lines_in"] == 8_000
 
 
 HOLDER = """

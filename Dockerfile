@@ -11,7 +11,7 @@ COPY setup.py README.md ./
 RUN pip install --no-cache-dir "apache-beam==2.77.0" \
     "tensorflow-cpu==2.21.0" "opencv-python-headless==5.0.0.93" "geopandas==1.2.0" \
     "shapely==2.2.0" "pyproj==3.7.2" "pyogrio==0.13.0" "pandas==3.1.1" "numpy==2.4.6" \
-    "redis==8.1.0" "duckdb==2.0.1" "pyarrow==25.0.1" "matplotlib==3.11.2"
+    "redis==8.1.0" "duckdb==2.0.1" "pyarrow==25.0.1" "matplotlib==3.11.2" "boto3==1.44.18"
 # The code, the sample world and the plate model's weights, baked in: workers
 # load nothing at run time.
 COPY pipelines/ pipelines/

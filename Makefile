@@ -13,8 +13,10 @@ FLINK_VERSION := 1.19.3
 JOB_SERVER_VERSION := 2.62.0
 FLINK_HOME := $(TOOLS)/flink-$(FLINK_VERSION)
 JOB_SERVER := $(TOOLS)/beam-flink-job-server-$(JOB_SERVER_VERSION)/beam-flink-job-server-launcher.jar
+VERSITYGW_VERSION := 1.8.0
+VERSITYGW := $(TOOLS)/versitygw-$(VERSITYGW_VERSION)/versitygw
 
-.PHONY: demo test bench soak prism flink system-packages clean
+.PHONY: demo test bench soak prism flink versitygw system-packages clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +37,7 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: system-packages $(VENV)/.installed $(PRISM) flink
+test: system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW)
 	$(BIN)/python -m pytest -q tests
 
 # What the tests start for real: redis-server, and headless Chromium with a font for the report.
@@ -82,6 +84,12 @@ $(JOB_SERVER): pipelines/flink/jobserver.pom.xml
 
 $(PRISM):
 	go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)
+
+# An S3-compatible object store (versitygw over a folder) that the s3:// output tests start.
+versitygw: $(VERSITYGW)
+
+$(VERSITYGW):
+	GOBIN=$(abspath $(dir $(VERSITYGW))) go install github.com/versity/versitygw/cmd/versitygw@v$(VERSITYGW_VERSION)
 
 clean:
 	rm -rf out

@@ -24,6 +24,7 @@ setup(
         "redis==8.1.0",
         "duckdb==2.0.1",
         "pyarrow==25.0.1",
+        "boto3==1.44.18",  # s3:// outputs: Beam's S3 filesystem, the lease and the pointer
         "matplotlib==3.11.2",
     ],
     extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0"]},

@@ -9,7 +9,7 @@ from pathlib import Path
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
-from pipelines.errors import OptionsError, RunFailed  # noqa: E402
+from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
 
@@ -328,7 +328,7 @@ def main(argv=None) -> int:
     import redis
     try:
         return args.handler(args)
-    except (OptionsError, ValueError, RunFailed, FlinkClusterError) as problem:
+    except (OptionsError, ValueError, RunFailed, ObjectStoreError, FlinkClusterError) as problem:
         print(f"roadchief {args.command}: {problem}", file=sys.stderr)
         return 2
     except redis.RedisError as problem:

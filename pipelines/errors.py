@@ -11,3 +11,7 @@ class RunFailed(RuntimeError):
 
 class OutputBusy(RunFailed):
     """Another roadchief process is writing to the same output folder."""
+
+
+class ObjectStoreError(RuntimeError):
+    """The object store of an s3:// output refused a request or could not be reached; the message says why."""

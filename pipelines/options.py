@@ -11,6 +11,8 @@ from apache_beam.options.pipeline_options import (FlinkRunnerOptions, PipelineOp
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
 from pipelines.flink.tools import missing
+from pipelines.object_store import ObjectStore, scheme_of
+from pipelines.output_bucket import LEASE_S, output_problem
 from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.read_redis_stream import entry_offset
@@ -49,7 +51,12 @@ class RoadchiefOptions(PipelineOptions):
                             help="folder of the world: roads, cameras, chiefs, responders")
         parser.add_argument("--watchlist", default=None,
                             help="CSV/Parquet file or redis://host:port/db (default: the world's watchlist.csv)")
-        parser.add_argument("--output", default=None, help="folder for the output tables")
+        parser.add_argument("--output", default=None,
+                            help="where the output tables go: a folder, or s3://bucket/prefix on an "
+                                 "S3-compatible store (endpoint and credentials: the AWS_* variables)")
+        parser.add_argument("--output_lease_s", type=float, default=LEASE_S,
+                            help="s3:// output: a writer that stops renewing its lease for this long "
+                                 "(a crash) can be taken over by the next run")
         parser.add_argument("--window_minutes", type=float, default=15.0,
                             help="event-time window of the metrics table")
         parser.add_argument("--dedup_window_minutes", type=float, default=10.0,
@@ -160,6 +167,21 @@ def _writable(folder: Path) -> list[str]:
         return [f"--output: cannot write to {folder} ({refused.strerror})"]
 
 
+def _output_problems(options: PipelineOptions, app: RoadchiefOptions) -> list[str]:
+    """A folder that can be written, or an s3:// prefix the store lets this run write."""
+    if not app.output:
+        return ["--output: give a folder or s3://bucket/prefix for the tables"]
+    scheme = scheme_of(app.output)
+    if scheme is None:
+        return _writable(Path(app.output))
+    if scheme != "s3":
+        return [f"--output: {scheme}:// is not supported; give a local folder or s3://bucket/prefix"]
+    if app.output_lease_s < 1:
+        return ["--output_lease_s: must be at least 1"]
+    problem = output_problem(app.output, ObjectStore.for_run(options))
+    return [f"--output: {problem}"] if problem else []
+
+
 def _model_problems(path: Path) -> list[str]:
     """A quick look inside a .keras file (a zip with the model's config), without TensorFlow."""
     try:
@@ -240,10 +262,7 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
             parse_range(text)
         except ValueError as bad:
             problems.append(f"--custom_period: {bad}")
-    if not app.output:
-        problems.append("--output: give a folder for the tables")
-    else:
-        problems += _writable(Path(app.output))
+    problems += _output_problems(options, app)
     if not Path(app.world).is_dir():
         problems.append(f"--world: {app.world} is not a folder")
     spec = watchlist_spec(app)

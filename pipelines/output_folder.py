@@ -29,9 +29,12 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from pipelines.errors import OutputBusy
+
+if TYPE_CHECKING:
+    import duckdb
 
 LOCK = ".roadchief.lock"
 VERSIONS = ".versions"
@@ -57,6 +60,7 @@ class OutputFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.location = str(self.path)
         self._versions = self.path / VERSIONS
 
     @contextmanager
@@ -105,6 +109,9 @@ class OutputFolder:
         version.mkdir(parents=True)
         return version
 
+    def write_text(self, version: Path, name: str, text: str) -> None:
+        (version / name).write_text(text)
+
     def discard(self, version: Path) -> None:
         shutil.rmtree(version, ignore_errors=True)
 
@@ -137,6 +144,11 @@ class OutputFolder:
         pointer = self.path / CURRENT
         return pointer.resolve() if pointer.is_symlink() else None
 
+    def connect(self, version: Path | None = None) -> "duckdb.DuckDBPyConnection":
+        """DuckDB views over `version`'s tables, or else the current version's."""
+        from pipelines.tables import connect  # pipelines.tables resolves the pointer with tables_root
+        return connect(version or self.path)
+
     def _link(self, name: str) -> None:
         """`<output>/<name>` → `current/<name>`, replacing a table folder of an older layout."""
         link = self.path / name
@@ -159,9 +171,16 @@ class OutputFolder:
 
 def _holder(text: str) -> str:
     try:
-        who = json.loads(text)
+        return describe_holder(json.loads(text))
+    except ValueError:
+        return "holder unknown"
+
+
+def describe_holder(who: dict) -> str:
+    """Who is writing an output, for the message that refuses a second writer."""
+    try:
         return f"pid {who['pid']} on {who['host']}, started {who['started']}: {who['command']}"
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return "holder unknown"
 
 

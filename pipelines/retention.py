@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.object_store import is_s3
 from pipelines.output_folder import OutputFolder, tables_root
 
 DEFAULT_RETENTION = {"passings": 30, "hits": 365, "dispatches": 365, "dead_letters": 30,
@@ -119,6 +120,9 @@ def purge(tables_dir: str | Path, retention_days: dict[str, int] = DEFAULT_RETEN
     """
     now = now or datetime.now().astimezone()
     _check_policy(retention_days, now)
+    if is_s3(str(tables_dir)):
+        raise ValueError(f"retention: purging an s3:// output is not implemented ({tables_dir}); "
+                         f"each run there replaces every table whole, and older runs are deleted")
     if not Path(tables_dir).is_dir():
         raise ValueError(f"retention: {tables_dir} is not a folder")
     folder = OutputFolder(tables_dir)

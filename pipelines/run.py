@@ -1,6 +1,7 @@
 """`roadchief run`: replay event files through the pipeline on a named runner.
 
-One run writes to an output folder at a time (`pipelines.output_folder`).
+One run writes to an output at a time: a folder, or an s3:// prefix that a
+cluster's workers on other hosts can reach (`pipelines.output`).
 Tables are written into a version folder of their own and published, all
 tables at once, only when the whole run succeeded: a run that fails (a full
 disk, a crash, a kill) leaves the tables of the previous run as they were
@@ -21,7 +22,8 @@ from pipelines.errors import RunFailed
 from pipelines.flink.submit import flink_arguments
 from pipelines.graph import build
 from pipelines.options import RoadchiefOptions, validate, watchlist_spec
-from pipelines.output_folder import RECONCILIATION, OutputFolder
+from pipelines.output import Output, output_of
+from pipelines.output_folder import RECONCILIATION
 from pipelines.replay import count_entries
 from pipelines.summary import print_summary, reconcile
 from pipelines.tables import count_lines
@@ -88,7 +90,7 @@ def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
     app = validate(options)
     _warn_if_running_on_the_snapshot(app)
-    folder = OutputFolder(app.output)
+    folder = output_of(options)
     with folder.writer(" ".join(["roadchief run", *argv])):
         for line in folder.clean_leftovers():
             print(line, file=sys.stderr)
@@ -106,7 +108,7 @@ def _warn_if_running_on_the_snapshot(app) -> None:
               f"snapshot {app.watchlist_snapshot} and every hit is marked stale", file=sys.stderr)
 
 
-def _run_into(folder: OutputFolder, options: PipelineOptions, app, summary: bool) -> int:
+def _run_into(folder: Output, options: PipelineOptions, app, summary: bool) -> int:
     live = options.view_as(StandardOptions).streaming
     version = folder.new_version()
     if live:
@@ -119,7 +121,7 @@ def _run_into(folder: OutputFolder, options: PipelineOptions, app, summary: bool
         if not live:
             folder.discard(version)
         changed = "windows written before it stopped stay" if live else "changed no table"
-        raise RunFailed(f"the run failed and {changed} under {folder.path}: {_cause(failure)}") from failure
+        raise RunFailed(f"the run failed and {changed} under {folder.location}: {_cause(failure)}") from failure
     elapsed = time.perf_counter() - started
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
     if app.events_stream:
@@ -127,12 +129,12 @@ def _run_into(folder: OutputFolder, options: PipelineOptions, app, summary: bool
     total = sum(lines_in.values())
     runner = options.view_as(StandardOptions).runner
     print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "
-          f"on {runner}; tables under {folder.path}")
-    accounts = reconcile(version, lines_in, app.accept_stale_watchlist)
-    (version / RECONCILIATION).write_text(json.dumps(accounts, indent=2) + "\n")
+          f"on {runner}; tables under {folder.location}")
+    accounts = reconcile(folder.connect(version), lines_in, app.accept_stale_watchlist)
+    folder.write_text(version, RECONCILIATION, json.dumps(accounts, indent=2) + "\n")
     if not live:
         folder.publish(version, list(TABLES))
     print(accounts["verdict"])
     if summary:
-        print_summary(folder.path)
+        print_summary(folder.connect())
     return 0 if accounts["ok"] else 1

@@ -1,6 +1,8 @@
 """What `roadchief run` prints when it finishes: the reconciliation and the highlights."""
+import duckdb
+
 from pipelines.safety import chosen_period, headline
-from pipelines.tables import connect, render
+from pipelines.tables import render
 from transforms.watchlist_store import STALE
 
 SECTIONS = {
@@ -39,7 +41,7 @@ def input_of(stage: str) -> str:
     return next((name for name in ("incidents", "outcomes") if stage.startswith(name[:-1] + "_")), "events")
 
 
-def reconcile(tables_dir, lines_in: dict[str, int], accept_stale: bool = False) -> dict:
+def reconcile(con: duckdb.DuckDBPyConnection, lines_in: dict[str, int], accept_stale: bool = False) -> dict:
     """Every input line must be exactly one accepted row or one dead letter, and
     every plate checked against the live watchlist.
 
@@ -49,7 +51,6 @@ def reconcile(tables_dir, lines_in: dict[str, int], accept_stale: bool = False) 
     one for the watchlist. Plates checked against a stale snapshot make the
     run fail (`ok` false) unless `accept_stale`.
     """
-    con = connect(tables_dir)
     stages = con.execute("SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall()
     accounts, verdicts = {}, []
     for name, table in ACCEPTED.items():
@@ -86,8 +87,7 @@ def _watchlist_account(con, accept_stale: bool) -> dict:
     return account
 
 
-def print_summary(tables_dir) -> None:
-    con = connect(tables_dir)
+def print_summary(con: duckdb.DuckDBPyConnection) -> None:
     for title, sql in SECTIONS.items():
         print(f"\n{title}")
         con.sql(sql).show(max_width=220, max_rows=40)

@@ -5,13 +5,18 @@ import unicodedata
 from pathlib import Path
 
 import duckdb
+from pyarrow.dataset import dataset
+from pyarrow.fs import FileSystem
 
+from pipelines.object_store import is_s3
+from pipelines.output_bucket import OutputBucket
 from pipelines.output_folder import tables_root
 from transforms.write_tables import TABLES, arrow_schema
 
 
 def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view over each table under `tables_dir`.
+    """An in-memory DuckDB with a view over each table under `tables_dir`, a folder or
+    an s3:// output (`pipelines.output_bucket`, credentials from the AWS variables).
 
     The tables are those of the run current when it connects (`tables_root`),
     even if another run is published while its queries run.
@@ -19,17 +24,26 @@ def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
     A table with no files (nothing written yet, or all purged) is an empty
     view with the table's schema, so queries still run.
     """
+    if is_s3(str(tables_dir)):
+        return OutputBucket(str(tables_dir)).connect()
     if not Path(tables_dir).is_dir():
         raise ValueError(f"--tables: {tables_dir} is not a folder")
     tables_dir = tables_root(tables_dir)
+    return views({name: sorted(glob.glob(str(tables_dir / name / "*.parquet"))) for name in TABLES})
+
+
+def views(files: dict[str, list[str]], filesystem: FileSystem | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB view per table over its Parquet files: local paths that DuckDB reads itself,
+    or paths on `filesystem` (an object store, which DuckDB reaches through pyarrow)."""
     con = duckdb.connect()
     for name in TABLES:
-        files = sorted(glob.glob(str(tables_dir / name / "*.parquet")))
-        if files:
-            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        if not files.get(name):
+            con.register(name, arrow_schema(TABLES[name]).empty_table())
+        elif filesystem is None:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files[name])
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
         else:
-            con.register(name, arrow_schema(TABLES[name]).empty_table())
+            con.register(name, dataset(files[name], filesystem=filesystem, format="parquet"))
     return con
 
 

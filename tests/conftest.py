@@ -1,14 +1,20 @@
-"""Shared fixtures: a private redis-server, the sample world, a plate key, simulated traffic."""
+"""Shared fixtures: a private redis-server and object store, the sample world, a plate key,
+simulated traffic."""
 import logging
+import os
+import secrets
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import redis
 
+from pipelines.flink.tools import TOOLS
+from pipelines.object_store import ObjectStore
 from pipelines.options import SAMPLE_WORLD
 
 # Beam stops the Prism job server at interpreter exit and logs it after pytest
@@ -87,6 +93,69 @@ def redis_url(redis_server):
     return redis_server.url
 
 
+VERSITYGW = TOOLS / "versitygw-1.8.0" / "versitygw"
+
+
+class ObjectStoreServer:
+    """A real S3-compatible server (versitygw, `make versitygw`) on a free loopback port,
+    keeping its buckets as folders under `root`, with one account whose secret is fresh."""
+
+    def __init__(self, root: Path):
+        if not VERSITYGW.exists():
+            raise RuntimeError(f"{VERSITYGW} is missing: run `make versitygw`")
+        self.port = free_port()
+        self.store = ObjectStore(endpoint_url=f"http://127.0.0.1:{self.port}", access_key_id="roadchief-test",
+                                 secret_access_key=secrets.token_hex(16), region="us-east-1")
+        self.process = subprocess.Popen(
+            [VERSITYGW, "--port", f"127.0.0.1:{self.port}", "--quiet", "posix", str(root)],
+            env={**os.environ, "ROOT_ACCESS_KEY_ID": self.store.access_key_id,
+                 "ROOT_SECRET_ACCESS_KEY": self.store.secret_access_key},
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.client = self.store.client(timeout_s=5)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.client.list_buckets()
+                return
+            except Exception:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("versitygw did not start")
+                time.sleep(0.1)
+
+    def environment(self) -> dict[str, str]:
+        """The AWS variables that lead boto3, pyarrow and Beam's S3 filesystem to this server."""
+        return {"AWS_ENDPOINT_URL": self.store.endpoint_url, "AWS_ACCESS_KEY_ID": self.store.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.store.secret_access_key, "AWS_REGION": self.store.region}
+
+    def new_bucket(self) -> str:
+        name = f"roadchief-{uuid.uuid4().hex[:12]}"
+        self.client.create_bucket(Bucket=name)
+        return name
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    server = ObjectStoreServer(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_output(s3_server, monkeypatch) -> str:
+    """An s3:// output in a bucket of its own, with the AWS variables set for this test
+    and the processes it starts."""
+    for name in ("AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in s3_server.environment().items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{s3_server.new_bucket()}/roadchief"
+
+
 @pytest.fixture(scope="session")
 def world_folder() -> str:
     return str(SAMPLE_WORLD)
@@ -95,9 +164,6 @@ def world_folder() -> str:
 @pytest.fixture(autouse=True, scope="session")
 def plate_key():
     """A throwaway plate key for the whole run, as an operator would set it."""
-    import os
-    import secrets
-
     from transforms.privacy import KEY_ENV
     os.environ[KEY_ENV] = secrets.token_hex(32)
     yield os.environ[KEY_ENV]

@@ -7,10 +7,10 @@ columns without the suffix: `captured_at_us` is stored as `captured_at`.
 """
 import collections.abc
 import typing
-from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from transforms.records import (DeadLetter, Dispatch, Hit, Incident, MetricRow, OutcomeReport, Passing,
@@ -95,7 +95,8 @@ class _ToArrow(beam.DoFn):
 
 
 class WriteTables(beam.PTransform):
-    """{table name: PCollection of records} → Parquet files under `output/<table>/`.
+    """{table name: PCollection of records} → Parquet files under `output/<table>/`, where
+    `output` is a folder or any location Beam's filesystems write (s3://bucket/prefix).
 
     `metadata` goes into every file's schema (e.g. which plate key made the tokens).
 
@@ -118,5 +119,5 @@ class WriteTables(beam.PTransform):
                 records
                 | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema))
                 | f"{name}:Write" >> beam.io.WriteToParquetBatched(
-                    str(Path(self._output) / name / "part"), schema, file_name_suffix=".parquet"))
+                    FileSystems.join(self._output, name, "part"), schema, file_name_suffix=".parquet"))
         return results

@@ -1,45 +1,47 @@
 """Live camera events from a Kafka topic, as EventLines in event time.
 
 Each record's value is one event, its JSON line (the key is not read); the line's source is
-`topic/partition/offset`. Cameras' platforms publish there; the contract, the dead letters
-and the late handling are ReadRedisStream's.
+`topic/partition/offset`. The contract, the dead letters and the late handling are
+ReadRedisStream's.
 
 The reading is Beam's Java KafkaIO, a cross-language transform: an expansion service turns
 it into Java stages (pipelines/flink/expansion.py) that the Flink job server runs inside the
-job, so the source runs on FlinkRunner only. The job server is Beam Java 2.62 and the SDK
-Python 2.77; 2.77's ReadFromKafka always sends three settings 2.62 does not know
-(dynamic_read_poll_interval_seconds, consumer_factory_fn_class and _params) and 2.62 refuses
-the whole request ("missing a setter"), so this source sends the read's settings itself, as
-2.62 knows them. What 2.62's cross-language read offers sets the limits below.
+job, so this source runs on FlinkRunner only. The job server is Beam Java 2.62 and the SDK
+Python 2.77: 2.77's ReadFromKafka always sends three settings 2.62 does not know
+(dynamic_read_poll_interval_seconds, consumer_factory_fn_class and _params), and 2.62
+refuses the whole request ("missing a setter"), so this source sends the read's settings
+itself, as 2.62 names them. 2.62's cross-language read sets the limits below.
 
 Delivery is at-least-once. Flink's checkpoints hold each partition's next offset, and a job
-restored from one reads on from there; records read since are read again and deduplicated
-downstream by event_id. A job started afresh reads the topic from its start (no consumer
-group: offsets are not committed to Kafka). The partitions are those of the topic when the
-job starts (2.62's cross-language read has no partition discovery).
+restored from one reads on from there; records read again are deduplicated downstream by
+event_id. Offsets are not committed to Kafka (no consumer group): a job started without a
+savepoint reads the topic from its start. The partitions are those of the topic when the
+job starts (no partition discovery).
 
-Event time and watermark. KafkaIO's event time is the record's timestamp, CreateTime: the
-capture time where the producer sets it (the tests' producer does), else the time it sent
-the record, close to the capture time for live cameras. KafkaIO holds each partition's
-watermark at the latest record timestamp read (2.62 allows no delay behind it), and a
-partition that has caught up moves on with the wall clock; the job's watermark is the least
-of its partitions'. So old traffic must be in the topic before a run catches up with it, and
-a partition that has never held a record holds the watermark back until it does.
+Event time and watermark. KafkaIO's record time is the record's timestamp (CreateTime): the
+capture time where the producer sets it, else the time it sent the record. KafkaIO holds
+each partition's watermark at the latest record time read (2.62 allows no delay behind
+it), capped at the wall clock; a partition that has caught up moves on with the wall
+clock, and one that has never held a record holds the job's watermark back. Each line is
+stamped at its captured_at (ReadRedisStream's `stamp`) against its partition's bound in
+place of a watermark Python cannot see: the latest record time of the partition so far
+(kept per partition, in Flink's checkpoints too), capped at the wall clock. A line more
+than the allowed lateness behind it is stamped there, so ParseEvents dead-letters it as
+late instead of the windows dropping it unseen; an undated line is stamped there too.
+Records stamped by their send time always meet this. Backdated records (stamped with
+their capture time, as a replay of old traffic is) must be in the topic before the run
+catches up with them: one published after that is behind KafkaIO's wall-clock watermark
+but not behind the bound, and the windows drop it unseen.
 
-Each line is then stamped at its captured_at (ReadRedisStream's `stamp`), with the
-partition's bound in place of a watermark the Python side cannot see: the latest record
-timestamp of the partition so far (kept per partition, in Flink's checkpoints too), capped
-at the wall clock, as KafkaIO's watermark is. A line more than the allowed lateness behind
-that bound is stamped at the bound, so ParseEvents dead-letters it as late instead of the
-windows dropping it unseen; an undated line is stamped at the bound.
+Nothing is dropped here: a record without a value is an empty line, a value that is not
+UTF-8 is replaced (ParseEvents: "not valid UTF-8"), and a value is cut after MAX_LINE_BYTES
++ 1 bytes (ParseEvents: too long). The broker refuses records over its message.max.bytes
+(1 MiB by default) before that.
 
-Nothing is dropped: a record without a value becomes an empty line, a value that is not
-UTF-8 is replaced (ParseEvents: "not valid UTF-8"), and a value is cut after MAX_LINE_BYTES + 1
-bytes (ParseEvents: too long). The broker's own limit (message.max.bytes, 1 MiB by default)
-refuses larger records from producers first.
-
-Replay and test mode: with `max_records` the read ends after that many records, and the
-pipeline once its windows have fired; Kafka has no end marker a Java reader could stop at.
+Replay and test mode: with `max_records` the read is a bounded one that ends after that
+many records (waiting for them if the topic holds fewer), and the pipeline once its
+windows have fired; its watermark stays back until the read ends. Kafka has no end marker
+that KafkaIO could stop at.
 """
 import socket
 import time

@@ -12,7 +12,7 @@ the tests' included, runs with:
   every TaskManager.
 - `--experiments=use_deprecated_read`: KafkaIO's UnboundedSource, which Flink runs as a source
   of its own, with the reader's watermark and offsets in Flink's checkpoints. KafkaIO 2.62's
-  default reader, a splittable DoFn, delivered no record in a streaming job on this runner.
+  default reader, a splittable DoFn, delivered no record in a streaming job in trials here.
 """
 from apache_beam.transforms.external import JavaJarExpansionService
 

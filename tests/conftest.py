@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.flink.tools import TOOLS
+from pipelines.flink.expansion import EXPANSION_ARGS
+from pipelines.flink.tools import EXPANSION_SERVICE_JAR, KAFKA_HOME, TOOLS, missing
 from pipelines.object_store import ObjectStore
 from pipelines.options import SAMPLE_WORLD
 
@@ -190,7 +191,6 @@ class KafkaBroker:
     """
 
     def __init__(self, workdir: Path, max_record_bytes: int = 16 * 1024 * 1024):
-        from pipelines.flink.tools import KAFKA_HOME, missing
         problem = missing(KAFKA_HOME / "lib", "kafka")
         if problem:
             raise RuntimeError(problem)
@@ -247,8 +247,6 @@ class ExpansionService:
     it (pipelines/flink/expansion.py); stopped by its pid."""
 
     def __init__(self):
-        from pipelines.flink.expansion import EXPANSION_ARGS
-        from pipelines.flink.tools import EXPANSION_SERVICE_JAR, missing
         problem = missing(EXPANSION_SERVICE_JAR, "kafka")
         if problem:
             raise RuntimeError(problem)

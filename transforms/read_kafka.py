@@ -65,7 +65,9 @@ MS = 1000
 
 
 class KafkaReadSettings(NamedTuple):
-    """KafkaIO's cross-language read settings, those this source sets, as Beam Java 2.62 names them."""
+    """KafkaIO's cross-language read settings, those this source sets, as Beam Java 2.62 names them.
+
+    2.62 reads commit_offset_in_finalize and timestamp_policy without a default: both are sent."""
     consumer_config: Mapping[str, str]
     topics: list[str]
     key_deserializer: str

@@ -15,8 +15,10 @@ FLINK_HOME := $(TOOLS)/flink-$(FLINK_VERSION)
 JOB_SERVER := $(TOOLS)/beam-flink-job-server-$(JOB_SERVER_VERSION)/beam-flink-job-server-launcher.jar
 VERSITYGW_VERSION := 1.8.0
 VERSITYGW := $(TOOLS)/versitygw-$(VERSITYGW_VERSION)/versitygw
+KAFKA_HOME := $(TOOLS)/kafka-3.9.1
+EXPANSION_SERVICE := $(TOOLS)/beam-kafka-expansion-service-$(JOB_SERVER_VERSION)/beam-kafka-expansion-service-launcher.jar
 
-.PHONY: demo test bench soak prism flink versitygw system-packages clean
+.PHONY: demo test bench soak prism flink versitygw kafka system-packages clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +39,7 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW)
+test: system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW) kafka
 	$(BIN)/python -m pytest -q tests
 
 # What the tests start for real: redis-server, and headless Chromium with a font for the report.
@@ -81,6 +83,17 @@ $(FLINK_HOME)/lib:
 
 $(JOB_SERVER): pipelines/flink/jobserver.pom.xml
 	mvn -q -B -Dstyle.color=never -f pipelines/flink/jobserver.pom.xml -Dout=$(abspath $(dir $(JOB_SERVER))) package
+
+# The Kafka source: Beam's expansion service for KafkaIO at the job server's version, and a
+# Kafka broker (KRaft) for the tests, both from Maven Central (pipelines/flink/*.pom.xml).
+kafka: $(KAFKA_HOME)/lib $(EXPANSION_SERVICE)
+
+$(KAFKA_HOME)/lib: pipelines/flink/kafka-broker.pom.xml
+	mvn -q -B -Dstyle.color=never -f $< -Dout=$(abspath $(KAFKA_HOME)) package
+	touch $@
+
+$(EXPANSION_SERVICE): pipelines/flink/expansion.pom.xml
+	mvn -q -B -Dstyle.color=never -f $< -Dout=$(abspath $(dir $(EXPANSION_SERVICE))) package
 
 $(PRISM):
 	go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)

@@ -27,7 +27,8 @@ setup(
         "boto3==1.44.18",  # s3:// outputs: Beam's S3 filesystem, the lease and the pointer
         "matplotlib==3.11.2",
     ],
-    extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0"]},
+    extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0",
+                            "kafka-python==3.0.12"]},
     entry_points={"console_scripts": ["roadchief=pipelines.cli:main",
                                       "roadchief-worker-boot=pipelines.flink.worker:boot"]},
 )

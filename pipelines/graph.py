@@ -20,6 +20,7 @@ PublishDispatches also appends each dispatch to a Redis Stream when asked.
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
+from pipelines.flink.expansion import expansion_service
 from pipelines.options import (RoadchiefOptions, arrival_targets, custom_periods, plate_key_id,
                                watchlist_spec)
 from transforms.assign_segment import AssignRoadSegment
@@ -33,6 +34,7 @@ from transforms.place_reports import PlaceReports
 from transforms.pseudonymise import PseudonymiseDeadLetters, PseudonymiseNonHits
 from transforms.publish_dispatches import PublishDispatches
 from transforms.read_events import ReadEventLines
+from transforms.read_kafka import ReadKafkaEvents
 from transforms.read_redis_stream import ReadRedisStream
 from transforms.records import EventLine
 from transforms.recognise_plates import RecognisePlates
@@ -102,7 +104,13 @@ def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incide
 
 
 def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
-    """Camera event lines: from the event files, or live from a Redis Stream."""
+    """Camera event lines: from the event files, or live from a Redis Stream or a Kafka topic."""
+    if options.events_kafka:
+        return pipeline | "ReadKafka" >> ReadKafkaEvents(
+            options.events_kafka, options.kafka_topic,
+            expansion_service=expansion_service(options.kafka_expansion_service),
+            image_base=options.image_root or "", max_records=options.kafka_max_records,
+            max_future_s=options.max_future_s, allowed_lateness_s=options.allowed_lateness_minutes * 60)
     if not options.events_stream:
         return pipeline | "Read" >> ReadEventLines(options.events)
     return pipeline | "ReadStream" >> ReadRedisStream(

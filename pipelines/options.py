@@ -1,6 +1,8 @@
 """The application's flags, in one options class, validated before anything runs."""
 import glob
 import os
+import re
+import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -10,16 +12,18 @@ from apache_beam.options.pipeline_options import (FlinkRunnerOptions, PipelineOp
 
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
-from pipelines.flink.tools import missing
+from pipelines.flink.tools import EXPANSION_SERVICE_JAR, missing
 from pipelines.object_store import ObjectStore, scheme_of
 from pipelines.output_bucket import LEASE_S, output_problem
 from transforms.periods import parse_range
 from transforms.privacy import KEY_ENV, key_id, load_plate_key
+from transforms.read_kafka import EVENTS_TOPIC, unreachable
 from transforms.read_redis_stream import entry_offset
 from transforms.watchlist_store import is_redis, live_watchlist_problem, read_watchlist_file, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "geo" / "data" / "qionghai"
 RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner", "FlinkRunner")
+KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class RoadchiefOptions(PipelineOptions):
@@ -36,6 +40,15 @@ class RoadchiefOptions(PipelineOptions):
                             help="start after this stream entry id (0: from the start)")
         parser.add_argument("--stream_until_end", action="store_true",
                             help="stop at the stream's end marker (roadchief replay --end-marker)")
+        parser.add_argument("--events_kafka", default=None, metavar="BOOTSTRAP",
+                            help="read camera events live from a Kafka topic instead of files: the "
+                                 "brokers' host:port[,host:port] (FlinkRunner with --streaming)")
+        parser.add_argument("--kafka_topic", default=EVENTS_TOPIC, help="the Kafka topic of camera events")
+        parser.add_argument("--kafka_max_records", type=int, default=None, metavar="N",
+                            help="stop after N records (replay and test mode: the topic holds N lines)")
+        parser.add_argument("--kafka_expansion_service", default=None, metavar="HOST:PORT",
+                            help="a running KafkaIO expansion service (default: roadchief starts the one "
+                                 "`make kafka` built)")
         parser.add_argument("--out_of_orderness_s", type=float, default=5.0,
                             help="how far behind the latest event time the stream's watermark is held")
         parser.add_argument("--allowed_lateness_minutes", type=float, default=30.0,
@@ -217,6 +230,40 @@ def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> lis
     return problems
 
 
+def _kafka_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
+    """The Kafka source runs Java's KafkaIO inside the Flink job: it needs Flink, a broker that
+    answers, and an expansion service (`make kafka`, or one named)."""
+    if not app.events_kafka:
+        return []
+    problems = []
+    if app.events or app.incidents or app.outcomes or app.events_stream:
+        problems.append("--events_kafka: read either files (--events, --incidents, --outcomes), a Redis "
+                        "stream or a Kafka topic; safety metrics come from a batch run over the files")
+    if runner != "FlinkRunner" or not streaming:
+        problems.append("--events_kafka: the Kafka source is Java's KafkaIO, run inside a Flink job: "
+                        "give --runner FlinkRunner and --streaming")
+    problem = unreachable(app.events_kafka)
+    if problem:
+        problems.append(f"--events_kafka: no broker answers ({problem})")
+    if not KAFKA_TOPIC.fullmatch(app.kafka_topic):
+        problems.append(f"--kafka_topic: {app.kafka_topic!r} is not a Kafka topic name "
+                        "(letters, digits, '.', '_', '-')")
+    if app.kafka_max_records is not None and app.kafka_max_records <= 0:
+        problems.append("--kafka_max_records: must be positive")
+    if app.kafka_expansion_service:
+        problem = unreachable(app.kafka_expansion_service)
+        if problem:
+            problems.append(f"--kafka_expansion_service: nothing answers ({problem})")
+    else:
+        problem = missing(EXPANSION_SERVICE_JAR, "kafka") or (
+            None if shutil.which("java") else "java is not installed (the expansion service is a Java program)")
+        if problem:
+            problems.append(f"--kafka_expansion_service: {problem}")
+    if app.allowed_lateness_minutes < 0:
+        problems.append("--allowed_lateness_minutes: must not be negative")
+    return problems
+
+
 def _flink_problems(options: PipelineOptions, runner: str) -> list[str]:
     """The job server Beam is to start must be there (`make flink`)."""
     jar = options.view_as(FlinkRunnerOptions).flink_job_server_jar
@@ -250,9 +297,11 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
     if runner not in RUNNERS:
         problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
                         f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
-    if not (app.events or app.events_stream or app.incidents or app.outcomes):
-        problems.append("--events: give at least one file or glob (or --events_stream, --incidents, --outcomes)")
+    if not (app.events or app.events_stream or app.events_kafka or app.incidents or app.outcomes):
+        problems.append("--events: give at least one file or glob (or --events_stream, --events_kafka, "
+                        "--incidents, --outcomes)")
     problems += _stream_problems(app, runner, options.view_as(StandardOptions).streaming)
+    problems += _kafka_problems(app, runner, options.view_as(StandardOptions).streaming)
     problems += _flink_problems(options, runner)
     for flag in ("events", "incidents", "outcomes"):
         for pattern in getattr(app, flag):

@@ -126,6 +126,8 @@ def _run_into(folder: Output, options: PipelineOptions, app, summary: bool) -> i
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
     if app.events_stream:
         lines_in["events"] = count_entries(app.events_stream, app.stream_name, app.stream_after)
+    if app.events_kafka:  # a Kafka run that ends has read its --kafka_max_records records
+        lines_in["events"] = app.kafka_max_records
     total = sum(lines_in.values())
     runner = options.view_as(StandardOptions).runner
     print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "

@@ -1,5 +1,6 @@
-"""Shared fixtures: a private redis-server and object store, the sample world, a plate key,
-simulated traffic."""
+"""Shared fixtures: a private redis-server and object store, a Kafka broker and KafkaIO's
+expansion service, the sample world, a plate key, simulated traffic, a Flink session cluster."""
+import base64
 import logging
 import os
 import secrets
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.flink.tools import TOOLS
+from pipelines.flink.expansion import EXPANSION_ARGS
+from pipelines.flink.tools import EXPANSION_SERVICE_JAR, KAFKA_HOME, TOOLS, missing
 from pipelines.object_store import ObjectStore
 from pipelines.options import SAMPLE_WORLD
 
@@ -154,6 +156,154 @@ def s3_output(s3_server, monkeypatch) -> str:
     for name, value in s3_server.environment().items():
         monkeypatch.setenv(name, value)
     return f"s3://{s3_server.new_bucket()}/roadchief"
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                _stop(process)
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class KafkaBroker:
+    """A real Kafka broker (`make kafka`) in KRaft mode, broker and controller in one JVM,
+    on free loopback ports, with its storage formatted in `workdir`.
+
+    `workdir` also holds its configuration and server.log. It accepts records up to
+    `max_record_bytes`, so that the tests can send what the pipeline must cut, and keeps
+    records for ever: the tests' traffic is dated days ago, and a broker deletes records
+    older than its retention (7 days by default) within minutes. Stopped by its pid.
+    """
+
+    def __init__(self, workdir: Path, max_record_bytes: int = 16 * 1024 * 1024):
+        problem = missing(KAFKA_HOME / "lib", "kafka")
+        if problem:
+            raise RuntimeError(problem)
+        self.port, controller = free_port(), free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        config = workdir / "server.properties"
+        config.write_text("\n".join(f"{key}={value}" for key, value in {
+            "process.roles": "broker,controller", "node.id": 1,
+            "controller.quorum.voters": f"1@127.0.0.1:{controller}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER", "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": workdir / "data", "num.partitions": 1, "offsets.topic.replication.factor": 1,
+            "transaction.state.log.replication.factor": 1, "transaction.state.log.min.isr": 1,
+            "group.initial.rebalance.delay.ms": 0, "message.max.bytes": max_record_bytes,
+            "log.retention.ms": -1}.items()) + "\n")
+        logging_config = workdir / "log4j.properties"
+        logging_config.write_text(f"log4j.rootLogger=INFO, file\n"
+                                  f"log4j.appender.file=org.apache.log4j.FileAppender\n"
+                                  f"log4j.appender.file.File={workdir / 'server.log'}\n"
+                                  f"log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+                                  f"log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
+        java = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:ActiveProcessorCount=1",
+                f"-Dlog4j.configuration=file:{logging_config}", "-cp", f"{KAFKA_HOME / 'lib'}/*"]
+        subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config)],
+                       check=True, capture_output=True, timeout=120)
+        self.process = subprocess.Popen([*java, "kafka.Kafka", str(config)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        _wait_for_port(self.port, self.process, "the Kafka broker", timeout_s=120)
+
+    def create_topic(self, topic: str, partitions: int = 1) -> None:
+        from kafka.admin import KafkaAdminClient, NewTopic
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            admin.create_topics([NewTopic(topic, partitions, 1)])
+        finally:
+            admin.close()
+
+    def stop(self):
+        _stop(self.process)
+
+
+def _cluster_id() -> str:
+    """A KRaft cluster id, as `kafka-storage random-uuid` prints it (never starting with a dash)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
+
+
+class ExpansionService:
+    """KafkaIO's expansion service (`make kafka`) on a free port, started as `roadchief run` starts
+    it (pipelines/flink/expansion.py); stopped by its pid."""
+
+    def __init__(self):
+        problem = missing(EXPANSION_SERVICE_JAR, "kafka")
+        if problem:
+            raise RuntimeError(problem)
+        self.port = free_port()
+        self.address = f"localhost:{self.port}"
+        self.process = subprocess.Popen(["java", "-Xmx512m", "-jar", str(EXPANSION_SERVICE_JAR), str(self.port),
+                                         *EXPANSION_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        _wait_for_port(self.port, self.process, "the expansion service", timeout_s=120)
+
+    def stop(self):
+        _stop(self.process)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_expansion():
+    service = ExpansionService()
+    yield service
+    service.stop()
+
+
+def produce(bootstrap: str, topic: str, values, timestamps_ms=None, partition: int | None = None,
+            key: bytes = b"camera") -> None:
+    """Each value as one record of `topic`, with its timestamp (None: the send time). The
+    key, which the source does not read, lets a record without a value be sent."""
+    from kafka import KafkaProducer
+    producer = KafkaProducer(bootstrap_servers=bootstrap, max_request_size=16 * 1024 * 1024, linger_ms=20)
+    try:
+        for value, at_ms in zip(values, timestamps_ms or [None] * len(values)):
+            producer.send(topic, value=value, key=key, timestamp_ms=at_ms, partition=partition)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def produce_events(bootstrap: str, topic: str, events: Path) -> int:
+    """Every line of a JSON Lines file as one record, as a camera platform would publish it:
+    stamped with its captured_at; a line without one (or dated in the future) with the latest
+    capture time so far (the first, before there is one): a record stamped with the send time
+    would move KafkaIO's watermark to today. Returns the count."""
+    from transforms.read_redis_stream import event_time_us
+    values = events.read_bytes().splitlines()
+    dated = [event_time_us(value.decode(errors="replace"), round(time.time() * 1e6)) for value in values]
+    latest_us = next((event_us for event_us in dated if event_us is not None), None)
+    stamps = []
+    for event_us in dated:
+        latest_us = latest_us if event_us is None else max(latest_us, event_us)
+        at_us = latest_us if event_us is None else event_us
+        stamps.append(None if at_us is None else at_us // 1000)
+    produce(bootstrap, topic, values, stamps)
+    return len(values)
 
 
 @pytest.fixture(scope="session")

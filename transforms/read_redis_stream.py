@@ -109,6 +109,23 @@ def captured_at_us(text: str) -> Optional[int]:
     return None if moment.tzinfo is None else (moment - EPOCH) // MICROSECOND
 
 
+def event_time_us(text: str, latest_us: int) -> Optional[int]:
+    """The line's captured_at, unless unreadable or after `latest_us` (ParseEvents refuses those)."""
+    event_us = captured_at_us(text)
+    return event_us if event_us is not None and event_us <= latest_us else None
+
+
+def stamp(event_us: Optional[int], watermark: Optional[Timestamp], lateness_us: int,
+          now_s: float) -> Timestamp:
+    """Where a live line goes in event time: at its captured_at while that is within the allowed
+    lateness behind the source's watermark; at the watermark when later (too late for the windows
+    downstream: ParseEvents dead-letters it as late) or undated (on time there; before there is a
+    watermark, at the wall clock)."""
+    if event_us is not None and (watermark is None or event_us >= watermark.micros - lateness_us):
+        return Timestamp(micros=event_us)
+    return watermark if watermark is not None else Timestamp.of(now_s)
+
+
 class _StreamOffsets(OffsetRestrictionTracker):
     """Offsets from a start to the open end; it only splits to checkpoint.
 
@@ -255,19 +272,11 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
                     return
                 continue
             line = _entry_line(stream, entry, fields, self._image_base)
-            event_us = captured_at_us(line.text)
-            event_us = event_us if event_us is not None and event_us <= latest_us else None
+            event_us = event_time_us(line.text, latest_us)
             watermark.saw(event_us)
-            yield beam.window.TimestampedValue(line, self._stamp(event_us, watermark.current_watermark()))
+            yield beam.window.TimestampedValue(
+                line, stamp(event_us, watermark.current_watermark(), self._lateness_us, self._clock()))
         tracker.defer_remainder()
-
-    def _stamp(self, event_us: Optional[int], watermark: Optional[Timestamp]) -> Timestamp:
-        if event_us is not None and (watermark is None or event_us >= watermark.micros - self._lateness_us):
-            return Timestamp(micros=event_us)
-        if event_us is not None:
-            return watermark  # too late for the windows downstream: ParseEvents dead-letters it
-        # Undated: on time at the watermark, or, before there is one, at the wall clock.
-        return watermark if watermark is not None else Timestamp.of(self._clock())
 
     def teardown(self):
         self._client.close()

@@ -14,8 +14,9 @@
   imports the records' fixed schemas before it decodes a row.
 - A live run that does not stop at an end marker checkpoints every 10 s, finishing its
   bundles first: a TaskManager lost mid-stream is replaced and the job resumes from its
-  last checkpoint. (`--stream_until_end` runs end when the stream does: with checkpoints
-  on, Beam's Flink runner keeps such a job running after its sources end.)
+  last checkpoint. (`--stream_until_end` and `--kafka_max_records` runs end when their
+  source does: with checkpoints on, Beam's Flink runner keeps such a job running after its
+  sources end.)
 """
 import os
 
@@ -37,7 +38,8 @@ def flink_arguments(argv: list[str]) -> list[str]:
         extra += ["--environment_type", "LOOPBACK"]
     if not given(argv, "--beam_plugins"):
         extra += ["--beam_plugins", "transforms.records"]
-    live = given(argv, "--streaming") and not given(argv, "--stream_until_end")
+    ending = given(argv, "--stream_until_end") or given(argv, "--kafka_max_records")
+    live = given(argv, "--streaming") and not ending
     if live and not given(argv, "--checkpointing_interval"):
         extra += ["--checkpointing_interval", str(CHECKPOINT_INTERVAL_MS), "--finish_bundle_before_checkpointing"]
     os.environ.setdefault("FLINK_CONF_DIR", str(JOB_SERVER_CONF))

@@ -2,6 +2,7 @@
 import argparse
 import logging
 import os
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -316,7 +317,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _exit_on_terminate(signum, frame):
+    """SIGTERM ends a command as Ctrl-C would: what it started (a Flink job server, an
+    expansion service) is stopped on the way out instead of being left running."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     top = parser()
     args, extra = top.parse_known_args(argv)
     if args.command == "run":

@@ -378,3 +378,18 @@ def counted_once(tables) -> bool:
     (counted,) = con.execute("SELECT sum(dispatches) FROM metrics WHERE dimension = 'all'").fetchone()
     (incidents,) = con.execute("SELECT count(DISTINCT dispatch_id) FROM dispatches").fetchone()
     return counted == incidents > 0
+
+
+def stop_run(process: subprocess.Popen, timeout_s: float = 120) -> str:
+    """Wait for a `roadchief run` whose job was cancelled to end, so that it stops the job
+    server it started; terminate it (then kill its process group) if it does not. Returns stderr."""
+    try:
+        _, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, err = process.communicate()
+    return err or ""

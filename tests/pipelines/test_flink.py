@@ -17,7 +17,7 @@ from pipelines.replay import replay
 from pipelines.run import run
 from pipelines.tables import connect
 from tests.conftest import (LIVE_COMPARED, RedisServer, all_tables, counted_once, free_port, live_rows,
-                            simulated_events)
+                            simulated_events, stop_run)
 from transforms.write_tables import TABLES
 
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
@@ -160,7 +160,7 @@ def test_a_taskmanager_killed_mid_stream_is_replaced_and_the_job_resumes_from_it
          flink_cluster.master, "--streaming", "--events_stream", redis_url, "--stream_until_end",
          "--checkpointing_interval", "2000", "--finish_bundle_before_checkpointing",
          "--publish_dispatches", redis_url, "--output", str(tmp_path / "live")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         job = _job_with_checkpoints(flink_cluster, completed=2)
         (doomed,) = flink_cluster.state["taskmanagers"]
@@ -170,9 +170,8 @@ def test_a_taskmanager_killed_mid_stream_is_replaced_and_the_job_resumes_from_it
         _until_equal(tmp_path / "live", file_run, timeout_s=600)
         assert flink_cluster.checkpoints(job)["counts"]["restored"] >= 1
     finally:
-        flink_cluster.cancel_running_jobs()
-        live.kill()
-        live.wait()
+        flink_cluster.cancel_running_jobs()  # a checkpointed job runs on until cancelled
+        stop_run(live)
     published = _published(redis_url)
     assert len(published) == len(set(published))  # no version paged twice after the restart
     assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches")) > 0
@@ -197,7 +196,7 @@ def test_redis_restarted_during_a_flink_stream_loses_nothing_and_pages_nobody_tw
         [sys.executable, "-m", "pipelines.cli", "run", "--runner", "FlinkRunner", "--flink_master",
          flink_cluster.master, "--streaming", "--events_stream", server.url, "--stream_until_end",
          "--publish_dispatches", server.url, "--output", str(tmp_path / "live")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     revived = None
     try:
         client = redis.Redis.from_url(server.url)
@@ -213,7 +212,8 @@ def test_redis_restarted_during_a_flink_stream_loses_nothing_and_pages_nobody_tw
         published = _published(revived.url)
     finally:
         if live.poll() is None:
-            live.kill()
+            flink_cluster.cancel_running_jobs()
+            stop_run(live)
         if revived:
             revived.stop()
     for name in LIVE_COMPARED:

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -16,7 +15,8 @@ from pipelines.errors import OptionsError
 from pipelines.flink.submit import flink_arguments
 from pipelines.run import run
 from pipelines.tables import connect
-from tests.conftest import LIVE_COMPARED, counted_once, free_port, live_rows, produce_events, simulated_events
+from tests.conftest import (LIVE_COMPARED, counted_once, free_port, live_rows, produce_events, simulated_events,
+                            stop_run)
 
 BAD_LINES = [b"{not json", b'{"event_id": "latin1", "camera_id": "QH-BC-001", "plate": "\xc7\xed"}',
              b'{"event_id": "half\\udc00", "camera_id": "QH-BC-001", '
@@ -80,7 +80,7 @@ def test_a_live_run_writes_every_window_while_its_job_runs_on(flink_cluster, kaf
         [sys.executable, "-m", "pipelines.cli", "run", "--runner", "FlinkRunner", "--flink_master",
          flink_cluster.master, "--streaming", "--events_kafka", kafka_broker.bootstrap, "--kafka_topic", topic,
          "--plate_key_file", str(key), "--output", str(tmp_path / "live")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline and live.poll() is None and not _same_tables(tmp_path / "live", file_run):
@@ -89,15 +89,8 @@ def test_a_live_run_writes_every_window_while_its_job_runs_on(flink_cluster, kaf
         for name in LIVE_COMPARED:
             assert live_rows(tmp_path / "live", name) == live_rows(file_run, name), name
     finally:  # cancelled, the run fails and stops the job server and the expansion service it started
-        for job in flink_cluster.jobs():
-            if job["state"] == "RUNNING":
-                urllib.request.urlopen(urllib.request.Request(
-                    f"http://localhost:{flink_cluster.rest_port}/jobs/{job['jid']}?mode=cancel", method="PATCH"))
-        try:
-            _, err = live.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            live.kill()
-            _, err = live.communicate()
+        flink_cluster.cancel_running_jobs()
+        err = stop_run(live)
     assert live.returncode != 0 and "the run failed" in err, err[-2000:]
 
 

@@ -98,7 +98,7 @@ def started_up(args) -> None:
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"http://{args.flink_master}/jobs/overview") as reply:
             jobs = [job for job in json.load(reply)["jobs"] if job["state"] == "RUNNING"]
-        if jobs and all(job["tasks"]["running"] == job["tasks"]["total"] for job in jobs):
+        if jobs and all(job["tasks"]["running"] + job["tasks"]["finished"] == job["tasks"]["total"] for job in jobs):
             time.sleep(5)
             return
         time.sleep(1)

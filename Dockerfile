@@ -19,6 +19,6 @@ COPY transforms/ transforms/
 COPY geo/ geo/
 COPY models/ models/
 RUN pip install --no-cache-dir --no-deps . \
-    && python -c "import transforms.records, models.plates.reader"
+    && python -c "import models.records, models.plates.reader"
 ENV TF_CPP_MIN_LOG_LEVEL=2
 # The base image's entrypoint (/opt/apache/beam/boot) starts the SDK harness.

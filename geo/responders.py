@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pyproj import Transformer
 
-from transforms.records import AssignedResponder
+from models.records import AssignedResponder
 
 MODE_SPEED_KMH = {"car": 60.0, "motorbike": 45.0, "ebike": 20.0, "foot": 5.0}
 DETOUR_FACTOR = 1.3

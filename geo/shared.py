@@ -9,7 +9,7 @@ from functools import lru_cache
 from geo.placement import SegmentLocator, camera_placements
 from geo.responders import ResponderIndex
 from geo.world import chief_chain, load_world
-from transforms.records import ChiefOnDuty
+from models.records import ChiefOnDuty
 
 
 @lru_cache(maxsize=4)

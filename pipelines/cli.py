@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up bann
 
 from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
-from pipelines.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
+from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
 
 
 def _frame_writer(seed: int):
@@ -81,7 +81,7 @@ def _run(args) -> int:
         RoadchiefOptions._add_argparse_args(run_help)
         run_help.print_help()
         return 0
-    from pipelines.run import run
+    from pipelines.job.run import run
     return run(args.beam_args)
 
 
@@ -89,15 +89,15 @@ AUDIT_ENV = "ROADCHIEF_AUDIT_LOG"
 
 
 def _query(args) -> int:
-    from pipelines.audit import audited_query
-    from pipelines.tables import render
+    from pipelines.analysis.audit import audited_query
+    from pipelines.analysis.tables import render
     rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log)
     print(render(columns, rows, args.max_rows))
     return 0
 
 
 def _replay(args) -> int:
-    from pipelines.replay import replay
+    from pipelines.operate.replay import replay
     counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker)
     print(f"pushed {counts.entries:,} entries to {args.stream} (last {counts.last_id}); "
           f"{counts.undated:,} without a readable captured_at went at once")
@@ -105,15 +105,15 @@ def _replay(args) -> int:
 
 
 def _report(args) -> int:
-    from pipelines.report import write_report
+    from pipelines.analysis.report import write_report
     period = write_report(args.tables, args.out, args.world, args.period, args.label)
     print(f"wrote the safety report for {period[0]} {period[1]} to {args.out}")
     return 0
 
 
 def _load_watchlist(args) -> int:
-    from pipelines.audit import audit_watchlist_change
-    from transforms.watchlist_store import load_into_redis, read_watchlist_file
+    from pipelines.analysis.audit import audit_watchlist_change
+    from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
     if not args.reason.strip():
         raise ValueError("a reason is required")
     meta = load_into_redis(read_watchlist_file(args.file), args.redis, source=str(args.file))
@@ -124,24 +124,24 @@ def _load_watchlist(args) -> int:
 
 
 def _watch(args) -> int:
-    from pipelines.watch import watch
+    from pipelines.operate.watch import watch
     return watch(args.redis, args.stream, args.from_start, args.count)
 
 
 def _ack(args) -> int:
-    from pipelines.escalate import ack
+    from pipelines.operate.escalate import ack
     entry = ack(args.redis, args.dispatch_id, args.responder)
     print(f"acknowledged {args.dispatch_id} ({entry})")
     return 0
 
 
 def _escalate(args) -> int:
-    from pipelines.escalate import escalate
+    from pipelines.operate.escalate import escalate
     return escalate(args.redis, args.ack_within_s)
 
 
 def _verify_audit(args) -> int:
-    from pipelines.audit import verify
+    from pipelines.analysis.audit import verify
     result = verify(args.log, expected_head=args.expected_head)
     if result.ok:
         print(f"audit log intact: {result.entries} entries, head {result.head}")
@@ -151,7 +151,7 @@ def _verify_audit(args) -> int:
 
 
 def _purge(args) -> int:
-    from pipelines.retention import DEFAULT_RETENTION, purge
+    from pipelines.analysis.retention import DEFAULT_RETENTION, purge
     policy = dict(DEFAULT_RETENTION)
     for item in args.keep:
         table, _, days = item.partition("=")

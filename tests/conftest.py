@@ -16,8 +16,8 @@ import redis
 
 from pipelines.flink.expansion import EXPANSION_ARGS
 from pipelines.flink.tools import EXPANSION_SERVICE_JAR, KAFKA_HOME, TOOLS, missing
-from pipelines.object_store import ObjectStore
-from pipelines.options import SAMPLE_WORLD
+from pipelines.store.object_store import ObjectStore
+from pipelines.job.options import SAMPLE_WORLD
 
 # Beam stops the Prism job server at interpreter exit and logs it after pytest
 # has closed its capture streams; that late log line is not a test failure.
@@ -293,7 +293,7 @@ def produce_events(bootstrap: str, topic: str, events: Path) -> int:
     stamped with its captured_at; a line without one (or dated in the future) with the latest
     capture time so far (the first, before there is one): a record stamped with the send time
     would move KafkaIO's watermark to today. Returns the count."""
-    from transforms.read_redis_stream import event_time_us
+    from transforms.ingest.read_redis_stream import event_time_us
     values = events.read_bytes().splitlines()
     dated = [event_time_us(value.decode(errors="replace"), round(time.time() * 1e6)) for value in values]
     latest_us = next((event_us for event_us in dated if event_us is not None), None)
@@ -314,7 +314,7 @@ def world_folder() -> str:
 @pytest.fixture(autouse=True, scope="session")
 def plate_key():
     """A throwaway plate key for the whole run, as an operator would set it."""
-    from transforms.privacy import KEY_ENV
+    from transforms.enrich.privacy import KEY_ENV
     os.environ[KEY_ENV] = secrets.token_hex(32)
     yield os.environ[KEY_ENV]
 
@@ -344,8 +344,8 @@ def flink_cluster(tmp_path_factory):
 
 def all_tables(output) -> dict[str, list]:
     """Every table of a run, its rows in a fixed order, for comparing runs row for row."""
-    from pipelines.tables import connect
-    from transforms.write_tables import TABLES
+    from pipelines.analysis.tables import connect
+    from transforms.store.write_tables import TABLES
     con = connect(output)
     return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in TABLES}
 
@@ -364,7 +364,7 @@ LIVE_COMPARED = {
 
 def live_rows(tables, name) -> list:
     """A table's rows as LIVE_COMPARED compares them; of a live dispatch, its latest version."""
-    from pipelines.tables import connect
+    from pipelines.analysis.tables import connect
     latest = (" QUALIFY row_number() OVER (PARTITION BY dispatch_id ORDER BY sightings DESC,"
               " len(categories) DESC, priority, entry_id) = 1" if name == "dispatches" else "")
     return sorted(connect(tables).execute(f"SELECT {LIVE_COMPARED[name]} FROM {name}{latest}").fetchall(),
@@ -373,7 +373,7 @@ def live_rows(tables, name) -> list:
 
 def counted_once(tables) -> bool:
     """Each incident counts once in the metrics, whichever versions arrived in time."""
-    from pipelines.tables import connect
+    from pipelines.analysis.tables import connect
     con = connect(tables)
     (counted,) = con.execute("SELECT sum(dispatches) FROM metrics WHERE dimension = 'all'").fetchone()
     (incidents,) = con.execute("SELECT count(DISTINCT dispatch_id) FROM dispatches").fetchone()

@@ -10,7 +10,7 @@
   suits a cluster on this machine. A cluster on other hosts runs them beside each
   TaskManager: `--environment_type EXTERNAL --environment_config HOST:PORT` with
   `roadchief worker-pool` (docs/deploy-flink.md).
-- `--beam_plugins transforms.records`: a worker started by an SDK container (DOCKER)
+- `--beam_plugins models.records`: a worker started by an SDK container (DOCKER)
   imports the records' fixed schemas before it decodes a row.
 - A live run that does not stop at an end marker checkpoints every 10 s, finishing its
   bundles first: a TaskManager lost mid-stream is replaced and the job resumes from its
@@ -37,7 +37,7 @@ def flink_arguments(argv: list[str]) -> list[str]:
     if not given(argv, "--environment_type"):
         extra += ["--environment_type", "LOOPBACK"]
     if not given(argv, "--beam_plugins"):
-        extra += ["--beam_plugins", "transforms.records"]
+        extra += ["--beam_plugins", "models.records"]
     ending = given(argv, "--stream_until_end") or given(argv, "--kafka_max_records")
     live = given(argv, "--streaming") and not ending
     if live and not given(argv, "--checkpointing_interval"):

@@ -10,7 +10,7 @@ A cluster on other hosts cannot call back into the process that submitted the jo
   `--environment_type PROCESS --environment_config '{"command": "<venv>/bin/roadchief-worker-boot"}'`;
   worker ids cannot collide across TaskManagers as they can in a pool both use.
 
-Either way the worker imports `transforms.records` before it decodes a row, so rows come
+Either way the worker imports `models.records` before it decodes a row, so rows come
 back as the project's record types (their schema ids are fixed there).
 """
 import argparse
@@ -22,7 +22,7 @@ import time
 
 def pool(port: int) -> None:
     """Serve workers on `port` until killed."""
-    import transforms.records  # noqa: F401  (registers the records' schemas)
+    import models.records  # noqa: F401  (registers the records' schemas)
     from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
     address, server = BeamFnExternalWorkerPoolServicer.start(port=port)
     print(f"roadchief worker pool listening at {address}", flush=True)
@@ -54,6 +54,6 @@ def boot(argv: list[str] | None = None) -> None:
         LOGGING_API_SERVICE_DESCRIPTOR=text_format.MessageToString(info.logging_endpoint))
     if info.HasField("status_endpoint"):
         os.environ["STATUS_API_SERVICE_DESCRIPTOR"] = text_format.MessageToString(info.status_endpoint)
-    import transforms.records  # noqa: F401  (registers the records' schemas)
+    import models.records  # noqa: F401  (registers the records' schemas)
     sys.argv = sys.argv[:1]
     sdk_worker_main.main(sys.argv)

@@ -7,9 +7,9 @@ import pytest
 
 from geo.history import HistoryRates, simulate_history
 from geo.shared import world_at
-from transforms.fields import InvalidRecord
-from transforms.parse_reports import RESULTS, parse_incident, parse_outcome
-from transforms.records import EventLine
+from transforms.ingest.fields import InvalidRecord
+from transforms.ingest.parse_reports import RESULTS, parse_incident, parse_outcome
+from models.records import EventLine
 
 END = datetime(2026, 11, 29, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 FAR_FUTURE_US = 4_000_000_000_000_000

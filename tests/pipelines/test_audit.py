@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.audit import AuditLog, audit_watchlist_change, audited_query, verify
+from pipelines.analysis.audit import AuditLog, audit_watchlist_change, audited_query, verify
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 import redis
 
 from pipelines.cli import main
-from pipelines.escalate import ACKS, DISPATCHES, ESCALATIONS, Escalator, ack
+from pipelines.operate.escalate import ACKS, DISPATCHES, ESCALATIONS, Escalator, ack
 
 CHAIN = [{"level": level, "title": title, "name": name, "phone": f"1380000000{i}"}
          for i, (level, title, name) in enumerate([("road_manager", "路管员", "甲"), ("level3", "三级路长", "乙"),

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from pipelines.errors import OptionsError, RunFailed
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import RedisServer, simulated_events
 from transforms.plates import canonical
-from transforms.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +115,9 @@ def test_redis_down_mid_run_is_retried_and_the_run_loses_nothing(events, tmp_pat
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
-    from pipelines.graph import build
-    from pipelines.options import validate
-    from pipelines.run import pipeline_options
+    from pipelines.job.graph import build
+    from pipelines.job.options import validate
+    from pipelines.job.run import pipeline_options
 
     baseline = tmp_path / "file"
     assert replay(events, baseline) == 0

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.replay import replay
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.operate.replay import replay
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import (LIVE_COMPARED, RedisServer, all_tables, counted_once, free_port, live_rows,
                             simulated_events, stop_run)
-from transforms.write_tables import TABLES
+from transforms.store.write_tables import TABLES
 
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
                    json.dumps({"command": str(Path(sys.executable).with_name("roadchief-worker-boot"))})]

@@ -13,8 +13,8 @@ import pytest
 
 from pipelines.errors import OptionsError
 from pipelines.flink.submit import flink_arguments
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import (LIVE_COMPARED, counted_once, free_port, live_rows, produce_events, simulated_events,
                             stop_run)
 
@@ -108,8 +108,8 @@ def test_a_replay_job_is_not_checkpointed_so_that_it_ends_with_its_read():
 
 
 def test_a_kafka_run_without_its_pieces_is_refused_up_front(monkeypatch, tmp_path):
-    import pipelines.options
-    monkeypatch.setattr(pipelines.options, "EXPANSION_SERVICE_JAR", tmp_path / "no-expansion-service.jar")
+    import pipelines.job.options
+    monkeypatch.setattr(pipelines.job.options, "EXPANSION_SERVICE_JAR", tmp_path / "no-expansion-service.jar")
     port = free_port()
     with pytest.raises(OptionsError) as refused:
         run(["--runner", "PrismRunner", "--events_kafka", f"127.0.0.1:{port}", "--kafka_topic", "cams/1",

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipelines.tables import connect
+from pipelines.analysis.tables import connect
 
 MEMORY_CAP = 2 * 1024 ** 3
 GOOD = {"event_id": "good", "camera_id": "QH-BC-001", "captured_at": "2026-11-29T08:00:00+08:00",

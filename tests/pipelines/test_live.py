@@ -8,9 +8,9 @@ import time
 import pytest
 import redis
 
-from pipelines.replay import count_entries, replay
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.operate.replay import count_entries, replay
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import LIVE_COMPARED as COMPARED, RedisServer, counted_once, live_rows as rows, simulated_events
 from tests.pipelines.test_prism import prism_binary
 

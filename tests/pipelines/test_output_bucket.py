@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import OptionsError, OutputBusy, RunFailed
-from pipelines.lease import LeaseLost
-from pipelines.object_store import ObjectStore, S3Location
-from pipelines.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
-from pipelines.retention import purge
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.store.lease import LeaseLost
+from pipelines.store.object_store import ObjectStore, S3Location
+from pipelines.store.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
+from pipelines.analysis.retention import purge
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import all_tables, simulated_events
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -171,7 +171,7 @@ def test_a_second_run_is_refused_and_readers_see_one_whole_run_while_the_first_p
 
 HOLDER = """
 import sys, time
-from pipelines.output_bucket import OutputBucket
+from pipelines.store.output_bucket import OutputBucket
 with OutputBucket(sys.argv[1], lease_s=2).writer('holder') as output:
     version = output.new_version()
     print('held', flush=True)

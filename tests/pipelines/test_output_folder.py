@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from pipelines.output_folder import OutputFolder
-from pipelines.tables import connect
+from pipelines.store.output_folder import OutputFolder
+from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
 
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
@@ -117,7 +117,7 @@ def test_readers_see_one_whole_run_while_runs_publish(inputs, tmp_path):
 def test_the_lock_dies_with_its_process(tmp_path):
     folder = OutputFolder(tmp_path / "out")
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time\nfrom pipelines.output_folder import OutputFolder\n"
+                               "import sys, time\nfrom pipelines.store.output_folder import OutputFolder\n"
                                "with OutputFolder(sys.argv[1]).writer('holder'):\n"
                                "    print('held', flush=True)\n    time.sleep(600)\n", str(folder.path)],
                               stdout=subprocess.PIPE, text=True)

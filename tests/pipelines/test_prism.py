@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
 from tests.pipelines.test_run import TABLE_KEYS, table
 

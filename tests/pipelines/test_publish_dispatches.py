@@ -6,10 +6,10 @@ import pytest
 import redis
 
 from pipelines.errors import OptionsError
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
-from transforms.publish_dispatches import PUBLISHED, STREAM
+from transforms.act.publish_dispatches import PUBLISHED, STREAM
 
 
 @pytest.fixture(scope="module")

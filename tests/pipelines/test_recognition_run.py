@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 
 
 @pytest.fixture(scope="module")

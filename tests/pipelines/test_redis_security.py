@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.options import SAMPLE_WORLD
+from pipelines.job.options import SAMPLE_WORLD
 from tests.conftest import RedisServer
 from transforms.plates import canonical
-from transforms.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)

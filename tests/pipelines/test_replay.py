@@ -4,8 +4,8 @@ import time
 
 import redis
 
-from pipelines.replay import replay
-from transforms.read_redis_stream import END_FIELD, EVENT_FIELD, entry_offset
+from pipelines.operate.replay import replay
+from transforms.ingest.read_redis_stream import END_FIELD, EVENT_FIELD, entry_offset
 
 
 def event_line(n: int, at: str) -> bytes:

@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import retention
-from pipelines.output_folder import LOCK
-from pipelines.retention import DEFAULT_RETENTION, purge
-from pipelines.tables import connect
+from pipelines.analysis import retention
+from pipelines.store.output_folder import LOCK
+from pipelines.analysis.retention import DEFAULT_RETENTION, purge
+from pipelines.analysis.tables import connect
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 AGES = range(0, 401, 10)  # rows 0, 10, ..., 400 days old

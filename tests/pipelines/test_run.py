@@ -5,10 +5,10 @@ import sys
 import pytest
 
 from pipelines.errors import OptionsError
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
-from transforms.watchlist_store import load_into_redis, read_watchlist_file
+from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
 
 TABLE_KEYS = {"passings": "event_id", "hits": "event_id, entry_id", "dispatches": "dispatch_id",
               "metrics": "window_start, dimension, key", "dead_letters": "source"}
@@ -117,7 +117,7 @@ def test_the_command_line_queries_the_tables(events, first, tmp_path):
 def test_non_hit_plates_are_stored_as_keyed_tokens_and_hits_keep_theirs(first, first_output,
                                                                         plate_key):
     import pyarrow.parquet as pq
-    from transforms.privacy import key_id, plate_token
+    from transforms.enrich.privacy import key_id, plate_token
     rows = first.execute("SELECT plate, watchlist_hit FROM passings WHERE plate IS NOT NULL").fetchall()
     assert all(plate.startswith("h:") != hit for plate, hit in rows)
     hit_plates = {p for (p,) in first.execute("SELECT read_plate FROM hits").fetchall()}
@@ -132,7 +132,7 @@ def test_non_hit_plates_are_stored_as_keyed_tokens_and_hits_keep_theirs(first, f
 
 
 def test_without_a_key_the_run_refuses_to_start(events, tmp_path, monkeypatch):
-    from transforms.privacy import KEY_ENV
+    from transforms.enrich.privacy import KEY_ENV
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(OptionsError, match="no plate key"):
         run(["--events", str(events), "--output", str(tmp_path)], summary=False)
@@ -156,7 +156,7 @@ def test_purge_deletes_passings_past_retention(events, tmp_path):
 def test_a_portable_runner_keeps_following_a_long_job():
     from apache_beam.options.pipeline_options import PortableOptions
 
-    from pipelines.run import pipeline_options
+    from pipelines.job.run import pipeline_options
     # Beam ends the job's state stream after 300 s by default, and a live run with it.
     assert pipeline_options(["--runner", "PrismRunner"]).view_as(PortableOptions).job_server_timeout >= 86400
     assert pipeline_options(["--job_server_timeout", "60"]).view_as(PortableOptions).job_server_timeout == 60
@@ -165,7 +165,7 @@ def test_a_portable_runner_keeps_following_a_long_job():
 def test_prism_never_splits_a_running_bundle():
     from apache_beam.options.pipeline_options import DebugOptions
 
-    from pipelines.run import PRISM_NO_SPLITS, pipeline_options
+    from pipelines.job.run import PRISM_NO_SPLITS, pipeline_options
     # A split bundle let a second bundle read a plate's dispatch state before the first committed it.
     assert pipeline_options(["--runner", "PrismRunner"]).view_as(DebugOptions).lookup_experiment(PRISM_NO_SPLITS)
     assert not pipeline_options(["--runner", "FnApiRunner"]).view_as(DebugOptions).lookup_experiment(PRISM_NO_SPLITS)

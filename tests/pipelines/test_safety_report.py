@@ -11,9 +11,9 @@ import pytest
 
 from geo.history import simulate_history
 from geo.shared import world_at
-from pipelines.report import write_report
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.analysis.report import write_report
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
 
 START = datetime.fromisoformat("2026-11-29T08:00:00+08:00")

@@ -3,7 +3,7 @@ import sys
 
 import redis
 
-from transforms.watchlist_store import PREFIX
+from transforms.enrich.watchlist_store import PREFIX
 
 
 def test_watchlist_load_puts_every_entry_in_redis_and_audits_it(redis_url, world_folder, tmp_path):

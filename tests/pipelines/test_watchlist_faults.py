@@ -12,10 +12,10 @@ import time
 import pytest
 
 from pipelines.errors import OptionsError, RunFailed
-from pipelines.run import run
-from pipelines.tables import connect
+from pipelines.job.run import run
+from pipelines.analysis.tables import connect
 from tests.conftest import RedisServer, simulated_events
-from transforms.watchlist_store import (RedisWatchlist, WatchlistUnavailable, load_into_redis,
+from transforms.enrich.watchlist_store import (RedisWatchlist, WatchlistUnavailable, load_into_redis,
                                         read_watchlist_file)
 
 HITS = "SELECT event_id, entry_id, match, score FROM hits ORDER BY ALL"

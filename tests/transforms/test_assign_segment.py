@@ -5,7 +5,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from geo.shared import placements_at, world_at
 from tests.transforms.test_recognise_plates import event
-from transforms.assign_segment import _PlaceByPosition, _PlaceFixed
+from transforms.enrich.assign_segment import _PlaceByPosition, _PlaceFixed
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
-from pipelines.run import pipeline_options
+from pipelines.job.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
 from tests.transforms.test_recognise_plates import event
-from transforms.deduplicate import DropDuplicateDeliveries
-from transforms.records import CameraEvent, at_event_time
+from transforms.ingest.deduplicate import DropDuplicateDeliveries
+from models.records import CameraEvent, at_event_time
 
 EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
 SECOND_US = 1_000_000

@@ -8,10 +8,10 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
-from pipelines.run import pipeline_options
+from pipelines.job.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
-from transforms.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
-from transforms.records import Dispatch, Hit, at_event_time
+from transforms.act.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
+from models.records import Dispatch, Hit, at_event_time
 
 T0 = 1_795_910_400_000_000  # 2026-11-29 08:00 +08:00
 MINUTE = 60_000_000

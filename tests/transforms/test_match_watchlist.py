@@ -3,9 +3,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.match_watchlist import MatchWatchlist, hits_for
-from transforms.records import Passing
-from transforms.watchlist_store import entry_from_row, index_by_canonical, load_into_redis
+from transforms.enrich.match_watchlist import MatchWatchlist, hits_for
+from models.records import Passing
+from transforms.enrich.watchlist_store import entry_from_row, index_by_canonical, load_into_redis
 from tests.transforms.test_watchlist_store import ROWS, write_csv
 
 NOV_2026_US = 1_795_910_400_000_000

@@ -3,8 +3,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.transforms.test_dispatch import MINUTE, T0, hit
-from transforms.metrics import WindowedMetrics
-from transforms.records import Dispatch, Passing
+from transforms.measure.metrics import WindowedMetrics
+from models.records import Dispatch, Passing
 
 WINDOW = 15 * MINUTE
 

@@ -5,9 +5,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.fields import InvalidRecord
-from transforms.parse_reports import ParseIncidents, ParseOutcomes, parse_incident, parse_outcome
-from transforms.records import EventLine
+from transforms.ingest.fields import InvalidRecord
+from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes, parse_incident, parse_outcome
+from models.records import EventLine
 
 NOW_US = 1_796_000_000_000_000  # 2026-11-29T09:33:20Z
 RESPONDERS = frozenset({"RSP-0001"})

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from transforms.periods import Calendar, Period, bounds, parse_range, shifted
+from transforms.measure.periods import Calendar, Period, bounds, parse_range, shifted
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -4,9 +4,9 @@ import secrets
 
 import pytest
 
-from transforms.privacy import (KEY_ENV, key_id, load_plate_key, plate_token, pseudonymise_passing,
+from transforms.enrich.privacy import (KEY_ENV, key_id, load_plate_key, plate_token, pseudonymise_passing,
                                 redact_plates)
-from transforms.records import Passing
+from models.records import Passing
 
 KEY_HEX = secrets.token_hex(32)
 KEY = bytes.fromhex(KEY_HEX)

@@ -4,11 +4,11 @@ import json
 from apache_beam.coders import RowCoder
 from hypothesis import given, settings, strategies as st
 
-from transforms.fields import InvalidRecord
-from transforms.parse_events import parse_event
-from transforms.parse_reports import parse_incident, parse_outcome
+from transforms.ingest.fields import InvalidRecord
+from transforms.ingest.parse_events import parse_event
+from transforms.ingest.parse_reports import parse_incident, parse_outcome
 from transforms.plates import canonical, normalise_plate, substitutions
-from transforms.records import CameraEvent, EventLine
+from models.records import CameraEvent, EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
 NOW_US = 1_796_500_000_000_000
@@ -89,7 +89,7 @@ def test_substitutions_are_symmetric_and_count_differences(plate, data):
        st.floats(0, 1), st.integers(0, 3))
 def test_the_matcher_takes_any_read_and_alternates_without_raising(read, alternates, confidence, k):
     from tests.transforms.test_match_watchlist import INDEX, passing
-    from transforms.match_watchlist import hits_for
+    from transforms.enrich.match_watchlist import hits_for
     plate = normalise_plate(read) or "琼C12345"
     hits = hits_for(passing(plate, confidence, [normalise_plate(a) or a for a in alternates]),
                     INDEX, k, "v")

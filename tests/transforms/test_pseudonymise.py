@@ -1,6 +1,6 @@
 from tests.transforms.test_metrics import passing
-from transforms.privacy import load_plate_key, plate_token
-from transforms.pseudonymise import _Pseudonymise
+from transforms.enrich.privacy import load_plate_key, plate_token
+from transforms.enrich.pseudonymise import _Pseudonymise
 
 
 def test_only_vehicles_that_hit_nothing_lose_their_plate(plate_key):

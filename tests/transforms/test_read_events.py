@@ -4,7 +4,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.read_events import UNDECODABLE, ReadEventLines
+from transforms.ingest.read_events import UNDECODABLE, ReadEventLines
 
 
 def test_every_line_keeps_its_file_and_number_plain_or_gzipped(tmp_path):

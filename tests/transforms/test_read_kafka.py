@@ -11,9 +11,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.flink.submit import flink_arguments
 from tests.conftest import free_port, produce
-from transforms.parse_events import DEAD_LETTERS, ParseEvents
-from transforms.read_events import MAX_LINE_BYTES
-from transforms.read_kafka import EVENTS_TOPIC, ReadKafkaEvents, _StampEventTime, record_line, unreachable
+from transforms.ingest.parse_events import DEAD_LETTERS, ParseEvents
+from transforms.ingest.read_events import MAX_LINE_BYTES
+from transforms.ingest.read_kafka import EVENTS_TOPIC, ReadKafkaEvents, _StampEventTime, record_line, unreachable
 
 MINUTE_MS = 60_000
 EIGHT_AM_MS = 1_795_910_400_000  # 2026-11-29T08:00:00+08:00

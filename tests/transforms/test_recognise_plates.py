@@ -10,8 +10,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.recognise_plates import ImageMemory, _ReadImages, apply_read, needs_model
-from transforms.records import CameraEvent
+from transforms.enrich.recognise_plates import ImageMemory, _ReadImages, apply_read, needs_model
+from models.records import CameraEvent
 
 Read = namedtuple("Read", "plate confidence alternates color")
 

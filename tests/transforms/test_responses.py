@@ -4,8 +4,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.transforms.test_dispatch import T0
 from tests.transforms.test_metrics import dispatch
-from transforms.records import AssignedResponder, OutcomeReport
-from transforms.responses import FollowDispatches, follow_dispatch
+from models.records import AssignedResponder, OutcomeReport
+from transforms.act.responses import FollowDispatches, follow_dispatch
 
 SECOND = 1_000_000
 

@@ -14,8 +14,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 
 from geo.shared import chain_at, world_at
 from tests.transforms.test_dispatch import hit
-from transforms.records import Incident, Response
-from transforms.safety_metrics import SafetyMetrics
+from models.records import Incident, Response
+from transforms.measure.safety_metrics import SafetyMetrics
 
 URBAN, RURAL, QUIET = "JJ-0001", "WQ-0001", "JJ-0002"
 

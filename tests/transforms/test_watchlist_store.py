@@ -4,7 +4,7 @@ import pytest
 import redis
 
 from transforms.plates import canonical
-from transforms.watchlist_store import (
+from transforms.enrich.watchlist_store import (
     PREFIX, FileWatchlist, RedisWatchlist, entry_from_row, load_into_redis, read_watchlist_file)
 
 ROWS = [

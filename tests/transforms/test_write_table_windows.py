@@ -17,15 +17,15 @@ from apache_beam.transforms.window import IntervalWindow, Sessions, TimestampedV
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from pipelines.tables import connect
+from pipelines.analysis.tables import connect
 from tests.transforms.test_dispatch import MINUTE, T0
 from tests.transforms.test_metrics import dispatch, passing
 from tests.transforms.test_read_redis_stream import STREAM, event, push, streaming_pipeline
-from transforms.metrics import WindowedMetrics
-from transforms.read_redis_stream import END_FIELD, EVENT_FIELD, ReadRedisStream
-from transforms.records import Passing
-from transforms.write_table_windows import ROWS_PER_GROUP, WriteTableWindows, _WritePane, window_file_name
-from transforms.write_tables import WriteTables, arrow_schema
+from transforms.measure.metrics import WindowedMetrics
+from transforms.ingest.read_redis_stream import END_FIELD, EVENT_FIELD, ReadRedisStream
+from models.records import Passing
+from transforms.store.write_table_windows import ROWS_PER_GROUP, WriteTableWindows, _WritePane, window_file_name
+from transforms.store.write_tables import WriteTables, arrow_schema
 
 METADATA = {"roadchief.plate_key_id": "test-key"}
 SECOND = 1_000_000

@@ -1,7 +1,7 @@
 import pyarrow as pa
 
-from transforms.records import Dispatch, Passing
-from transforms.write_tables import TABLES, arrow_schema, as_row
+from models.records import Dispatch, Passing
+from transforms.store.write_tables import TABLES, arrow_schema, as_row
 
 
 def test_time_fields_become_utc_timestamps_without_the_suffix():

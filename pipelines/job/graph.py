@@ -1,0 +1,140 @@
+"""The roadchief pipeline: this module only wires the stages together.
+
+    lines ─ ParseEvents ─ DropDuplicateDeliveries ─ RecognisePlates ─ AssignRoadSegment
+                                                                               │
+    passings ◄─ PseudonymiseNonHits ◄─ marked passings ◄─ MatchWatchlist ◄─────┘
+                                                               │ hits ─────────► hits
+                                                         DispatchOfficers ─────► dispatches
+    marked passings, hits, dispatches ─ WindowedMetrics ─► metrics
+
+    incident lines ─ ParseIncidents ─ PlaceReports ─────────────► incidents
+    outcome lines ─ ParseOutcomes ─ PlaceReports ─┐
+                               dispatches ─ FollowDispatches ──► outcomes, responses
+    incidents, hits, responses ─ SafetyMetrics ─────────────────► safety_metrics
+    every stage's rejects ──────────────────────────────────────► dead_letters
+
+and WriteTables puts the tables under the output folder as Parquet (a live
+run writes each event-time window's rows as it closes: WriteTableWindows);
+PublishDispatches also appends each dispatch to a Redis Stream when asked.
+"""
+import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
+
+from pipelines.flink.expansion import expansion_service
+from pipelines.job.options import (RoadchiefOptions, arrival_targets, custom_periods, plate_key_id,
+                               watchlist_spec)
+from transforms.enrich.assign_segment import AssignRoadSegment
+from transforms.ingest.deduplicate import DropDuplicateDeliveries
+from transforms.act.dispatch import DispatchOfficers
+from transforms.enrich.match_watchlist import MatchWatchlist
+from transforms.measure.metrics import WindowedMetrics
+from transforms.ingest.parse_events import ParseEvents
+from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes
+from transforms.enrich.place_reports import PlaceReports
+from transforms.enrich.pseudonymise import PseudonymiseDeadLetters, PseudonymiseNonHits
+from transforms.act.publish_dispatches import PublishDispatches
+from transforms.ingest.read_events import ReadEventLines
+from transforms.ingest.read_kafka import ReadKafkaEvents
+from transforms.ingest.read_redis_stream import ReadRedisStream
+from models.records import EventLine
+from transforms.enrich.recognise_plates import RecognisePlates
+from transforms.act.responses import FollowDispatches
+from transforms.measure.safety_metrics import SafetyMetrics
+from transforms.store.write_table_windows import WriteTableWindows
+from transforms.store.write_tables import WriteTables
+
+
+def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_lines=None) -> dict:
+    """Lines of camera events (and of incident and outcome reports, if any) → the output
+    tables, as PCollections keyed by table name."""
+    standard = options.view_as(StandardOptions)
+    lateness_s = options.allowed_lateness_minutes * 60 if standard.streaming else None
+    parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s,
+                                            allowed_lateness_s=lateness_s)
+    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
+        options.dedup_window_minutes, standard.streaming,
+        watermark_driven=standard.runner != "FnApiRunner", allowed_lateness_s=lateness_s or 0.0)
+    read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(
+        options.model, options.min_camera_confidence, options.max_image_bytes,
+        options.max_image_pixels, options.image_root, options.max_image_decoded_bytes,
+        options.max_image_memory_bytes)
+    passings = read | "AssignRoadSegment" >> AssignRoadSegment(
+        options.world, options.max_camera_distance_m)
+    matched = passings | "MatchWatchlist" >> MatchWatchlist(
+        watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s,
+        options.watchlist_snapshot, options.watchlist_wait_s, options.watchlist_max_age_h * 3600)
+    hits, checked = matched.hits, matched.passings
+    dispatches = hits | "Dispatch" >> DispatchOfficers(
+        options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score,
+        streaming=standard.streaming)
+    metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
+    stored = checked if options.plain_plates else (
+        checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
+    # Safety metrics compare whole periods with a year earlier: a batch (nightly) job, not a live one.
+    safety = ({"dead_letters": ()} if standard.streaming else
+              _safety_tables(lines.pipeline, options, hits, dispatches, incident_lines, outcome_lines))
+    dead_letters = (
+        [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
+         for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images,
+                                      *safety.pop("dead_letters")))]
+        | "DeadLetters" >> beam.Flatten())
+    if not options.plain_plates:
+        dead_letters = dead_letters | "PseudonymiseDeadLetters" >> PseudonymiseDeadLetters(
+            options.plate_key_file)
+    return {"passings": stored, "hits": hits, "dispatches": dispatches,
+            "metrics": metrics, **safety, "dead_letters": dead_letters}
+
+
+def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incident_lines, outcome_lines) -> dict:
+    """Incidents and outcomes placed on the roads, responses followed, safety metrics."""
+    def lines_or_none(given, label):
+        return given if given is not None else pipeline | label >> beam.Create([]).with_output_types(EventLine)
+    incidents = lines_or_none(incident_lines, "NoIncidents") | "ParseIncidents" >> ParseIncidents(
+        options.world, options.max_future_s)
+    outcomes = lines_or_none(outcome_lines, "NoOutcomes") | "ParseOutcomes" >> ParseOutcomes(
+        options.world, options.max_future_s)
+    placed = incidents["incidents"] | "PlaceIncidents" >> PlaceReports(options.world, options.max_report_distance_m)
+    reports = outcomes["outcomes"] | "PlaceOutcomes" >> PlaceReports(options.world, options.max_report_distance_m)
+    followed = (dispatches, reports) | "FollowDispatches" >> FollowDispatches()
+    safety = (placed, hits, followed["responses"]) | "SafetyMetrics" >> SafetyMetrics(
+        options.world, custom_periods(options), arrival_targets(options))
+    return {"incidents": placed, "outcomes": followed["outcomes"], "responses": followed["responses"],
+            "safety_metrics": safety,
+            "dead_letters": (incidents["dead_letters"], outcomes["dead_letters"], followed["dead_letters"])}
+
+
+def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
+    """Camera event lines: from the event files, or live from a Redis Stream or a Kafka topic."""
+    if options.events_kafka:
+        return pipeline | "ReadKafka" >> ReadKafkaEvents(
+            options.events_kafka, options.kafka_topic,
+            expansion_service=expansion_service(options.kafka_expansion_service),
+            image_base=options.image_root or "", max_records=options.kafka_max_records,
+            max_future_s=options.max_future_s, allowed_lateness_s=options.allowed_lateness_minutes * 60)
+    if not options.events_stream:
+        return pipeline | "Read" >> ReadEventLines(options.events)
+    return pipeline | "ReadStream" >> ReadRedisStream(
+        options.events_stream, options.stream_name, after=options.stream_after,
+        image_base=options.image_root or "", out_of_orderness_s=options.out_of_orderness_s,
+        idle_advance_s=options.idle_advance_s, max_future_s=options.max_future_s,
+        allowed_lateness_s=options.allowed_lateness_minutes * 60, stop_at_end=options.stream_until_end)
+
+
+def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:
+    """The whole graph: read the inputs, compute the tables, write them under `output`."""
+    lines = read_events(pipeline, options)
+    if options.view_as(StandardOptions).streaming:
+        tables = build_tables(lines, options)
+    else:
+        tables = build_tables(lines, options,
+                              pipeline | "ReadIncidents" >> ReadEventLines(options.incidents),
+                              pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
+    metadata = {"roadchief.plate_key_id": plate_key_id(options)}
+    if options.view_as(StandardOptions).streaming:  # analysts query each window as it closes
+        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
+                                              options.allowed_lateness_minutes)
+    else:
+        tables | "Write" >> WriteTables(output, metadata)
+    if options.publish_dispatches:
+        tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches)
+    return tables

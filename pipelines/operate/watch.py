@@ -1,0 +1,37 @@
+"""`roadchief watch`: follow the dispatch stream in a terminal, one line per dispatch."""
+import json
+from typing import Callable
+
+import redis
+
+from transforms.act.publish_dispatches import STREAM
+
+
+def dispatch_line(fields: dict[str, str]) -> str:
+    """What an operator needs at a glance: what, where, who is responsible, who goes."""
+    chain = json.loads(fields.get("chief_chain") or "[]")
+    responders = json.loads(fields.get("responders") or "[]")
+    manager = f"{chain[0]['title']} {chain[0]['name']} {chain[0]['phone']}" if chain else "no road manager"
+    nearest = (f"{responders[0]['name']} ({responders[0]['kind']}) {responders[0]['eta_s'] / 60:.1f} min"
+               if responders else "no responder on duty")
+    return (f"{fields['last_seen'][11:16]}  P{fields['priority']} {fields['category']:<18} "
+            f"{fields['plate']:<9} seen {fields['sightings']}x  {fields['town']} {fields['road_name']}"
+            f"  -> {manager}; nearest {nearest}  [{fields['dispatch_id']}]")
+
+
+def watch(url: str, stream: str = STREAM, from_start: bool = False, count: int = 0,
+          show: Callable[[str], None] = print, block_ms: int = 5000) -> int:
+    """Print dispatches as they arrive; stop after `count` (0: until interrupted)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    last_id, shown = ("0" if from_start else "$"), 0
+    try:
+        while not count or shown < count:
+            for _, entries in client.xread({stream: last_id}, block=block_ms, count=100) or []:
+                for last_id, fields in entries:
+                    show(dispatch_line(fields))
+                    shown += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+    return 0

@@ -1,0 +1,135 @@
+"""Match every read plate against the watchlist.
+
+A read matches an entry when both have the same canonical form and differ in
+at most `max_substitutions` confusable characters (0 means exact only), and
+the entry is valid at the capture time. Reads the recogniser was unsure of
+carry alternates; those are tried too, at one more substitution's cost.
+
+score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
+confident read scores 1.0, and every step of doubt lowers it.
+"""
+from typing import Optional
+
+import apache_beam as beam
+
+from transforms.plates import canonical, substitutions
+from transforms.buffered import BufferedDoFn
+from models.records import Hit, Passing
+from transforms.enrich.watchlist_store import Answer, WatchEntry, is_redis, open_watchlist
+
+DOUBT = 0.8
+CHECKED = "passings"
+
+
+def _candidates(passing: Passing) -> list[tuple[str, int]]:
+    """(plate, extra substitutions) for the read and each of its alternates."""
+    return [(passing.plate, 0)] + [(alt, 1) for alt in passing.plate_alternates if alt != passing.plate]
+
+
+def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
+             max_substitutions: int, version: str) -> list[Hit]:
+    """Every valid entry the passing matches, best match per entry."""
+    best: dict[str, Hit] = {}
+    confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
+    for read, extra in _candidates(passing):
+        for entry in index.get(canonical(read), ()):
+            subs = substitutions(read, entry.plate)
+            if subs is None:
+                continue
+            cost = subs + extra
+            if cost > max_substitutions or not entry.valid_at(passing.captured_at_us):
+                continue
+            hit = _hit(passing, entry, cost, round(confidence * DOUBT ** cost, 4), version)
+            if entry.entry_id not in best or hit.score > best[entry.entry_id].score:
+                best[entry.entry_id] = hit
+    return sorted(best.values(), key=lambda hit: (hit.priority, -hit.score, hit.entry_id))
+
+
+def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: str) -> Hit:
+    return Hit(
+        event_id=passing.event_id, captured_at_us=passing.captured_at_us, plate=entry.plate,
+        read_plate=passing.plate, entry_id=entry.entry_id, category=entry.category,
+        priority=entry.priority, action=entry.action, match="exact" if cost == 0 else "fuzzy",
+        substitutions=cost, score=score, camera_id=passing.camera_id,
+        segment_id=passing.segment_id, road_name=passing.road_name, town=passing.town,
+        area_type=passing.area_type, defence_layer=passing.defence_layer,
+        lon=passing.lon, lat=passing.lat, list_version=version)
+
+
+def _canons(passing: Passing) -> list[str]:
+    return [canonical(read) for read, _ in _candidates(passing)] if passing.plate else []
+
+
+def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
+    """The passing with the list version that checked it, and whether it hit."""
+    if not passing.plate:
+        return passing
+    return passing._replace(watchlist_hit=bool(hits), list_version=version)
+
+
+class _Matcher:
+    """The watchlist store of one worker, opened in setup and closed in teardown."""
+
+    def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float,
+                 snapshot: Optional[str], wait_s: float, max_age_s: float):
+        self._watchlist = watchlist
+        self._max_substitutions = max_substitutions
+        self._ttl_s = ttl_s
+        self._snapshot = snapshot
+        self._wait_s = wait_s
+        self._max_age_s = max_age_s
+
+    def setup(self):
+        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot,
+                                     wait_s=self._wait_s, max_age_s=self._max_age_s)
+
+    def _hits(self, passing: Passing, answer: Answer) -> list[Hit]:
+        if not passing.plate or not answer.entries:
+            return []
+        return hits_for(passing, answer.entries, self._max_substitutions, answer.version)
+
+    def teardown(self):
+        self._store.close()
+
+
+class _MatchEach(_Matcher, beam.DoFn):
+    """For a watchlist held in memory: one lookup per passing costs nothing."""
+
+    def process(self, passing: Passing):
+        answer = self._store.answer(_canons(passing))
+        hits = self._hits(passing, answer)
+        yield from hits
+        yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits, answer.version))
+
+
+class _MatchBuffer(_Matcher, BufferedDoFn):
+    """For Redis: one MGET for a whole buffer of passings."""
+
+    def process_buffer(self, buffer):
+        answer = self._store.answer(key for wv in buffer for key in _canons(wv.value))
+        for wv in buffer:
+            hits = self._hits(wv.value, answer)
+            for hit in hits:
+                yield wv.with_value(hit)
+            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits, answer.version)))
+
+
+class MatchWatchlist(beam.PTransform):
+    """Passings → Hits (main) and the same passings marked `watchlist_hit` (`passings`).
+
+    A Redis watchlist is asked a buffer at a time (one MGET per buffer); a
+    file watchlist is in memory and is asked passing by passing. Each
+    passing with a plate records the `list_version` that checked it; while
+    Redis cannot answer, a `snapshot` covers (versions "stale:…"), or the
+    stage waits up to `wait_s` for the list and then fails the run
+    (`transforms.enrich.watchlist_store.GuardedWatchlist`).
+    """
+
+    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
+                 snapshot: Optional[str] = None, wait_s: float = 120.0, max_age_s: float = 0.0):
+        super().__init__()
+        matcher = _MatchBuffer if is_redis(watchlist) else _MatchEach
+        self._fn = matcher(watchlist, max_substitutions, ttl_s, snapshot, wait_s, max_age_s)
+
+    def expand(self, passings):
+        return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

@@ -1,0 +1,217 @@
+"""Read the plate from the image when the camera's own read is missing or weak.
+
+Events whose camera read is confident pass straight through. The others are
+read by the plate model a buffer at a time (batches of up to 128 images, one
+network call per batch): a plate crop is read directly, a full frame is first
+searched for plate-shaped regions, each rectified and read, and the most
+confident valid read wins.
+
+Why not RunInference: its batching stamps every output batch at the end of
+its window, so event times would be lost before the event-time windows
+downstream (dispatch cooldown, metrics) and a watermark-driven runner such as
+Prism would drop the events as late. Buffering inside the DoFn keeps each
+event's timestamp and window, with the same batched calls to the model.
+
+Outcomes, so that nothing is lost:
+- the model reads a plate: it is used (plate_source `model`) unless the
+  camera's read is at least as confident; the other read becomes an alternate;
+- the model finds no plate: the camera's read stays, or the passing has no plate;
+- the image cannot be used (missing, corrupt, not a regular file, too large
+  as a file or once decoded, outside the events folder — or, for an absolute
+  path, outside the configured image root), or the reader fails on it: the
+  camera's read stays, or the event is a dead letter saying why.
+
+Memory: the decoded images of a batch live together until the model has read
+them. Each worker process has one budget (`max_image_memory_bytes`) for the
+decoded images of all its threads; a batch is read early rather than let it
+grow past its share, and a thread waits for the budget without holding any.
+"""
+import logging
+import threading
+from pathlib import Path
+from typing import Optional
+
+import apache_beam as beam
+
+from models.plates.images import MAX_DECODED_BYTES
+from transforms.buffered import BufferedDoFn
+from transforms.ingest.parse_events import DEAD_LETTERS
+from transforms.plates import normalise_plate
+from models.records import CameraEvent, DeadLetter
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_MEMORY_BYTES = 256 * 1024 * 1024
+_BUDGETS: dict[int, "ImageMemory"] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+class ImageMemory:
+    """Bytes of decoded images that the threads of one process may hold at once."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.peak = 0
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @classmethod
+    def of_process(cls, limit: int) -> "ImageMemory":
+        with _BUDGETS_LOCK:
+            return _BUDGETS.setdefault(limit, cls(limit))
+
+    def try_take(self, size: int) -> bool:
+        with self._changed:
+            if self._used + size > self.limit:
+                return False
+            self._add(size)
+            return True
+
+    def take(self, size: int) -> None:
+        """Waits for `size` bytes; an image larger than the whole budget waits until it is alone."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._used + size <= self.limit or self._used == 0)
+            self._add(size)
+
+    def _add(self, size: int) -> None:
+        self._used += size
+        self.peak = max(self.peak, self._used)
+
+    def give_back(self, size: int) -> None:
+        with self._changed:
+            self._used -= size
+            self._changed.notify_all()
+
+
+def needs_model(event: CameraEvent, min_camera_confidence: float) -> bool:
+    weak = event.plate is None or (event.plate_confidence or 0.0) < min_camera_confidence
+    return bool(event.image) and weak
+
+
+def apply_read(event: CameraEvent, read) -> CameraEvent:
+    """The event with the better of the camera's and the model's reads."""
+    plate = normalise_plate(read.plate) if read.plate else None
+    if plate is None:
+        return event
+    alternates = [alt for alt in map(normalise_plate, read.alternates) if alt and alt != plate]
+    camera_wins = event.plate is not None and (event.plate_confidence or 0.0) >= read.confidence
+    if camera_wins:
+        return event._replace(plate_alternates=list(dict.fromkeys([plate, *alternates])))
+    if event.plate is not None and event.plate != plate:
+        alternates = [event.plate, *alternates]
+    return event._replace(plate=plate, plate_confidence=round(float(read.confidence), 4),
+                          plate_color=read.color or event.plate_color, plate_source="model",
+                          plate_alternates=list(dict.fromkeys(alternates)))
+
+
+class _ReadImages(BufferedDoFn):
+    buffer_size = 128
+
+    def __init__(self, model_path: Optional[str], max_bytes: int, max_pixels: int, image_root: Optional[str],
+                 max_decoded_bytes: int = MAX_DECODED_BYTES, max_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES):
+        self._model_path = model_path
+        self._max_bytes = max_bytes
+        self._max_pixels = max_pixels
+        self._max_decoded_bytes = max_decoded_bytes
+        self._max_memory_bytes = max_memory_bytes
+        self._image_root = Path(image_root).resolve() if image_root else None
+
+    def setup(self):
+        self._reader = None
+        self._memory = ImageMemory.of_process(self._max_memory_bytes)
+
+    def _read(self, images, kinds):
+        """Model reads; the model is loaded on first use, so replays without images skip it."""
+        if self._reader is None:
+            from models.plates.reader import PlateReader
+            self._reader = PlateReader.load(self._model_path)
+        return self._reader.read_auto(images, kinds)
+
+    def _located(self, event: CameraEvent) -> tuple[str, Path]:
+        """(reference, folder it must stay in): absolute paths only under the image root."""
+        path = Path(event.image)
+        if self._image_root and path.is_absolute() and path.is_relative_to(self._image_root):
+            return str(path.relative_to(self._image_root)), self._image_root
+        return event.image, Path(event.image_base)
+
+    def _load(self, event: CameraEvent):
+        """(encoded bytes, bytes they decode to), or ImageError."""
+        from models.plates.images import checked_header, load_image_ref
+        data = load_image_ref(*self._located(event), max_bytes=self._max_bytes)
+        header = checked_header(data, max_pixels=self._max_pixels, max_decoded_bytes=self._max_decoded_bytes)
+        return data, header.decoded_bytes
+
+    def process_buffer(self, buffer):
+        from models.plates.images import ImageError, decode_image
+        batch, held = [], 0
+        for wv in buffer:
+            try:
+                data, size = self._load(wv.value)
+                if not self._memory.try_take(size):
+                    yield from self._read_batch(batch)  # never wait while holding any of the budget
+                    self._memory.give_back(held)
+                    batch, held = [], 0
+                    self._memory.take(size)
+                held += size
+                try:
+                    image = decode_image(data, max_pixels=self._max_pixels,
+                                         max_decoded_bytes=self._max_decoded_bytes)
+                except ImageError:
+                    self._memory.give_back(size)
+                    held -= size
+                    raise
+                batch.append((wv, image))
+            except ImageError as unusable:
+                yield from self._unusable(wv, unusable.reason)
+            except Exception as failure:  # an image must never stop the run
+                yield from self._unusable(wv, f"cannot be read ({type(failure).__name__})")
+        try:
+            yield from self._read_batch(batch)
+        finally:
+            self._memory.give_back(held)
+
+    def _read_batch(self, batch):
+        """Outputs for (element, image) pairs; a batch the reader fails on is read image by image."""
+        if not batch:
+            return
+        try:
+            reads = self._read([image for _, image in batch], [wv.value.image_kind for wv, _ in batch])
+        except Exception:
+            if len(batch) == 1:
+                logging.warning("the plate reader failed on %s", batch[0][0].value.source, exc_info=True)
+                yield from self._unusable(batch[0][0], "the plate reader failed on it")
+                return
+            for one in batch:
+                yield from self._read_batch([one])
+            return
+        for (wv, _), read in zip(batch, reads):
+            yield wv.with_value(apply_read(wv.value, read))
+
+    @staticmethod
+    def _unusable(wv, reason: str):
+        event = wv.value
+        if event.plate is not None:
+            yield wv.with_value(event)
+        else:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(DeadLetter(
+                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000])))
+
+
+class RecognisePlates(beam.PTransform):
+    """CameraEvents → (CameraEvents with the best available read, DeadLetters)."""
+
+    def __init__(self, model_path: Optional[str] = None, min_camera_confidence: float = 0.8,
+                 max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
+                 image_root: Optional[str] = None, max_image_decoded_bytes: int = MAX_DECODED_BYTES,
+                 max_image_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES):
+        super().__init__()
+        self._min_camera_confidence = min_camera_confidence
+        self._fn = _ReadImages(model_path, max_image_bytes, max_image_pixels, image_root,
+                               max_image_decoded_bytes, max_image_memory_bytes)
+
+    def expand(self, events):
+        threshold = self._min_camera_confidence
+        confident, unsure = events | "NeedsModel" >> beam.Partition(
+            lambda event, _: int(needs_model(event, threshold)), 2)
+        read = unsure | "Read" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
+        return (confident, read.events) | "Together" >> beam.Flatten(), read.dead_letters

@@ -1,0 +1,122 @@
+"""Parse and validate camera events against the input contract (DESIGN.md).
+
+A line either becomes a CameraEvent or a DeadLetter that says which rule it
+broke; nothing escapes as an exception and nothing is dropped.
+"""
+import time
+from typing import Callable, Optional
+
+import apache_beam as beam
+
+from geo.shared import world_at
+from transforms.ingest.fields import (MAX_LINE_BYTES, InvalidRecord, dead_letter, decode_line,
+                               number_field, position_fields, text_field, time_field)
+from transforms.plates import normalise_plate
+from models.records import CameraEvent, EventLine, at_event_time
+
+DEAD_LETTERS = "dead_letters"
+PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})
+IMAGE_KINDS = frozenset({"frame", "plate"})
+
+
+def parse_event(line: EventLine, cameras: dict[str, str], latest_us: int) -> CameraEvent:
+    """The event on `line`, or InvalidRecord naming the broken rule.
+
+    `cameras` maps every registered camera_id to its defence layer;
+    `latest_us` is the latest acceptable capture time.
+    """
+    obj = decode_line(line)
+    try:
+        return _validate(obj, line, cameras, latest_us)
+    except InvalidRecord as invalid:
+        event_id = obj.get("event_id")
+        invalid.record_id = event_id[:128] if isinstance(event_id, str) else None
+        raise
+
+
+def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: int) -> CameraEvent:
+    event_id = text_field(obj, "event_id", required=True)
+    camera_id = text_field(obj, "camera_id", required=True)
+    layer = cameras.get(camera_id)
+    if layer is None:
+        raise InvalidRecord("camera_id: unknown camera")
+    captured_at_us = time_field(obj, "captured_at", latest_us)
+    confidence = number_field(obj, "plate_confidence", 0.0, 1.0)
+    color = text_field(obj, "plate_color")
+    if color is not None and color not in PLATE_COLORS:
+        raise InvalidRecord("plate_color: not one of " + ", ".join(sorted(PLATE_COLORS)))
+    image = text_field(obj, "image", limit=MAX_LINE_BYTES)
+    image_kind = text_field(obj, "image_kind") or "frame"
+    if image_kind not in IMAGE_KINDS:
+        raise InvalidRecord("image_kind: not frame or plate")
+    raw_plate = text_field(obj, "plate", limit=64)
+    plate = normalise_plate(raw_plate) if raw_plate is not None else None
+    if raw_plate is not None and plate is None and image is None:
+        raise InvalidRecord("plate: not a licence plate, and no image to read")
+    if plate is None and image is None:
+        raise InvalidRecord("neither plate nor image")
+    lon, lat = position_fields(obj, required=False)
+    if layer == "mobile" and lon is None:
+        raise InvalidRecord("lon/lat: required for a mobile camera")
+    lane = number_field(obj, "lane", 0, 64)
+    return CameraEvent(
+        source=line.source, event_id=event_id, camera_id=camera_id,
+        captured_at_us=captured_at_us, plate=plate,
+        plate_confidence=(confidence if confidence is not None else 1.0) if plate else None,
+        plate_color=color, plate_source="camera" if plate else "none", plate_alternates=[],
+        image=image, image_kind=image_kind, image_base=line.base_dir, lon=lon, lat=lat,
+        heading_deg=number_field(obj, "heading_deg", -360.0, 360.0),
+        speed_kmh=number_field(obj, "speed_kmh", 0.0, 500.0),
+        lane=None if lane is None else int(lane))
+
+
+class _ParseFn(beam.DoFn):
+    def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float],
+                 allowed_lateness_s: Optional[float]):
+        self._world_folder = world_folder
+        self._max_future_s = max_future_s
+        self._clock = clock
+        self._lateness_us = None if allowed_lateness_s is None else round(allowed_lateness_s * 1_000_000)
+
+    def setup(self):
+        cameras = world_at(self._world_folder).cameras
+        self._cameras = dict(zip(cameras.index.astype(str), cameras.defence_layer.astype(str)))
+
+    def process(self, line: EventLine, timestamp=beam.DoFn.TimestampParam):
+        latest_us = round((self._clock() + self._max_future_s) * 1_000_000)
+        try:
+            event = parse_event(line, self._cameras, latest_us)
+            self._refuse_if_late(event, timestamp)
+        except InvalidRecord as invalid:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter(line, "parse", str(invalid), invalid.record_id))
+            return
+        yield at_event_time(event, event.captured_at_us)
+
+    def _refuse_if_late(self, event: CameraEvent, timestamp) -> None:
+        """A live source stamps a line at its watermark when the line's own time is too late."""
+        if self._lateness_us is None:
+            return
+        behind_us = timestamp.micros - event.captured_at_us
+        if behind_us > self._lateness_us:
+            late = InvalidRecord(f"captured_at: late, {behind_us / 60e6:.1f} min behind the stream's "
+                                 f"watermark (allowed lateness {self._lateness_us / 60e6:g} min)")
+            late.record_id = event.event_id[:128]
+            raise late
+
+
+class ParseEvents(beam.PTransform):
+    """EventLines → CameraEvents (main output) and DeadLetters (`dead_letters`).
+
+    `clock` gives the current time in seconds; an event captured more than
+    `max_future_s` after it is refused. Tests pass a fixed clock. A live run
+    gives `allowed_lateness_s`: an event the source had to stamp later than
+    that after its capture time is refused as late (ReadRedisStream).
+    """
+
+    def __init__(self, world_folder: str, max_future_s: float = 300.0,
+                 clock: Callable[[], float] = time.time, allowed_lateness_s: Optional[float] = None):
+        super().__init__()
+        self._fn = _ParseFn(world_folder, max_future_s, clock, allowed_lateness_s)
+
+    def expand(self, lines):
+        return lines | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")

@@ -1,0 +1,1 @@
+"""Measure: per-window metrics and the safety figures by period and segment."""

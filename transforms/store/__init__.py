@@ -1,0 +1,1 @@
+"""Store: write each table as Parquet, per run or per window."""

@@ -36,5 +36,5 @@ def responders_at(folder: str) -> ResponderIndex:
 def chain_at(folder: str) -> dict[str, list[ChiefOnDuty]]:
     """segment_id → its chief chain, from the road manager up to 总路长."""
     world = world_at(folder)
-    return {str(segment_id): [ChiefOnDuty(**chief._asdict()) for chief in chief_chain(world, manager)]
+    return {str(segment_id): chief_chain(world, manager)
             for segment_id, manager in world.roads.road_manager_id.items()}

@@ -20,10 +20,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import geopandas
 import pandas
+
+from models.records import ChiefOnDuty
 
 LEVELS = ("road_manager", "level3", "level2", "level1", "general")
 TITLES = {"road_manager": "路管员", "level3": "三级路长", "level2": "二级路长",
@@ -48,17 +49,6 @@ WATCHLIST_COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority",
                      "valid_from", "valid_to", "note")
 
 
-class Chief(NamedTuple):
-    """One link of a chief chain, as a dispatch record carries it."""
-
-    chief_id: str
-    level: str
-    title: str
-    name: str
-    phone: str
-    unit: str
-
-
 @dataclass(frozen=True, eq=False)
 class World:
     """A loaded, validated world. Tables are indexed by their id column."""
@@ -71,7 +61,7 @@ class World:
     watchlist_path: Path
     timezone: str
     metric_crs: str
-    chains: dict[str, tuple[Chief, ...]] = field(repr=False, default_factory=dict)
+    chains: dict[str, tuple[ChiefOnDuty, ...]] = field(repr=False, default_factory=dict)
 
 
 def load_world(folder: str | Path) -> World:
@@ -98,7 +88,7 @@ def load_world(folder: str | Path) -> World:
                  metric_crs=meta.get("metric_crs", "EPSG:32649"), chains=chains)
 
 
-def chief_chain(world: World, chief_id: str) -> list[Chief]:
+def chief_chain(world: World, chief_id: str) -> list[ChiefOnDuty]:
     """The chiefs responsible for a road manager's segments, from him up to 总路长."""
     try:
         return list(world.chains[chief_id])
@@ -146,19 +136,20 @@ def _check_shifts(path: Path, responders: pandas.DataFrame) -> None:
                              " (expected HH:MM local time)")
 
 
-def _chains(path: Path, chiefs: pandas.DataFrame) -> dict[str, tuple[Chief, ...]]:
+def _chains(path: Path, chiefs: pandas.DataFrame) -> dict[str, tuple[ChiefOnDuty, ...]]:
     """Every chief's chain to the top, checking it climbs the levels in order."""
     _check_values(path, chiefs, "level", set(LEVELS))
-    rows = {r.Index: Chief(r.Index, r.level, r.title, r.name, r.phone, r.unit)
+    rows = {r.Index: ChiefOnDuty(level=r.level, title=r.title, chief_id=r.Index, name=r.name,
+                                 phone=r.phone, unit=r.unit)
             for r in chiefs.itertuples()}
     wrong = [c for c in rows.values() if c.title != TITLES[c.level]]
     if wrong:
         raise ValueError(f"{path}: {wrong[0].chief_id!r} has title {wrong[0].title!r},"
                          f" expected {TITLES[wrong[0].level]!r} for level {wrong[0].level}")
     parents = dict(zip(chiefs.index, chiefs["parent_id"]))
-    chains: dict[str, tuple[Chief, ...]] = {}
+    chains: dict[str, tuple[ChiefOnDuty, ...]] = {}
 
-    def climb(cid: str) -> tuple[Chief, ...]:
+    def climb(cid: str) -> tuple[ChiefOnDuty, ...]:
         if cid not in chains:
             chief, parent = rows[cid], parents[cid]
             if chief.level == "general":

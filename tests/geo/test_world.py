@@ -9,6 +9,7 @@ import pytest
 
 from geo.build_world import build
 from geo.world import LEVELS, chief_chain, load_world
+from models.records import ChiefOnDuty
 
 SHIPPED = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"
 
@@ -64,6 +65,13 @@ def test_every_segment_climbs_the_five_levels(world):
         assert [c.title for c in chain] == ["路管员", "三级路长", "二级路长", "一级路长", "总路长"]
     with pytest.raises(KeyError):
         chief_chain(world, "RM-9999")
+
+
+def test_a_chain_holds_the_records_a_dispatch_carries(world):
+    manager = world.roads["road_manager_id"].iloc[0]
+    chain = chief_chain(world, manager)
+    assert all(type(chief) is ChiefOnDuty for chief in chain)
+    assert chain[0].chief_id == manager and chain[0].phone == world.chiefs.loc[manager, "phone"]
 
 
 def test_fixed_cameras_stand_beside_a_road_except_the_unplaced_ones(world):

@@ -274,6 +274,9 @@ class DeadLetter(NamedTuple):
     raw: str
 
 
+DEAD_LETTERS = "dead_letters"  # the output tag that every stage sends its DeadLetters under
+
+
 def at_event_time(value, micros: int) -> TimestampedValue:
     """`value` stamped with an event time given in microseconds since the epoch."""
     return TimestampedValue(value, Timestamp(micros=micros))

@@ -13,8 +13,9 @@ import redis
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineState
 
+from models.records import DEAD_LETTERS
 from tests.pipelines.test_prism import prism_binary
-from transforms.ingest.parse_events import DEAD_LETTERS, ParseEvents
+from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_redis_stream import (END_FIELD, EVENT_FIELD, EventTimeWatermark, ReadRedisStream,
                                           captured_at_us, entry_id, entry_offset)
 

@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from models.records import Dispatch, Passing
+from models.records import DEAD_LETTERS, DeadLetter, Dispatch, Passing
 from transforms.store.write_tables import TABLES, arrow_schema, as_row
 
 
@@ -22,3 +22,7 @@ def test_every_table_has_a_schema_and_rows_convert(tmp_path):
     row = as_row(dispatch(0))
     table = pa.Table.from_pylist([row], schema=arrow_schema(Dispatch))
     assert table.column("created_at")[0].value == dispatch(0).created_at_us
+
+
+def test_dead_letters_travel_under_the_name_of_their_table():
+    assert TABLES[DEAD_LETTERS] is DeadLetter

@@ -19,8 +19,8 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
 from transforms.ingest.deduplicate import input_position
-from transforms.ingest.parse_reports import DEAD_LETTERS, RESULTS
-from models.records import DeadLetter, Dispatch, OutcomeReport, Response, at_event_time
+from transforms.ingest.parse_reports import RESULTS
+from models.records import DEAD_LETTERS, DeadLetter, Dispatch, OutcomeReport, Response, at_event_time
 
 ACCEPTED = "outcomes"
 

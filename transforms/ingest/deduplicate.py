@@ -32,8 +32,7 @@ from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from transforms.ingest.parse_events import DEAD_LETTERS
-from models.records import CameraEvent, DeadLetter, at_event_time
+from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
 
 
 def input_position(source: str) -> tuple[str, int]:

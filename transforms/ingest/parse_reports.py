@@ -17,9 +17,8 @@ from geo.shared import world_at
 from transforms.ingest.deduplicate import input_position
 from transforms.ingest.fields import (InvalidRecord, choice_field, count_field, dead_letter, decode_line,
                                position_fields, text_field, time_field)
-from models.records import DeadLetter, EventLine, Incident, OutcomeReport, at_event_time
+from models.records import DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, at_event_time
 
-DEAD_LETTERS = "dead_letters"
 INCIDENT_KINDS = frozenset({"public_order", "traffic_accident"})
 STEPS = ("acknowledged", "on_scene")
 RESULTS = ("intercepted", "not_found", "false_hit")

@@ -14,6 +14,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from models.records import Place
+
 
 class Placement(NamedTuple):
     segment_id: str
@@ -22,6 +24,10 @@ class Placement(NamedTuple):
     area_type: str
     speed_kmh: float
     distance_m: float
+
+    def place(self, lon: float, lat: float) -> Place:
+        """The place of a record at (lon, lat) that lies on this segment."""
+        return Place(self.segment_id, self.road_name, self.town, self.area_type, lon, lat)
 
 
 def _placement(row, distance_m: float) -> Placement:

@@ -42,6 +42,29 @@ class CameraEvent(NamedTuple):
     lane: Optional[int]
 
 
+class Place(NamedTuple):
+    """Where a record happened: the road segment it was placed on, and its position.
+
+    Passings, hits, dispatches, incidents, outcome reports and responses each
+    carry these fields flat among their own, so every table keeps its columns
+    where they have always been; code moves them from record to record in one
+    piece, `place_of(source)` to read them and `**place._asdict()` to write
+    them. A position beyond reach of every road has no segment, road or area
+    type (and a town only where its camera's registry entry names one).
+    """
+    segment_id: Optional[str] = None
+    road_name: Optional[str] = None
+    town: Optional[str] = None
+    area_type: Optional[str] = None
+    lon: Optional[float] = None
+    lat: Optional[float] = None
+
+
+def place_of(record) -> Place:
+    """The place fields of any record that carries them."""
+    return Place._make(getattr(record, field) for field in Place._fields)
+
+
 class Passing(NamedTuple):
     """One accepted event placed on the road network (车过留牌)."""
     source: str

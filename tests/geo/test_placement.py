@@ -4,6 +4,7 @@ import shapely
 
 from geo.placement import SegmentLocator, camera_placements
 from geo.shared import world_at
+from models.records import Place
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +42,10 @@ def test_ties_go_to_the_lowest_index(world):
     index, _ = locator.nearest_projected(np.array([shared_end]))
     touching = [i for i, g in enumerate(locator._geometries) if g.distance(shared_end) < 1e-6]
     assert index[0] == min(touching)
+
+
+def test_a_placement_is_the_place_of_a_record_on_its_segment(world):
+    placement = next(p for p in camera_placements(world, SegmentLocator(world, 50.0)).values() if p)
+    segment = world.roads.loc[placement.segment_id]
+    assert placement.place(110.4, 19.2) == Place(placement.segment_id, segment.road_name, segment.town,
+                                                 segment.area_type, 110.4, 19.2)

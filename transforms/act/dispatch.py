@@ -28,7 +28,7 @@ from apache_beam.transforms import window
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
 from geo.shared import chain_at, responders_at, world_at
-from models.records import Dispatch, Hit, at_event_time
+from models.records import Dispatch, Hit, at_event_time, place_of
 
 INTERCEPT = "intercept"
 
@@ -73,9 +73,8 @@ class _MakeDispatch(beam.DoFn):
             first_seen_us=first.captured_at_us, last_seen_us=last.captured_at_us,
             opened_segment_id=opening.segment_id, opened_town=opening.town,
             opened_area_type=opening.area_type, opened_defence_layer=opening.defence_layer,
-            camera_id=last.camera_id, segment_id=last.segment_id, road_name=last.road_name,
-            town=last.town, area_type=last.area_type, defence_layer=last.defence_layer,
-            lon=last.lon, lat=last.lat, chief_chain=self._chains.get(last.segment_id, []),
+            camera_id=last.camera_id, **place_of(last)._asdict(), defence_layer=last.defence_layer,
+            chief_chain=self._chains.get(last.segment_id, []),
             responders=responders, best_eta_s=responders[0].eta_s if responders else None,
             created_at_us=opening.captured_at_us)
 

@@ -20,7 +20,8 @@ from apache_beam.transforms.window import GlobalWindows
 
 from transforms.ingest.deduplicate import input_position
 from transforms.ingest.parse_reports import RESULTS
-from models.records import DEAD_LETTERS, DeadLetter, Dispatch, OutcomeReport, Response, at_event_time
+from models.records import (DEAD_LETTERS, DeadLetter, Dispatch, OutcomeReport, Response, at_event_time,
+                            place_of)
 
 ACCEPTED = "outcomes"
 
@@ -48,11 +49,11 @@ def follow_dispatch(dispatch_id: str, made: list[Dispatch], reports: Iterable[Ou
         return None, [], refused
     if made:
         dispatch = made[0]
-        since_us, place = dispatch.created_at_us, dispatch
+        since_us, place = dispatch.created_at_us, place_of(dispatch)
         first_responder = dispatch.responders[0].responder_id if dispatch.responders else None
     else:
-        place = min(accepted.values(), key=lambda r: (r.at_us, input_position(r.source)))
-        since_us, first_responder = place.dispatched_at_us, None
+        first = min(accepted.values(), key=lambda r: (r.at_us, input_position(r.source)))
+        since_us, place, first_responder = first.dispatched_at_us, place_of(first), None
 
     def step_us(status: str) -> Optional[int]:
         return accepted[status].at_us if status in accepted else None
@@ -61,8 +62,7 @@ def follow_dispatch(dispatch_id: str, made: list[Dispatch], reports: Iterable[Ou
                       if s in accepted and accepted[s].responder_id), first_responder)
     response = Response(
         dispatch_id=dispatch_id, dispatched_at_us=since_us, made_by_run=bool(made),
-        responder_id=responder, segment_id=place.segment_id, road_name=place.road_name,
-        town=place.town, area_type=place.area_type, lon=place.lon, lat=place.lat,
+        responder_id=responder, **place._asdict(),
         acknowledge_s=_seconds(step_us("acknowledged"), since_us),
         arrive_s=_seconds(step_us("on_scene"), since_us),
         resolve_s=_seconds(step_us(result), since_us) if result else None, result=result)

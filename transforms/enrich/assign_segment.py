@@ -10,20 +10,18 @@ import apache_beam as beam
 
 from geo.shared import locator_at, placements_at, world_at
 from transforms.buffered import BufferedDoFn
-from models.records import CameraEvent, Passing
+from models.records import CameraEvent, Passing, Place
 
 
 def _passing(event: CameraEvent, layer: str, town: str, placement, lon, lat) -> Passing:
+    """The event as a passing on `placement`'s segment, or off the network in its camera's town."""
+    place = placement.place(lon, lat) if placement else Place(town=town, lon=lon, lat=lat)
     return Passing(
         source=event.source, event_id=event.event_id, camera_id=event.camera_id,
         captured_at_us=event.captured_at_us, plate=event.plate,
         plate_confidence=event.plate_confidence, plate_source=event.plate_source,
         plate_alternates=event.plate_alternates, plate_color=event.plate_color,
-        segment_id=placement.segment_id if placement else None,
-        road_name=placement.road_name if placement else None,
-        town=placement.town if placement else town,
-        area_type=placement.area_type if placement else None,
-        defence_layer=layer, lon=lon, lat=lat,
+        **place._asdict(), defence_layer=layer,
         distance_m=placement.distance_m if placement else None, watchlist_hit=False)
 
 

@@ -14,7 +14,7 @@ import apache_beam as beam
 
 from transforms.plates import canonical, substitutions
 from transforms.buffered import BufferedDoFn
-from models.records import Hit, Passing
+from models.records import Hit, Passing, place_of
 from transforms.enrich.watchlist_store import Answer, WatchEntry, is_redis, open_watchlist
 
 DOUBT = 0.8
@@ -51,9 +51,7 @@ def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: 
         read_plate=passing.plate, entry_id=entry.entry_id, category=entry.category,
         priority=entry.priority, action=entry.action, match="exact" if cost == 0 else "fuzzy",
         substitutions=cost, score=score, camera_id=passing.camera_id,
-        segment_id=passing.segment_id, road_name=passing.road_name, town=passing.town,
-        area_type=passing.area_type, defence_layer=passing.defence_layer,
-        lon=passing.lon, lat=passing.lat, list_version=version)
+        **place_of(passing)._asdict(), defence_layer=passing.defence_layer, list_version=version)
 
 
 def _canons(passing: Passing) -> list[str]:

@@ -26,9 +26,8 @@ class _Place(BufferedDoFn):
         placements = self._locator.locate([r.lon for r in records], [r.lat for r in records])
         for wv, placement in zip(buffer, placements):
             if placement is not None:
-                yield wv.with_value(wv.value._replace(
-                    segment_id=placement.segment_id, road_name=placement.road_name,
-                    town=placement.town, area_type=placement.area_type))
+                report = wv.value
+                yield wv.with_value(report._replace(**placement.place(report.lon, report.lat)._asdict()))
             else:
                 yield wv
 

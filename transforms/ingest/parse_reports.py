@@ -17,7 +17,8 @@ from geo.shared import world_at
 from transforms.ingest.deduplicate import input_position
 from transforms.ingest.fields import (InvalidRecord, choice_field, count_field, dead_letter, decode_line,
                                position_fields, text_field, time_field)
-from models.records import DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, at_event_time
+from models.records import (DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, Place,
+                            at_event_time)
 
 INCIDENT_KINDS = frozenset({"public_order", "traffic_accident"})
 STEPS = ("acknowledged", "on_scene")
@@ -46,9 +47,9 @@ def parse_incident(line: EventLine, latest_us: int) -> Incident:
         lon, lat = position_fields(obj, required=True)
         return Incident(
             source=line.source, incident_id=incident_id, kind=kind,
-            category=text_field(obj, "category"), reported_at_us=reported_at_us, lon=lon, lat=lat,
+            category=text_field(obj, "category"), reported_at_us=reported_at_us,
             deaths=count_field(obj, "deaths"), injuries=count_field(obj, "injuries"),
-            segment_id=None, road_name=None, town=None, area_type=None)
+            **Place(lon=lon, lat=lat)._asdict())  # placed on its segment by PlaceReports
     return _with_id(obj, "incident_id", validate)
 
 
@@ -69,8 +70,8 @@ def parse_outcome(line: EventLine, latest_us: int, responders: frozenset) -> Out
         lon, lat = position_fields(obj, required=True)
         return OutcomeReport(
             source=line.source, dispatch_id=dispatch_id, status=status, at_us=at_us,
-            dispatched_at_us=dispatched_at_us, responder_id=responder_id, lon=lon, lat=lat,
-            segment_id=None, road_name=None, town=None, area_type=None)
+            dispatched_at_us=dispatched_at_us, responder_id=responder_id,
+            **Place(lon=lon, lat=lat)._asdict())  # placed on its segment by PlaceReports
     return _with_id(obj, "dispatch_id", validate)
 
 

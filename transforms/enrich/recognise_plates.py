@@ -36,7 +36,7 @@ import apache_beam as beam
 from models.plates.images import MAX_DECODED_BYTES
 from transforms.buffered import BufferedDoFn
 from transforms.ingest.parse_events import DEAD_LETTERS
-from transforms.plates import normalise_plate
+from models.plate_rules import normalise_plate
 from models.records import CameraEvent, DeadLetter
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

@@ -1,6 +1,6 @@
 import pytest
 
-from transforms.plates import canonical, normalise_plate, substitutions
+from models.plate_rules import canonical, normalise_plate, substitutions
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -1,6 +1,8 @@
 """The plate rules, and the agreement of everything that uses them: the reader's grammar,
 the parser's standard form, the matcher's canonical form and the simulator's misreads."""
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -46,6 +48,13 @@ def test_substitutions_count_confusable_positions_only():
     assert substitutions("琼C7Z345", "琼C12345") == 2
     assert substitutions("琼C12349", "琼C12345") is None
     assert substitutions("琼C12345", "琼CD12345") is None
+
+
+def test_the_rules_load_without_tensorflow_or_opencv():
+    """The parser imports them for every event."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, models.plate_rules; print(sorted(sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "tensorflow" not in loaded and "cv2" not in loaded and "numpy" not in loaded
 
 
 def test_standard_form_holds_no_i_or_o_and_spells_the_series_o_as_0():

@@ -34,6 +34,7 @@ from pyproj import Transformer
 
 from geo.world import (CAMERA_COLUMNS, CHIEF_COLUMNS, RESPONDER_COLUMNS, ROAD_COLUMNS,
                        WATCHLIST_COLUMNS)
+from models.plate_rules import DIGITS, LETTERS
 
 METRIC_CRS = "EPSG:32649"
 TIMEZONE = "Asia/Shanghai"
@@ -528,7 +529,7 @@ def build_responders(net: Network, seed: int, villages: dict[str, list[str]]) ->
 
 # ---------------------------------------------------------------- watchlist
 
-PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+PLATE_CHARS = DIGITS + LETTERS
 CITY_LETTERS = ("C", "A", "B", "D", "E", "F")
 CITY_WEIGHTS = (0.55, 0.2, 0.1, 0.05, 0.05, 0.05)
 OTHER_PROVINCES = ("粤", "桂", "湘", "川", "贵", "闽", "浙")

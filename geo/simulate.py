@@ -36,6 +36,7 @@ import shapely
 
 from geo.build_world import random_plates
 from geo.world import World
+from models.plate_rules import CONFUSABLE
 
 MAX_CAMERA_DISTANCE_M = 50  # a fixed camera farther than this from every road is not placed
 MAX_STEPS = 40  # segments in one trip, at most
@@ -43,8 +44,6 @@ MEAN_STEPS = 12
 MOBILE_SHARE = 0.1  # share of trips seen once by a mobile camera
 SAMPLES = 9  # points kept along each segment, to place mobile sightings
 LANES = {"expressway": 3, "arterial": 3, "collector": 2}
-CONFUSABLE = {"0": "DQ", "D": "0", "Q": "0", "8": "B", "B": "8", "1": "7", "7": "1",
-              "5": "S", "S": "5", "2": "Z", "Z": "2", "6": "G", "G": "6", "4": "A", "A": "4"}
 DUPLICATE, PASSING = 0, 1  # kinds of pending heap items
 
 ImageWriter = Callable[[str, str, Path], None]
@@ -381,7 +380,8 @@ class _Writer:
 
 
 def _misread(plate: str, rnd: random.Random) -> str:
-    """The plate with one (sometimes two) confusable characters swapped.
+    """The plate with one (sometimes two) characters swapped for another of their
+    confusion class (`models.plate_rules`), as cameras misread them.
 
     The province character is never touched.
     """

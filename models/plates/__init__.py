@@ -2,7 +2,8 @@
 
 Map of the package:
 
-- ``charset``   the characters a plate may hold and the label encoding.
+- ``charset``   the characters the model was trained to emit, and their label ids
+                (what a plate may hold is ``models.plate_rules``).
 - ``render``    synthetic plates and road frames (training data, tests, simulator).
 - ``glyphs``    the stroke-drawn plate face for letters and digits.
 - ``model``     the CRNN + CTC network and its preprocessing.

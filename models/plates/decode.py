@@ -24,12 +24,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, LETTERS, NUM_CLASSES, PROVINCES
+from models.plate_rules import OFFICE_LETTERS, PROVINCES
+from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, NUM_CLASSES
 from models.plates.grammar import best_plate_paths, is_plate
 
 PLAUSIBLE = 1e-2
-# Runner-ups of a plate's first two characters are a province and a letter: no other alternate is a plate.
-_SERIES = (np.array([CHAR_TO_ID[c] for c in PROVINCES]), np.array([CHAR_TO_ID[c] for c in LETTERS]))
+# Runner-ups of a plate's first two characters are a province and an office letter: no other alternate is a plate.
+_SERIES = (np.array([CHAR_TO_ID[c] for c in PROVINCES]), np.array([CHAR_TO_ID[c] for c in OFFICE_LETTERS]))
 _ANY = np.arange(1, NUM_CLASSES)
 
 

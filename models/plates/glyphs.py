@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from models.plate_rules import DIGITS, OFFICE_LETTERS
+
 W, H = 45.0, 90.0  # the character cell, in mm
 _SCALE = 4  # drawing pixels per mm before the glyph is shrunk to its slot
 
@@ -96,7 +98,7 @@ def _strokes(ch: str, p: dict[str, float]) -> list[list[tuple[float, float]]]:
     return shapes[ch]
 
 
-CHARACTERS = "0123456789ABCDEFGHJKLMNOPQRSTUVWXYZ"
+CHARACTERS = DIGITS + OFFICE_LETTERS
 
 
 def random_style(rng: np.random.Generator) -> dict[str, float]:

@@ -1,8 +1,12 @@
 """The plate grammar: which strings are plates, and the best plate in a CTC output.
 
-A civil plate is a province, a letter, then one of: five letters or digits
-(blue and yellow); four and a suffix 警, 学 or 挂; D or F and five (small
-new-energy vehicles); five digits and D or F (large new-energy vehicles).
+The grammar of `models.plate_rules`, spelled as the plate reads: a province,
+the office letter (O included, for the 粤O series), then one of: five
+letters or digits (blue and yellow); four and a suffix; D or F and five
+(small new-energy vehicles); five digits and D or F (large new-energy
+vehicles). Only the suffixes the model was trained to emit (警, 学, 挂) are
+searched for: it cannot read 港 or 澳. A serial holds no O or I: where the
+network reads one there, the search takes the most probable plate instead.
 
 Greedy CTC decoding reads most crops straight into this grammar. Where it
 does not (an extra stroke read as a character between 粤 and the series
@@ -14,7 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.plates.charset import BLANK, CHAR_TO_ID, DIGITS, LETTERS, NUM_CLASSES, PROVINCES, SUFFIXES
+from models.plate_rules import DIGITS, LETTERS, NEW_ENERGY, OFFICE_LETTERS, PROVINCES, SUFFIXES
+from models.plates.charset import BLANK, CHAR_TO_ID, NUM_CLASSES
+
+READ_SUFFIXES = "".join(c for c in SUFFIXES if c in CHAR_TO_ID)
 
 
 def _grammar() -> tuple[list[tuple[int, str, int]], list[int]]:
@@ -32,12 +39,12 @@ def _grammar() -> tuple[list[tuple[int, str, int]], list[int]]:
         return state
 
     an = LETTERS + DIGITS
-    series = chain(0, [PROVINCES, LETTERS])
+    series = chain(0, [PROVINCES, OFFICE_LETTERS])
     four = chain(series, [an] * 4)
     finals.append(chain(four, [an]))  # ordinary blue / yellow
-    finals.append(chain(four, [SUFFIXES]))  # police 警, coach 学, trailer 挂
-    finals.append(chain(series, ["DF"] + [an] * 5))  # new energy, small vehicles
-    finals.append(chain(series, [DIGITS] * 5 + ["DF"]))  # new energy, large vehicles
+    finals.append(chain(four, [READ_SUFFIXES]))
+    finals.append(chain(series, [NEW_ENERGY] + [an] * 5))  # small vehicles
+    finals.append(chain(series, [DIGITS] * 5 + [NEW_ENERGY]))  # large vehicles
     return steps, finals
 
 

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from models.plates.charset import DIGITS, LETTERS, PROVINCES, SUFFIXES
+from models.plate_rules import DIGITS, LETTERS, OFFICE_LETTERS, PROVINCES, SUFFIXES
 from models.plates.glyphs import random_style, stroke_glyph, with_flagged_one
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -54,7 +54,7 @@ _LATIN_FONT_WEIGHTS /= _LATIN_FONT_WEIGHTS.sum()
 # province pass, and our validation plates are all from elsewhere.
 _PROVINCE_WEIGHTS = np.array([3.0 if p == "琼" else 1.0 for p in PROVINCES])
 _PROVINCE_WEIGHTS /= _PROVINCE_WEIGHTS.sum()
-_ALNUM = LETTERS.replace("O", "") + DIGITS  # serials avoid O except the 粤O series
+_ALNUM = LETTERS + DIGITS
 
 # Plate colours, BGR: (background, text).
 _BLUE = ((150, 60, 10), (245, 245, 245))
@@ -71,7 +71,7 @@ def random_plate(rng: np.random.Generator) -> tuple[str, str]:
     """A plausible plate string and its colour (blue, yellow, green or white)."""
     color = str(rng.choice(["blue", "yellow", "green", "white"], p=[0.55, 0.2, 0.17, 0.08]))
     province = PROVINCES[rng.choice(len(PROVINCES), p=_PROVINCE_WEIGHTS)]
-    letter = LETTERS[rng.integers(len(LETTERS))] if rng.random() < 0.03 else LETTERS.replace("O", "")[rng.integers(24)]
+    letter = OFFICE_LETTERS[rng.integers(len(OFFICE_LETTERS))] if rng.random() < 0.03 else LETTERS[rng.integers(len(LETTERS))]
     if rng.random() < 0.5:  # many series start with A/B: bias a little as on real roads
         letter = "AB"[rng.integers(2)]
 

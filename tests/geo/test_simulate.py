@@ -8,8 +8,9 @@ from pathlib import Path
 import geopandas
 import pytest
 
-from geo.simulate import CONFUSABLE, simulate
+from geo.simulate import simulate
 from geo.world import load_world
+from models.plate_rules import CONFUSABLE
 
 SHIPPED = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"
 START = datetime(2026, 11, 29, 8, 0, tzinfo=timezone(timedelta(hours=8)))

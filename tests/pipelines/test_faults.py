@@ -10,7 +10,7 @@ from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
 from pipelines.analysis.tables import connect
 from tests.conftest import RedisServer, simulated_events
-from transforms.plates import canonical
+from models.plate_rules import canonical
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 

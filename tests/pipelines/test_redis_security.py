@@ -14,7 +14,7 @@ import redis
 
 from pipelines.job.options import SAMPLE_WORLD
 from tests.conftest import RedisServer
-from transforms.plates import canonical
+from models.plate_rules import canonical
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import parse_event
 from transforms.ingest.parse_reports import parse_incident, parse_outcome
-from transforms.plates import canonical, normalise_plate, substitutions
+from models.plate_rules import canonical, normalise_plate, substitutions
 from models.records import CameraEvent, EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}

@@ -3,7 +3,7 @@ import csv
 import pytest
 import redis
 
-from transforms.plates import canonical
+from models.plate_rules import canonical
 from transforms.enrich.watchlist_store import (
     PREFIX, FileWatchlist, RedisWatchlist, entry_from_row, load_into_redis, read_watchlist_file)
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from transforms.plates import canonical, substitutions
+from models.plate_rules import canonical, substitutions
 from transforms.buffered import BufferedDoFn
 from models.records import Hit, Passing, place_of
 from transforms.enrich.watchlist_store import Answer, WatchEntry, is_redis, open_watchlist

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional
 
-from transforms.plates import PROVINCES, normalise_plate
+from models.plate_rules import PROVINCES, SUFFIXES, normalise_plate
 
 KEY_ENV = "ROADCHIEF_PLATE_KEY"
 MIN_KEY_BYTES = 32
@@ -108,7 +108,7 @@ _ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-wi
 _SEP = "\\s·•\\-_.\u30fb\uff0e\uff0d\uff3f"
 # A province character, then 5 to 7 letters or digits with separators between: every way a
 # camera, a person or a misread writes a plate, generously (a few characters too many is no harm).
-_PLATE_LIKE = re.compile(rf"[{PROVINCES}](?:[{_SEP}]{{0,3}}[{_ALNUM}]){{5,7}}(?:[{_SEP}]{{0,3}}[挂学警港澳])?")
+_PLATE_LIKE = re.compile(rf"[{PROVINCES}](?:[{_SEP}]{{0,3}}[{_ALNUM}]){{5,7}}(?:[{_SEP}]{{0,3}}[{SUFFIXES}])?")
 _PLATE_ALONE = re.compile(_PLATE_LIKE.pattern + rf"(?![{_ALNUM}])")  # first, plates that end where a word ends
 # The value of any "plate" field, even in a line that is not valid JSON.
 _PLATE_FIELD = re.compile(r'("plate"\s*:\s*")((?:[^"\\]|\\.)*)(")')

@@ -35,7 +35,7 @@ import apache_beam as beam
 
 from models.plates.images import MAX_DECODED_BYTES
 from transforms.buffered import BufferedDoFn
-from transforms.plates import normalise_plate
+from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

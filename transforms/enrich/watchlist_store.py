@@ -1,7 +1,7 @@
 """Where the watchlist lives: a file (CSV or Parquet) or a Redis database.
 
 Both backends answer the same question for a batch of plates: which entries
-share a canonical form (see `transforms.plates`) with them, and which version
+share a canonical form (see `models.plate_rules`) with them, and which version
 of the list answered. A file is read once; Redis is asked with one MGET per
 batch and answers are cached for a few seconds, so an entry added by the
 command centre is seen within the TTL.
@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from apache_beam.metrics import Metrics
 
-from transforms.plates import canonical, normalise_plate
+from models.plate_rules import canonical, normalise_plate
 from transforms.redis_retry import with_backoff
 
 PREFIX = "roadchief:watchlist:"

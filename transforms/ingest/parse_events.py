@@ -11,7 +11,7 @@ import apache_beam as beam
 from geo.shared import world_at
 from transforms.ingest.fields import (MAX_LINE_BYTES, InvalidRecord, dead_letter, decode_line,
                                number_field, position_fields, text_field, time_field)
-from transforms.plates import normalise_plate
+from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, EventLine, at_event_time
 
 PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})

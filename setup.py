@@ -1,16 +1,21 @@
 """roadchief: camera events to interceptions under the road-chief system (路长制)."""
 from setuptools import find_packages, setup
 
+CHECKOUT_ONLY = ["models.plates.training", "models.plates.training.*", "geo.synthetic", "geo.synthetic.*"]
+
 setup(
     name="roadchief",
     version="0.1.0",
     description="Apache Beam pipeline: camera plate reads → watchlist hits → dispatches "
                 "to the responsible road chiefs and officers",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["pipelines*", "transforms*", "models*", "geo*"]),
+    # What the pipeline runs. Training and synthetic data stay in the checkout
+    # (`pip install -e .`), out of the wheel and the worker image.
+    packages=find_packages(include=["pipelines*", "transforms*", "models*", "geo*"],
+                           exclude=CHECKOUT_ONLY),
     package_data={"geo": ["data/qionghai/*"],
                   "pipelines": ["flink/conf/*", "flink/conf-jobserver/*", "flink/*.pom.xml"],
-                  "models": ["plates/weights/*", "plates/fonts/*"]},
+                  "models": ["plates/weights/*"]},
     install_requires=[
         "apache-beam==2.77.0",
         "tensorflow-cpu==2.21.0",

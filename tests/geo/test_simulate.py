@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas
 import pytest
 
-from geo.simulate import CONFUSABLE, simulate
+from geo.synthetic.simulate import CONFUSABLE, simulate
 from geo.world import load_world
 
 SHIPPED = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"

@@ -6,7 +6,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from models.plates import charset, render
+from models.plates import charset
+from models.plates.training import render
 from models.plates.locate import plate_color
 
 

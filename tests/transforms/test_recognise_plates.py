@@ -122,7 +122,7 @@ def test_threads_sharing_the_image_memory_never_hold_more_than_its_limit():
 
 
 def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
-    from models.plates.render import render_plate
+    from models.plates.training.render import render_plate
     crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
     cv2.imwrite(str(tmp_path / "crop.png"), crop)
     one = crop.size  # decoded bytes of one 3-channel crop
@@ -141,7 +141,7 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
 
 
 def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp_path):
-    from models.plates.render import render_plate
+    from models.plates.training.render import render_plate
     poison = (37, 123, 3)
     for n in range(4):
         crop = render_plate("琼C12345", "blue", np.random.default_rng(n))

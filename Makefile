@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 DEMO := out/demo
 GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
-BEAM_VERSION := 2.77.0
+# setup.py holds the pinned versions; Prism and the worker image follow its apache-beam.
+BEAM_VERSION := $(shell $(PYTHON) -c 'import setup; print(setup.pinned("apache-beam"))')
 TOOLS := .tools
 FLINK_VERSION := 1.19.3
 JOB_SERVER_VERSION := 2.62.0
@@ -18,7 +19,7 @@ VERSITYGW := $(TOOLS)/versitygw-$(VERSITYGW_VERSION)/versitygw
 KAFKA_HOME := $(TOOLS)/kafka-3.9.1
 EXPANSION_SERVICE := $(TOOLS)/beam-kafka-expansion-service-$(JOB_SERVER_VERSION)/beam-kafka-expansion-service-launcher.jar
 
-.PHONY: demo test bench soak prism flink versitygw kafka system-packages clean
+.PHONY: demo test bench soak prism flink versitygw kafka system-packages worker-image clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +104,10 @@ versitygw: $(VERSITYGW)
 
 $(VERSITYGW):
 	GOBIN=$(abspath $(dir $(VERSITYGW))) go install github.com/versity/versitygw/cmd/versitygw@v$(VERSITYGW_VERSION)
+
+# The SDK harness image for Flink's DOCKER and EXTERNAL environments (Dockerfile).
+worker-image:
+	docker build --build-arg BEAM_VERSION=$(BEAM_VERSION) -t roadchief-worker:$(BEAM_VERSION) .
 
 clean:
 	rm -rf out

@@ -24,7 +24,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.simulate import simulate  # noqa: E402
+from geo.synthetic.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.job.run import run  # noqa: E402

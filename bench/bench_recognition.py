@@ -20,7 +20,7 @@ Measures, against the issue's targets:
 
 Real data lives in ``../shared/data`` beside the repository, or in
 ``$ROADCHIEF_SHARED_DATA``. Only the EasyPR training half
-(`models.plates.real`) is ever trained on.
+(`models.plates.training.real`) is ever trained on.
 """
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.plates import render  # noqa: E402
+from models.plates.training import render  # noqa: E402
 from models.plates.locate import find_candidates, iou  # noqa: E402
 from models.plates.reader import DEFAULT_WEIGHTS, SECOND_OPINIONS, WEIGHTS, PlateReader, to_read  # noqa: E402
-from models.plates.real import is_test_plate, load_easypr  # noqa: E402
+from models.plates.training.real import is_test_plate, load_easypr  # noqa: E402
 
 SYNTHETIC_WEIGHTS = WEIGHTS / "plate_reader_synthetic.keras"
 
@@ -136,7 +136,7 @@ def tesseract(crops: list[np.ndarray], truth: list[str], limit: int) -> tuple[fl
 _SERVING = """
 import re, sys, numpy as np
 sys.path.insert(0, {repo!r})
-from models.plates import render
+from models.plates.training import render
 from models.plates.reader import PlateReader
 reader = PlateReader.load({model!r})
 rng = np.random.default_rng(0)

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_pipeline import simulated, trivial  # noqa: E402
-from geo.history import simulate_history  # noqa: E402
+from geo.synthetic.history import simulate_history  # noqa: E402
 from geo.world import load_world  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.job.run import run  # noqa: E402

@@ -1,6 +1,7 @@
 """Road network, cameras, road-chief roster, responders and the sample world.
 
 - ``geo.world``: load and validate a world folder (``load_world``, ``chief_chain``).
-- ``geo.build_world``: generate the illustrative Qionghai world in ``geo/data/qionghai``.
-- ``geo.simulate``: seeded traffic over a world, written as camera events.
+- ``geo.placement``, ``geo.responders``: segments near a point, responders near a segment.
+- ``geo.synthetic``: the sample world's builder and the traffic and incident simulators
+  (not shipped to workers).
 """

@@ -1,5 +1,5 @@
 """The plate recogniser: synthetic data, the CRNN model, localisation, the reader API.
 
 Start at :mod:`models.plates.reader` (``PlateReader``) to read plates, and at
-:mod:`models.plates.train` to rebuild the shipped weights.
+:mod:`models.plates.training.train` to rebuild the shipped weights.
 """

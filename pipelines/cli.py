@@ -14,6 +14,9 @@ from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: 
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
 
+# Training and synthetic data ship with the repository, not with the runtime package (setup.py).
+CHECKOUT_ONLY = ("geo.synthetic", "models.plates.training")
+
 
 def _frame_writer(seed: int):
     """Renders each missing read as a 1280×720 JPEG frame showing the true plate."""
@@ -22,7 +25,7 @@ def _frame_writer(seed: int):
     import cv2
     import numpy as np
 
-    from models.plates.render import render_frame
+    from models.plates.training.render import render_frame
 
     def write(plate: str, color: str, path: Path) -> None:
         rng = np.random.default_rng([seed, zlib.crc32(path.name.encode())])
@@ -33,7 +36,7 @@ def _frame_writer(seed: int):
 
 
 def _simulate(args) -> int:
-    from geo.simulate import simulate
+    from geo.synthetic.simulate import simulate
     from geo.world import load_world
     summary = simulate(
         load_world(args.world), Path(args.out), events=args.events,
@@ -54,7 +57,7 @@ def _simulate(args) -> int:
 
 
 def _simulate_history(args) -> None:
-    from geo.history import simulate_history
+    from geo.synthetic.history import simulate_history
     from geo.world import load_world
     if not (args.incidents and args.outcomes):
         raise ValueError("--incidents and --outcomes: give both files")
@@ -342,6 +345,12 @@ def main(argv=None) -> int:
     except redis.RedisError as problem:
         print(f"roadchief {args.command}: Redis: {type(problem).__name__}: {problem}", file=sys.stderr)
         return 3
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith(CHECKOUT_ONLY):
+            raise
+        print(f"roadchief {args.command}: needs {missing.name}, which the runtime package leaves out: "
+              f"run it from a checkout (pip install -e .)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

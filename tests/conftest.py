@@ -324,7 +324,7 @@ def simulated_events(folder: Path, world_folder: str, seed: int, events: int = 3
     from datetime import datetime
 
     from geo.shared import world_at
-    from geo.simulate import simulate
+    from geo.synthetic.simulate import simulate
     path = folder / "events.jsonl"
     simulate(world_at(world_folder), path, events=events,
              start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=seed,

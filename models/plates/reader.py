@@ -77,7 +77,7 @@ def load_keras_model(path: str | Path | None = None):
     """Load the reader's Keras model, with a clear error if it is missing or corrupt."""
     path = Path(path) if path else DEFAULT_WEIGHTS
     if not path.is_file():
-        raise ModelLoadError(f"plate model not found: {path} (train it with python -m models.plates.train)")
+        raise ModelLoadError(f"plate model not found: {path} (train it with python -m models.plates.training.train)")
     configure_threads()
     import keras
 

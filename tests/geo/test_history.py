@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from geo.history import HistoryRates, simulate_history
+from geo.synthetic.history import HistoryRates, simulate_history
 from geo.shared import world_at
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_reports import RESULTS, parse_incident, parse_outcome

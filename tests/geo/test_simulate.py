@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas
 import pytest
 
-from geo.simulate import simulate
+from geo.synthetic.simulate import simulate
 from geo.world import load_world
 from models.plate_rules import CONFUSABLE
 

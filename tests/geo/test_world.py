@@ -7,7 +7,7 @@ import geopandas
 import pandas
 import pytest
 
-from geo.build_world import build
+from geo.synthetic.build_world import build
 from geo.world import LEVELS, chief_chain, load_world
 from models.records import ChiefOnDuty
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from geo.build_world import random_plates
-from geo.simulate import _misread
+from geo.synthetic.build_world import random_plates
+from geo.synthetic.simulate import _misread
 from models.plate_rules import (ALPHABET, CONFUSABLE, CONFUSION_CLASSES, DIGITS, LETTERS, OFFICE_LETTERS,
                                 PROVINCES, SUFFIXES, canonical, normalise_plate, substitutions)
 from models.plates import charset, render

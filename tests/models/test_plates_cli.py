@@ -5,7 +5,7 @@ import os
 import cv2
 import numpy as np
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.cli import main
 
 

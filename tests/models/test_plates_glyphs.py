@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models.plate_rules import DIGITS, OFFICE_LETTERS
-from models.plates.glyphs import CHARACTERS, random_style, stroke_glyph, with_flagged_one
+from models.plates.training.glyphs import CHARACTERS, random_style, stroke_glyph, with_flagged_one
 
 STYLE = random_style(np.random.default_rng(0))
 

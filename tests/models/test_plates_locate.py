@@ -1,7 +1,7 @@
 """Plate localisation: the text cue ranks real plates first, in synthetic and real frames."""
 import numpy as np
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.locate import RECUTS, find_candidates, iou, recut, text_score
 from tests.models.conftest import ccpd_frame
 

@@ -2,7 +2,7 @@
 import numpy as np
 from keras import layers
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.model import build_model, for_reading, preprocess
 from models.plates.reader import DEFAULT_WEIGHTS, load_keras_model
 

@@ -3,13 +3,13 @@ import cv2
 import numpy as np
 import pytest
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.locate import iou
 from models.plates.decode import decode_batch, softmax
 from models.plates.model import preprocess
 from models.plates.reader import (DEFAULT_WEIGHTS, SECOND_OPINION_BELOW, SECOND_OPINIONS, ModelLoadError, PlateReader,
                                   to_read)
-from models.plates.real import is_test_plate, load_easypr
+from models.plates.training.real import is_test_plate, load_easypr
 from models.plates.rows import looks_double_row
 from models.plates.slant import slant
 from models.plates.slant import upright as slant_upright

@@ -1,7 +1,7 @@
 """The real crops split into a training and a test half by plate, and training crops vary."""
 import numpy as np
 
-from models.plates.real import is_test_plate, load_easypr, training_half, vary
+from models.plates.training.real import is_test_plate, load_easypr, training_half, vary
 from models.plates.rows import looks_double_row
 
 

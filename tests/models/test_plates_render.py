@@ -7,7 +7,8 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from models.plate_rules import OFFICE_LETTERS, PROVINCES
-from models.plates import charset, render
+from models.plates import charset
+from models.plates.training import render
 from models.plates.locate import plate_color
 
 

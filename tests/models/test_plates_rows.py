@@ -1,7 +1,7 @@
 """Double-row plates are recognised by shape and laid out as one row."""
 import numpy as np
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.rows import as_one_row, looks_double_row
 
 

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.slant import MIN_SLANT, slant, upright
 
 

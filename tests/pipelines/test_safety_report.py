@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from geo.history import simulate_history
+from geo.synthetic.history import simulate_history
 from geo.shared import world_at
 from pipelines.analysis.report import write_report
 from pipelines.job.run import run

@@ -1,4 +1,5 @@
 import base64
+import pickle
 import threading
 import time
 from collections import namedtuple
@@ -122,7 +123,7 @@ def test_threads_sharing_the_image_memory_never_hold_more_than_its_limit():
 
 
 def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
-    from models.plates.render import render_plate
+    from models.plates.training.render import render_plate
     crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
     cv2.imwrite(str(tmp_path / "crop.png"), crop)
     one = crop.size  # decoded bytes of one 3-channel crop
@@ -141,7 +142,7 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
 
 
 def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp_path):
-    from models.plates.render import render_plate
+    from models.plates.training.render import render_plate
     poison = (37, 123, 3)
     for n in range(4):
         crop = render_plate("琼C12345", "blue", np.random.default_rng(n))
@@ -167,3 +168,41 @@ def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp
     read = [o.value for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
     assert [d.event_id for d in dead] == ["e2"] and "reader failed" in dead[0].reason
     assert sorted(r.event_id for r in read) == ["e0", "e1", "e3"]
+
+
+def test_the_dofn_instances_of_a_worker_process_share_one_reader(monkeypatch):
+    """A runner makes each instance by unpickling the same DoFn: all of them, on any thread, get
+    the reader the first one loaded."""
+    import models.plates.reader
+
+    class Reader:
+        """Stands in for the committee, whose loading is what is counted."""
+
+    loads = []
+    monkeypatch.setattr(models.plates.reader.PlateReader, "load",
+                        lambda path=None: loads.append(path) or Reader())
+    stage = pickle.dumps(_ReadImages(None, max_bytes=1000, max_pixels=10_000, image_root=None))
+    instances = [pickle.loads(stage) for _ in range(4)]
+    readers = []
+    threads = [threading.Thread(target=lambda fn=fn: (fn.setup(), readers.append(fn.shared_reader())))
+               for fn in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(readers) == 4 and all(reader is readers[0] for reader in readers)
+    assert loads == [None]
+
+
+def test_stages_with_their_own_model_load_their_own_reader(monkeypatch):
+    import models.plates.reader
+
+    class Reader:
+        def __init__(self, path):
+            self.path = path
+
+    monkeypatch.setattr(models.plates.reader.PlateReader, "load", lambda path=None: Reader(path))
+    first, second = (_ReadImages(path, max_bytes=1000, max_pixels=10_000, image_root=None)
+                     for path in ("a.keras", "b.keras"))
+    first.setup(), second.setup()
+    assert (first.shared_reader().path, second.shared_reader().path) == ("a.keras", "b.keras")

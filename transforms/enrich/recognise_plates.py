@@ -25,6 +25,8 @@ Memory: the decoded images of a batch live together until the model has read
 them. Each worker process has one budget (`max_image_memory_bytes`) for the
 decoded images of all its threads; a batch is read early rather than let it
 grow past its share, and a thread waits for the budget without holding any.
+The plate model is loaded once per worker process too (`apache_beam.utils.shared`),
+and its threads read through the same reader.
 """
 import logging
 import threading
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Optional
 
 import apache_beam as beam
+from apache_beam.utils.shared import Shared
 
 from models.plates.images import MAX_DECODED_BYTES
 from transforms.buffered import BufferedDoFn
@@ -114,6 +117,8 @@ class _ReadImages(BufferedDoFn):
         self._max_decoded_bytes = max_decoded_bytes
         self._max_memory_bytes = max_memory_bytes
         self._image_root = Path(image_root).resolve() if image_root else None
+        # Pickled with the DoFn, so every instance in a worker process holds the same handle.
+        self._readers = Shared()
 
     def setup(self):
         self._reader = None
@@ -122,9 +127,16 @@ class _ReadImages(BufferedDoFn):
     def _read(self, images, kinds):
         """Model reads; the model is loaded on first use, so replays without images skip it."""
         if self._reader is None:
-            from models.plates.reader import PlateReader
-            self._reader = PlateReader.load(self._model_path)
+            self._reader = self.shared_reader()
         return self._reader.read_auto(images, kinds)
+
+    def shared_reader(self):
+        """The process's one reader: a multi-threaded worker runs a DoFn instance per
+        thread, and a committee of weights per thread would multiply its memory."""
+        def load():
+            from models.plates.reader import PlateReader
+            return PlateReader.load(self._model_path)
+        return self._readers.acquire(load, tag=self._model_path)
 
     def _located(self, event: CameraEvent) -> tuple[str, Path]:
         """(reference, folder it must stay in): absolute paths only under the image root."""

@@ -1,4 +1,4 @@
-"""Rebuild the committed font subsets: ``python -m models.plates.fonts.make_subset``.
+"""Rebuild the committed font subsets: ``python -m models.plates.training.fonts.make_subset``.
 
 The renderer needs only the ~70 plate characters, so we ship a subset of each
 face (a few tens of kB) rather than 20 MB fonts. Four 黑体 designs, so that

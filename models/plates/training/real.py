@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.plates import render
+from models.plates.training import render
 from models.plates.rows import as_one_row, looks_double_row
 
 

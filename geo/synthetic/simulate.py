@@ -34,7 +34,7 @@ import geopandas
 import numpy as np
 import shapely
 
-from geo.build_world import random_plates
+from geo.synthetic.build_world import random_plates
 from geo.world import World
 from models.plate_rules import CONFUSABLE
 

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from models.plate_rules import DIGITS, LETTERS, OFFICE_LETTERS, PROVINCES, SUFFIXES
-from models.plates.glyphs import random_style, stroke_glyph, with_flagged_one
+from models.plates.training.glyphs import random_style, stroke_glyph, with_flagged_one
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # Four 黑体 designs for the Chinese characters, each drawn as often as the others: Noto Sans CJK

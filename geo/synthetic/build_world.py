@@ -1,6 +1,6 @@
 """Build the illustrative Qionghai sample world (not surveyed).
 
-    python -m geo.build_world --seed 7 --out geo/data/qionghai
+    python -m geo.synthetic.build_world --seed 7 --out geo/data/qionghai
 
 The world is drawn, not measured: twelve towns at roughly their real places,
 each with a small street grid, rural roads between neighbouring towns, a ring
@@ -649,7 +649,7 @@ def build(seed: int, out: Path, watchlist_size: int = 1500) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "qionghai")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "data" / "qionghai")
     parser.add_argument("--watchlist", type=int, default=1500, help="number of watchlist entries")
     args = parser.parse_args(argv)
     meta = build(args.seed, args.out, args.watchlist)

@@ -1,6 +1,6 @@
 """Train the plate reader on synthetic plates, then fine-tune it with real ones, reproducibly from a seed.
 
-    nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader_synthetic.keras \
+    nice -n 10 python -m models.plates.training.train --out models/plates/weights/plate_reader_synthetic.keras \
         --steps 14000 --samples 200000 --seed 0
 
 The training set is rendered up front by worker processes (``--samples``
@@ -10,9 +10,9 @@ with CTC loss and a cosine learning-rate schedule. The script ends by
 reporting exact-plate accuracy on a held-out synthetic set.
 
 The shipped weights are then fine-tuned from those with the training half of
-the real EasyPR crops (`models.plates.real`) mixed into every batch:
+the real EasyPR crops (`models.plates.training.real`) mixed into every batch:
 
-    nice -n 10 python -m models.plates.train --out models/plates/weights/plate_reader.keras \
+    nice -n 10 python -m models.plates.training.train --out models/plates/weights/plate_reader.keras \
         --init models/plates/weights/plate_reader_synthetic.keras --real ../shared/data \
         --steps 3000 --samples 30000 --seed 1 --lr 3e-4
 """
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.plates import charset, real, render
+from models.plates import charset
+from models.plates.training import real, render
 from models.plates.rows import as_one_row
 
 CHUNK = 500

@@ -43,6 +43,7 @@ from pipelines.analysis.tables import connect  # noqa: E402
 from tests.conftest import RedisServer  # noqa: E402
 from tests.pipelines.test_prism import prism_binary  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
+from transforms.redis_contract import DISPATCHES_STREAM, END_FIELD, EVENT_FIELD, EVENTS_STREAM  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,9 +78,9 @@ def push_at_rate(events: Path, url: str, rate: float) -> float:
             time.sleep(wait)
         batch = client.pipeline(transaction=False)
         for line in lines[first:first + per_tick]:
-            batch.xadd("roadchief:events", {"event": line})
+            batch.xadd(EVENTS_STREAM, {EVENT_FIELD: line})
         batch.execute()
-    client.xadd("roadchief:events", {"end": "1"})
+    client.xadd(EVENTS_STREAM, {END_FIELD: "1"})
     return time.perf_counter() - started
 
 
@@ -113,13 +114,13 @@ def latencies_ms(url: str, out: Path) -> np.ndarray:
     """Push of the opening hit → publication of the dispatch's first version, per dispatch."""
     client = redis.Redis.from_url(url)
     pushed = {}
-    for entry, fields in client.xrange("roadchief:events"):
-        text = fields.get(b"event", b"")
+    for entry, fields in client.xrange(EVENTS_STREAM):
+        text = fields.get(EVENT_FIELD.encode(), b"")
         start = text.find(b'"event_id":"')
         if start >= 0:
             pushed.setdefault(text[start + 12: text.index(b'"', start + 12)].decode(), entry_ms(entry))
     published = {}
-    for entry, fields in client.xrange("roadchief:dispatches"):
+    for entry, fields in client.xrange(DISPATCHES_STREAM):
         published.setdefault(fields[b"dispatch_id"].decode(), entry_ms(entry))
     opened = connect(out).execute(
         "SELECT dispatch_id, min(hit_event_ids[1]) FROM dispatches GROUP BY dispatch_id").fetchall()

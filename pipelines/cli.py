@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up bann
 from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
+from transforms.redis_contract import DISPATCHES_STREAM, EVENTS_STREAM  # noqa: E402
 
 # Training and synthetic data ship with the repository, not with the runtime package (setup.py).
 CHECKOUT_ONLY = ("geo.synthetic", "models.plates.training")
@@ -248,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
     push = commands.add_parser("replay", help="push an events file into a Redis Stream, paced by event time")
     push.add_argument("events", help="JSON Lines camera events")
     push.add_argument("--redis", required=True, help="redis://host:port/db")
-    push.add_argument("--stream", default="roadchief:events")
+    push.add_argument("--stream", default=EVENTS_STREAM)
     push.add_argument("--speed", type=float, default=1.0,
                       help="times real time (0: as fast as Redis takes them)")
     push.add_argument("--end-marker", action="store_true",
@@ -275,7 +276,7 @@ def parser() -> argparse.ArgumentParser:
 
     follow = commands.add_parser("watch", help="print dispatches as they are published to Redis")
     follow.add_argument("--redis", required=True, help="redis://host:port/db")
-    follow.add_argument("--stream", default="roadchief:dispatches")
+    follow.add_argument("--stream", default=DISPATCHES_STREAM)
     follow.add_argument("--from-start", action="store_true",
                         help="also print the dispatches published before")
     follow.add_argument("--count", type=int, default=0, help="stop after this many (0: run until Ctrl-C)")

@@ -18,8 +18,8 @@ from pipelines.store.output_bucket import LEASE_S, output_problem
 from transforms.measure.periods import parse_range
 from transforms.enrich.privacy import KEY_ENV, key_id, load_plate_key
 from transforms.ingest.read_kafka import EVENTS_TOPIC, unreachable
-from transforms.ingest.read_redis_stream import entry_offset
-from transforms.enrich.watchlist_store import is_redis, live_watchlist_problem, read_watchlist_file, redis_problem
+from transforms.enrich.watchlist_store import live_watchlist_problem, read_watchlist_file
+from transforms.redis_contract import DISPATCHES_STREAM, EVENTS_STREAM, entry_offset, is_redis, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"
 RUNNERS = ("FnApiRunner", "PrismRunner", "BundleBasedDirectRunner", "FlinkRunner")
@@ -34,7 +34,7 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--events_stream", default=None, metavar="REDIS_URL",
                             help="read camera events live from a Redis Stream instead of files "
                                  "(PrismRunner or FlinkRunner with --streaming)")
-        parser.add_argument("--stream_name", default="roadchief:events",
+        parser.add_argument("--stream_name", default=EVENTS_STREAM,
                             help="the Redis Stream of camera events")
         parser.add_argument("--stream_after", default="0", metavar="ENTRY_ID",
                             help="start after this stream entry id (0: from the start)")
@@ -109,7 +109,7 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--watchlist_ttl_s", type=float, default=5.0,
                             help="how long a Redis watchlist answer is cached")
         parser.add_argument("--publish_dispatches", default=None, metavar="REDIS_URL",
-                            help="also append each dispatch to the Redis Stream roadchief:dispatches")
+                            help=f"also append each dispatch to the Redis Stream {DISPATCHES_STREAM}")
         parser.add_argument("--plate_key_file", default=None,
                             help=f"key for the plate tokens of non-hit passings (default: ${KEY_ENV})")
         parser.add_argument("--plain_plates", action="store_true",
@@ -216,8 +216,7 @@ def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> lis
     if runner not in ("PrismRunner", "FlinkRunner") or not streaming:
         problems.append("--events_stream: an unbounded source needs --runner PrismRunner (or FlinkRunner) "
                         "and --streaming")
-    problem = (redis_problem(app.events_stream) if is_redis(app.events_stream)
-               else "give a redis:// or rediss:// URL")
+    problem = redis_problem(app.events_stream)
     if problem:
         problems.append(f"--events_stream: {problem}")
     try:
@@ -324,8 +323,7 @@ def validate(options: PipelineOptions) -> RoadchiefOptions:
             except ValueError as bad:
                 problems.append(f"{flag}: {bad}")
     if app.publish_dispatches:
-        problem = (redis_problem(app.publish_dispatches) if is_redis(app.publish_dispatches)
-                   else "give a redis:// or rediss:// URL")
+        problem = redis_problem(app.publish_dispatches)
         if problem:
             problems.append(f"--publish_dispatches: {problem}")
     problems += _live_watchlist_problems(app, spec)

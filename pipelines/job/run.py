@@ -27,7 +27,8 @@ from pipelines.store.output_folder import RECONCILIATION
 from pipelines.operate.replay import count_entries
 from pipelines.job.summary import print_summary, reconcile
 from pipelines.analysis.tables import count_lines
-from transforms.enrich.watchlist_store import is_redis, live_watchlist_problem
+from transforms.enrich.watchlist_store import live_watchlist_problem
+from transforms.redis_contract import is_redis
 from transforms.store.write_tables import TABLES
 
 DEFAULT_RUNNER = "FnApiRunner"

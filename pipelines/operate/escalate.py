@@ -1,10 +1,10 @@
 """Acknowledgements and escalation up the chief chain, beside the pipeline.
 
 A dispatch names its road manager first. If nobody acknowledges it in time
-(`roadchief ack DISPATCH_ID` appends to the stream `roadchief:acks`), the
-command centre must go up the chain: after `ack_within_s` the 三级路长, after
-twice that the 二级路长, and so on to 总路长, each step appended to
-`roadchief:escalations` and printed.
+(`roadchief ack DISPATCH_ID` appends to the acks stream), the command centre
+must go up the chain: after `ack_within_s` the 三级路长, after twice that the
+二级路长, and so on to 总路长, each step appended to the escalations stream
+and printed (streams and sets named in `transforms.redis_contract`).
 
 This runs on the wall clock: "not acknowledged within two minutes" is a
 question of processing time. Keeping it out of the Beam graph keeps
@@ -20,21 +20,8 @@ import time
 from datetime import datetime, timezone
 from typing import Callable, NamedTuple
 
-import redis
-
-from transforms.act.publish_dispatches import STREAM as DISPATCHES
-
-ACKS = "roadchief:acks"
-ESCALATIONS = "roadchief:escalations"
-SENT = "roadchief:escalations:sent"
-
-# KEYS[1] sent set, KEYS[2] stream; ARGV[1] step; ARGV[2..] field, value pairs.
-_ESCALATE_ONCE = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
-  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
-end
-return false
-"""
+from transforms.redis_contract import (ACKS_STREAM, APPEND_ONCE, DISPATCHES_STREAM, ESCALATIONS_STREAM,
+                                       SENT_ESCALATIONS, connect, entry_time_s)
 
 
 class Escalation(NamedTuple):
@@ -59,27 +46,23 @@ class _Pending(NamedTuple):
 
 def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
     """Record an acknowledgement; returns its stream entry id."""
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client = connect(url, decode_responses=True)
     try:
-        return client.xadd(ACKS, {"dispatch_id": dispatch_id, "responder_id": responder_id,
-                                  "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        return client.xadd(ACKS_STREAM, {"dispatch_id": dispatch_id, "responder_id": responder_id,
+                                         "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     finally:
         client.close()
-
-
-def _entry_s(entry_id: str) -> float:
-    return int(entry_id.split("-")[0]) / 1000
 
 
 class Escalator:
     """Follows dispatches and acknowledgements; escalates what waits too long."""
 
     def __init__(self, url: str, ack_within_s: float = 120.0, clock: Callable[[], float] = time.time):
-        self._client = redis.Redis.from_url(url, decode_responses=True)
-        self._escalate_once = self._client.register_script(_ESCALATE_ONCE)
+        self._client = connect(url, timeout_s=None, decode_responses=True)  # step() blocks as asked
+        self._escalate_once = self._client.register_script(APPEND_ONCE)
         self._ack_within_s = ack_within_s
         self._clock = clock
-        self._last = {DISPATCHES: "0", ACKS: "0"}
+        self._last = {DISPATCHES_STREAM: "0", ACKS_STREAM: "0"}
         self._pending: dict[str, _Pending] = {}
         self._acked: set[str] = set()
 
@@ -88,12 +71,12 @@ class Escalator:
         for stream, entries in self._client.xread(self._last, count=1000, block=block_ms or None) or []:
             for entry_id, fields in entries:
                 self._last[stream] = entry_id
-                if stream == ACKS:
+                if stream == ACKS_STREAM:
                     self._acked.add(fields["dispatch_id"])
                     self._pending.pop(fields["dispatch_id"], None)
                 elif fields["dispatch_id"] not in self._acked:
                     self._pending.setdefault(fields["dispatch_id"], _Pending(
-                        fields["plate"], _entry_s(entry_id), json.loads(fields.get("chief_chain") or "[]")))
+                        fields["plate"], entry_time_s(entry_id), json.loads(fields.get("chief_chain") or "[]")))
         return self._escalate()
 
     def _escalate(self) -> list[Escalation]:
@@ -108,7 +91,8 @@ class Escalator:
                 escalation = Escalation(dispatch_id, pending.plate, level, chief["title"], chief["name"],
                                         chief["phone"], round(waited, 1))
                 fields = [part for pair in escalation._asdict().items() for part in (pair[0], str(pair[1]))]
-                if self._escalate_once(keys=[SENT, ESCALATIONS], args=[f"{dispatch_id}:{level}", *fields]):
+                if self._escalate_once(keys=[SENT_ESCALATIONS, ESCALATIONS_STREAM],
+                                       args=[f"{dispatch_id}:{level}", *fields]):
                     sent.append(escalation)
         for dispatch_id in finished:
             del self._pending[dispatch_id]

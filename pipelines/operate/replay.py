@@ -10,10 +10,8 @@ error may add an entry twice; the pipeline removes duplicates by event_id.
 import time
 from typing import Callable, NamedTuple
 
-import redis
-
-from transforms.ingest.read_redis_stream import END_FIELD, EVENT_FIELD, EVENTS_STREAM, captured_at_us
-from transforms.redis_retry import with_backoff
+from transforms.ingest.read_redis_stream import captured_at_us
+from transforms.redis_contract import END_FIELD, EVENT_FIELD, EVENTS_STREAM, connect
 
 BATCH = 500
 MAX_FUTURE_S = 300.0  # as the pipeline's default --max_future_s: later lines are refused there
@@ -37,19 +35,16 @@ def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed:
     must not hold the replay for decades), is pushed at once. `end_marker`
     appends an entry that ends a ReadRedisStream in replay mode (stop_at_end).
     """
-    client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    client = connect(redis_url, timeout_s=10)
     pending, ids, undated = [], [], 0
     started, first_us = clock(), None
 
-    def push():
-        batch = client.pipeline(transaction=False)
-        for fields in pending:
-            batch.xadd(stream, fields)
-        return batch.execute()
-
     def flush():
         if pending:
-            ids.extend(with_backoff(push))
+            batch = client.pipeline(transaction=False)
+            for fields in pending:
+                batch.xadd(stream, fields)
+            ids.extend(batch.execute())
             pending.clear()
 
     try:
@@ -79,11 +74,11 @@ def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed:
 
 def count_entries(redis_url: str, stream: str = EVENTS_STREAM, after: str = "0") -> int:
     """Event entries after `after`, up to the first end marker: the lines a replay-mode run reads."""
-    client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    client = connect(redis_url, timeout_s=10)
     count, start = 0, f"({after}"
     try:
         while True:
-            entries = with_backoff(lambda: client.xrange(stream, min=start, count=BATCH))
+            entries = client.xrange(stream, min=start, count=BATCH)
             for raw_id, fields in entries:
                 if EVENT_FIELD.encode() not in fields and END_FIELD.encode() in fields:
                     return count

@@ -2,9 +2,7 @@
 import json
 from typing import Callable
 
-import redis
-
-from transforms.act.publish_dispatches import STREAM
+from transforms.redis_contract import DISPATCHES_STREAM, connect
 
 
 def dispatch_line(fields: dict[str, str]) -> str:
@@ -19,10 +17,10 @@ def dispatch_line(fields: dict[str, str]) -> str:
             f"  -> {manager}; nearest {nearest}  [{fields['dispatch_id']}]")
 
 
-def watch(url: str, stream: str = STREAM, from_start: bool = False, count: int = 0,
+def watch(url: str, stream: str = DISPATCHES_STREAM, from_start: bool = False, count: int = 0,
           show: Callable[[str], None] = print, block_ms: int = 5000) -> int:
     """Print dispatches as they arrive; stop after `count` (0: until interrupted)."""
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client = connect(url, timeout_s=5 + block_ms / 1000, decode_responses=True)
     last_id, shown = ("0" if from_start else "$"), 0
     try:
         while not count or shown < count:

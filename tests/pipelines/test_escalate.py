@@ -4,7 +4,8 @@ import json
 import redis
 
 from pipelines.cli import main
-from pipelines.operate.escalate import ACKS, DISPATCHES, ESCALATIONS, Escalator, ack
+from pipelines.operate.escalate import Escalator, ack
+from transforms.redis_contract import ACKS_STREAM, DISPATCHES_STREAM, ESCALATIONS_STREAM
 
 CHAIN = [{"level": level, "title": title, "name": name, "phone": f"1380000000{i}"}
          for i, (level, title, name) in enumerate([("road_manager", "路管员", "甲"), ("level3", "三级路长", "乙"),
@@ -15,8 +16,9 @@ CHAIN = [{"level": level, "title": title, "name": name, "phone": f"1380000000{i}
 def issue(url, dispatch_id, sightings=1) -> float:
     """A dispatch as PublishDispatches appends it; returns its time (from the entry id) in seconds."""
     client = redis.Redis.from_url(url, decode_responses=True)
-    entry = client.xadd(DISPATCHES, {"dispatch_id": dispatch_id, "plate": "琼C12345", "sightings": str(sightings),
-                                     "chief_chain": json.dumps(CHAIN, ensure_ascii=False)})
+    entry = client.xadd(DISPATCHES_STREAM, {"dispatch_id": dispatch_id, "plate": "琼C12345",
+                                            "sightings": str(sightings),
+                                            "chief_chain": json.dumps(CHAIN, ensure_ascii=False)})
     return int(entry.split("-")[0]) / 1000
 
 
@@ -35,7 +37,7 @@ def test_an_unacknowledged_dispatch_climbs_one_level_per_period_until_acknowledg
     ack(redis_url, "D-1", "RSP-0001")
     now["t"] = issued + 1000
     assert escalator.step() == []
-    assert [f["title"] for _, f in redis.Redis.from_url(redis_url, decode_responses=True).xrange(ESCALATIONS)] == [
+    assert [f["title"] for _, f in redis.Redis.from_url(redis_url, decode_responses=True).xrange(ESCALATIONS_STREAM)] == [
         "三级路长", "二级路长"]
 
 
@@ -56,6 +58,6 @@ def test_an_acknowledged_dispatch_is_never_escalated_even_after_a_restart(redis_
 
 def test_roadchief_ack_records_who_acknowledged(redis_url, capsys):
     assert main(["ack", "D-4", "--redis", redis_url, "--responder", "RSP-0007"]) == 0
-    ((_, fields),) = redis.Redis.from_url(redis_url, decode_responses=True).xrange(ACKS)
+    ((_, fields),) = redis.Redis.from_url(redis_url, decode_responses=True).xrange(ACKS_STREAM)
     assert (fields["dispatch_id"], fields["responder_id"]) == ("D-4", "RSP-0007")
     assert "D-4" in capsys.readouterr().out

@@ -18,6 +18,7 @@ from pipelines.job.run import run
 from pipelines.analysis.tables import connect
 from tests.conftest import (LIVE_COMPARED, RedisServer, all_tables, counted_once, free_port, live_rows,
                             simulated_events, stop_run)
+from transforms.redis_contract import DISPATCHES_STREAM
 from transforms.store.write_tables import TABLES
 
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
@@ -114,7 +115,7 @@ def test_a_stream_replayed_live_on_flink_gives_the_file_runs_tables(flink_cluste
     assert counted_once(tmp_path / "live")
     assert json.loads((tmp_path / "live" / "reconciliation.json").read_text())["ok"]
     published = [(fields[b"dispatch_id"], fields[b"sightings"])
-                 for _, fields in redis.Redis.from_url(redis_url).xrange("roadchief:dispatches")]
+                 for _, fields in redis.Redis.from_url(redis_url).xrange(DISPATCHES_STREAM)]
     assert published and len(published) == len(set(published))  # each version paged once
     assert len({dispatch for dispatch, _ in published}) == len(live_rows(file_run, "dispatches"))
 
@@ -136,7 +137,7 @@ def _until_equal(live, file_run, timeout_s: float) -> None:
 
 def _published(url) -> list:
     return [(fields[b"dispatch_id"], fields[b"sightings"])
-            for _, fields in redis.Redis.from_url(url).xrange("roadchief:dispatches")]
+            for _, fields in redis.Redis.from_url(url).xrange(DISPATCHES_STREAM)]
 
 
 @pytest.fixture
@@ -201,7 +202,7 @@ def test_redis_restarted_during_a_flink_stream_loses_nothing_and_pages_nobody_tw
     try:
         client = redis.Redis.from_url(server.url)
         deadline = time.monotonic() + 300
-        while not client.exists("roadchief:dispatches") and time.monotonic() < deadline:
+        while not client.exists(DISPATCHES_STREAM) and time.monotonic() < deadline:
             time.sleep(0.5)  # the job is reading and has paged someone
         server.stop(save=True)
         time.sleep(2.0)  # down: the reader and the publisher retry with backoff

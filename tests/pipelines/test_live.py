@@ -13,6 +13,7 @@ from pipelines.job.run import run
 from pipelines.analysis.tables import connect
 from tests.conftest import LIVE_COMPARED as COMPARED, RedisServer, counted_once, live_rows as rows, simulated_events
 from tests.pipelines.test_prism import prism_binary
+from transforms.redis_contract import DISPATCHES_STREAM, END_FIELD, EVENT_FIELD, EVENTS_STREAM
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
@@ -32,7 +33,7 @@ def test_a_stream_replayed_live_on_prism_gives_the_file_runs_tables(events, redi
         assert rows(tmp_path / "live", name) == rows(tmp_path / "file", name), name
     assert counted_once(tmp_path / "live") and counted_once(tmp_path / "file")
     assert json.loads((tmp_path / "live" / "reconciliation.json").read_text())["balanced"]
-    published = {fields[b"dispatch_id"] for _, fields in redis.Redis.from_url(redis_url).xrange("roadchief:dispatches")}
+    published = {fields[b"dispatch_id"] for _, fields in redis.Redis.from_url(redis_url).xrange(DISPATCHES_STREAM)}
     assert len(published) == len(rows(tmp_path / "file", "dispatches")) > 0
 
 
@@ -59,7 +60,7 @@ def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(
     live.start()
     client = redis.Redis.from_url(server.url)
     deadline = time.monotonic() + 120
-    while not client.exists("roadchief:dispatches") and time.monotonic() < deadline:
+    while not client.exists(DISPATCHES_STREAM) and time.monotonic() < deadline:
         time.sleep(0.2)  # the job is reading and has published a dispatch
     server.stop(save=True)
     time.sleep(1.0)  # down: the reader and the publisher retry with backoff
@@ -68,7 +69,7 @@ def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(
         replay(str(halves[1]), revived.url, speed=0, end_marker=True)
         live.join(timeout=300)
         published = [(fields[b"dispatch_id"], fields[b"sightings"])
-                     for _, fields in redis.Redis.from_url(revived.url).xrange("roadchief:dispatches")]
+                     for _, fields in redis.Redis.from_url(revived.url).xrange(DISPATCHES_STREAM)]
     finally:
         revived.stop()
     assert outcome["code"] == 0
@@ -87,7 +88,7 @@ def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_be
 
     client = redis.Redis.from_url(redis_url)
     for n in range(120):
-        client.xadd("roadchief:events", {"event": event(f"early-{n}", 40 + n // 12, n % 12 * 5)})
+        client.xadd(EVENTS_STREAM, {EVENT_FIELD: event(f"early-{n}", 40 + n // 12, n % 12 * 5)})
     live = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner", "--prism_location",
          prism_binary(), "--environment_type", "LOOPBACK", "--streaming", "--events_stream", redis_url,
@@ -96,10 +97,10 @@ def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_be
     deadline = time.monotonic() + 120
     while not list((tmp_path / "live").glob("passings/window-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.2)  # a window has closed: the watermark is past 08:45
-    client.xadd("roadchief:events", {"event": event("late-but-allowed", 30)})
-    client.xadd("roadchief:events", {"event": event("too-late", 0)})
-    client.xadd("roadchief:events", {"event": event("on-time", 50)})
-    client.xadd("roadchief:events", {"end": "1"})
+    client.xadd(EVENTS_STREAM, {EVENT_FIELD: event("late-but-allowed", 30)})
+    client.xadd(EVENTS_STREAM, {EVENT_FIELD: event("too-late", 0)})
+    client.xadd(EVENTS_STREAM, {EVENT_FIELD: event("on-time", 50)})
+    client.xadd(EVENTS_STREAM, {END_FIELD: "1"})
     out, err = live.communicate(timeout=300)
     assert live.returncode == 0, err[-2000:]  # balanced: every entry is a passing or a dead letter
     con = connect(tmp_path / "live")

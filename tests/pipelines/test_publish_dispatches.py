@@ -9,7 +9,7 @@ from pipelines.errors import OptionsError
 from pipelines.job.run import run
 from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
-from transforms.act.publish_dispatches import PUBLISHED, STREAM
+from transforms.redis_contract import DISPATCHES_STREAM, PUBLISHED_DISPATCHES
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,9 @@ def test_each_dispatch_is_published_once_even_when_the_run_is_replayed(events, t
     ids = sorted(i for (i,) in connect(tmp_path / "first").execute(
         "SELECT dispatch_id FROM dispatches").fetchall())
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    published = client.xrange(STREAM)
+    published = client.xrange(DISPATCHES_STREAM)
     assert ids and sorted(fields["dispatch_id"] for _, fields in published) == ids
-    assert client.scard(PUBLISHED) == len(ids)
+    assert client.scard(PUBLISHED_DISPATCHES) == len(ids)
     first = dict(published[0][1])
     assert first["chief_chain"].startswith("[{") and first["plate"] and first["last_seen"]
 

@@ -16,6 +16,7 @@ from pipelines.job.options import SAMPLE_WORLD
 from tests.conftest import RedisServer
 from models.plate_rules import canonical
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+from transforms.redis_contract import WATCHLIST_PREFIX
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)
@@ -96,9 +97,9 @@ def test_acl_users_separate_loading_from_reading(secured):
     admin = redis.Redis.from_url(secured.url)
     reader, loader = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     admin.acl_setuser("pipeline", enabled=True, passwords=["+" + reader], reset=True,
-                      keys=["roadchief:watchlist:*"], commands=["+mget", "+hget"])
+                      keys=[WATCHLIST_PREFIX + "*"], commands=["+mget", "+hget"])
     admin.acl_setuser("loader", enabled=True, passwords=["+" + loader], reset=True,
-                      keys=["roadchief:watchlist:*"],
+                      keys=[WATCHLIST_PREFIX + "*"],
                       commands=["+scan", "+set", "+del", "+hset", "+multi", "+exec"])
     admin.flushdb()
     admin.close()

@@ -5,7 +5,7 @@ import time
 import redis
 
 from pipelines.operate.replay import replay
-from transforms.ingest.read_redis_stream import END_FIELD, EVENT_FIELD, entry_offset
+from transforms.redis_contract import END_FIELD, EVENT_FIELD, entry_offset
 
 
 def event_line(n: int, at: str) -> bytes:

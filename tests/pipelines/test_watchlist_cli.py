@@ -3,7 +3,7 @@ import sys
 
 import redis
 
-from transforms.enrich.watchlist_store import PREFIX
+from transforms.redis_contract import WATCHLIST_META
 
 
 def test_watchlist_load_puts_every_entry_in_redis_and_audits_it(redis_url, world_folder, tmp_path):
@@ -14,7 +14,7 @@ def test_watchlist_load_puts_every_entry_in_redis_and_audits_it(redis_url, world
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "watchlist_load" in log.read_text(encoding="utf-8")
-    meta = redis.Redis.from_url(redis_url).hgetall(PREFIX + "meta")
+    meta = redis.Redis.from_url(redis_url).hgetall(WATCHLIST_META)
     lines = sum(1 for _ in open(f"{world_folder}/watchlist.csv", encoding="utf-8")) - 1
     assert int(meta[b"count"]) == lines and f"loaded {lines} entries" in done.stdout
 

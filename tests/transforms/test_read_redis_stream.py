@@ -16,8 +16,8 @@ from apache_beam.runners.runner import PipelineState
 from models.records import DEAD_LETTERS
 from tests.pipelines.test_prism import prism_binary
 from transforms.ingest.parse_events import ParseEvents
-from transforms.ingest.read_redis_stream import (END_FIELD, EVENT_FIELD, EventTimeWatermark, ReadRedisStream,
-                                          captured_at_us, entry_id, entry_offset)
+from transforms.ingest.read_redis_stream import EventTimeWatermark, ReadRedisStream, captured_at_us
+from transforms.redis_contract import END_FIELD, EVENT_FIELD, entry_id, entry_offset
 
 STREAM = "cameras"
 MINUTE_US = 60_000_000

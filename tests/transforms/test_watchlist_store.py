@@ -5,7 +5,8 @@ import redis
 
 from models.plate_rules import canonical
 from transforms.enrich.watchlist_store import (
-    PREFIX, FileWatchlist, RedisWatchlist, entry_from_row, load_into_redis, read_watchlist_file)
+    FileWatchlist, RedisWatchlist, entry_from_row, load_into_redis, read_watchlist_file)
+from transforms.redis_contract import WATCHLIST_ENTRY_PATTERN, watchlist_entry_key
 
 ROWS = [
     {"entry_id": "W1", "plate": "琼C12345", "plate_color": "blue", "category": "stolen",
@@ -73,8 +74,8 @@ def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
     load_into_redis(read_watchlist_file(write_csv(tmp_path / "a.csv", ROWS)), redis_url, "a")
     load_into_redis(read_watchlist_file(write_csv(tmp_path / "b.csv", ROWS[:1])), redis_url, "b")
     client = redis.Redis.from_url(redis_url)
-    assert sorted(k.decode() for k in client.scan_iter(PREFIX + "canon:*")) == [
-        PREFIX + "canon:" + canonical("琼C12345")]
+    assert sorted(k.decode() for k in client.scan_iter(WATCHLIST_ENTRY_PATTERN)) == [
+        watchlist_entry_key(canonical("琼C12345"))]
 
 
 def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):

@@ -22,7 +22,8 @@ from tests.transforms.test_dispatch import MINUTE, T0
 from tests.transforms.test_metrics import dispatch, passing
 from tests.transforms.test_read_redis_stream import STREAM, event, push, streaming_pipeline
 from transforms.measure.metrics import WindowedMetrics
-from transforms.ingest.read_redis_stream import END_FIELD, EVENT_FIELD, ReadRedisStream
+from transforms.ingest.read_redis_stream import ReadRedisStream
+from transforms.redis_contract import END_FIELD, EVENT_FIELD
 from models.records import Passing
 from transforms.store.write_table_windows import ROWS_PER_GROUP, WriteTableWindows, _WritePane, window_file_name
 from transforms.store.write_tables import WriteTables, arrow_schema

@@ -2,8 +2,9 @@
 
 `roadchief watch` (or any Redis client) follows the stream. Publishing is
 idempotent: a dispatch is published once per version (its id and number of
-sightings), checked and appended atomically in Redis, so a replay or a retry
-after a failure does not page the officers twice.
+sightings), checked and appended atomically in Redis (`APPEND_ONCE` in
+`transforms.redis_contract`), so a replay or a retry after a failure does not
+page the officers twice.
 
 Stream entry fields: dispatch_id, plate, category, priority, sightings,
 last_seen (ISO, local time), town, road_name, segment_id, lon, lat,
@@ -16,19 +17,9 @@ from zoneinfo import ZoneInfo
 import apache_beam as beam
 
 from models.records import Dispatch
-from transforms.redis_retry import with_backoff
+from transforms.redis_contract import APPEND_ONCE, DISPATCHES_STREAM, PUBLISHED_DISPATCHES, connect
 
-STREAM = "roadchief:dispatches"
-PUBLISHED = "roadchief:dispatches:published"
 ZONE = ZoneInfo("Asia/Shanghai")
-
-# KEYS[1] published set, KEYS[2] stream; ARGV[1] version; ARGV[2..] field, value pairs.
-_PUBLISH_ONCE = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
-  return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
-end
-return false
-"""
 
 
 def stream_fields(dispatch: Dispatch) -> dict[str, str]:
@@ -47,21 +38,18 @@ def stream_fields(dispatch: Dispatch) -> dict[str, str]:
 
 
 class _Publish(beam.DoFn):
-    def __init__(self, url: str, stream: str, retries: int = 5):
+    def __init__(self, url: str, stream: str):
         self._url = url
         self._stream = stream
-        self._retries = retries
 
     def setup(self):
-        import redis
-        self._client = redis.Redis.from_url(self._url, socket_timeout=5, socket_connect_timeout=5)
-        self._publish_once = self._client.register_script(_PUBLISH_ONCE)
+        self._client = connect(self._url)
+        self._publish_once = self._client.register_script(APPEND_ONCE)
 
     def process(self, dispatch: Dispatch):
         version = f"{dispatch.dispatch_id}:{dispatch.sightings}"
         args = [version] + [part for pair in stream_fields(dispatch).items() for part in pair]
-        with_backoff(lambda: self._publish_once(keys=[PUBLISHED, self._stream], args=args),
-                     self._retries)
+        self._publish_once(keys=[PUBLISHED_DISPATCHES, self._stream], args=args)
 
     def teardown(self):
         self._client.close()
@@ -76,7 +64,7 @@ class PublishDispatches(beam.PTransform):
     stateful bundle can lose its state).
     """
 
-    def __init__(self, url: str, stream: str = STREAM):
+    def __init__(self, url: str, stream: str = DISPATCHES_STREAM):
         super().__init__()
         self._fn = _Publish(url, stream)
 

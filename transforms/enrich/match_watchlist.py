@@ -15,7 +15,8 @@ import apache_beam as beam
 from models.plate_rules import canonical, substitutions
 from transforms.buffered import BufferedDoFn
 from models.records import Hit, Passing, place_of
-from transforms.enrich.watchlist_store import Answer, WatchEntry, is_redis, open_watchlist
+from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
+from transforms.redis_contract import is_redis
 
 DOUBT = 0.8
 CHECKED = "passings"

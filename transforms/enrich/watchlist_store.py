@@ -6,10 +6,8 @@ of the list answered. A file is read once; Redis is asked with one MGET per
 batch and answers are cached for a few seconds, so an entry added by the
 command centre is seen within the TTL.
 
-Redis key layout (prefix `roadchief:watchlist:`):
-  canon:<canonical plate>  string, JSON list of the entries whose plate has
-                           that canonical form (usually one)
-  meta                     hash: version, count, loaded_at, source
+The Redis key layout (one key per canonical plate, and a meta hash) is part
+of the Redis contract, `transforms.redis_contract`.
 
 An empty answer is only evidence that a plate is not listed if the list was
 there when Redis answered. Redis restarted without its data, a list never
@@ -30,18 +28,18 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
+import redis
 from apache_beam.metrics import Metrics
 
 from models.plate_rules import canonical, normalise_plate
-from transforms.redis_retry import with_backoff
+from transforms.redis_contract import (RETRIES, WATCHLIST_ENTRY_PATTERN, WATCHLIST_META, connect, is_redis,
+                                       watchlist_entry_key)
 
-PREFIX = "roadchief:watchlist:"
 CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "scrapped", "fake_plate")
 ACTIONS = ("intercept", "observe")
 COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 ZONE = ZoneInfo("Asia/Shanghai")
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 STALE = "stale:"
 SNAPSHOT_LOOKUPS = Metrics.counter("roadchief", "watchlist_snapshot_lookups")
 FAULTS = Metrics.counter("roadchief", "watchlist_faults")
@@ -171,13 +169,11 @@ class RedisWatchlist:
     """
 
     def __init__(self, url: str, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 retries: int = 5, max_age_s: float = 0.0, wall_clock: Callable[[], float] = time.time):
-        import redis
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+                 retries: int = RETRIES, max_age_s: float = 0.0, wall_clock: Callable[[], float] = time.time):
+        self._client = connect(url, retries=retries)
         self._ttl_s = ttl_s
         self._clock = clock
         self._wall_clock = wall_clock
-        self._retries = retries
         self._max_age_s = max_age_s
         self._cache: dict[str, tuple[float, tuple[WatchEntry, ...]]] = {}
         self._version: tuple[float, str] = (float("-inf"), "")
@@ -197,7 +193,7 @@ class RedisWatchlist:
         wanted = list(dict.fromkeys(canons))
         stale = [key for key in wanted if now - self._cache.get(key, (float("-inf"),))[0] > self._ttl_s]
         if stale or now - self._version[0] > self._ttl_s:
-            meta, values = self._with_retries(lambda: self._fetch(stale))
+            meta, values = self._fetch(stale)
             self._version = (now, self._checked_version(*meta))
             if len(self._cache) > 200_000:
                 self._cache.clear()
@@ -210,9 +206,9 @@ class RedisWatchlist:
         """The meta fields and the entries of `keys`, in one round trip (HGET and MGET only)."""
         with self._client.pipeline(transaction=False) as batch:
             for field in ("version", "count", "loaded_at"):
-                batch.hget(PREFIX + "meta", field)
+                batch.hget(WATCHLIST_META, field)
             if keys:
-                batch.mget([PREFIX + "canon:" + k for k in keys])
+                batch.mget([watchlist_entry_key(k) for k in keys])
             replies = batch.execute()
         return replies[:3], (replies[3] if keys else [])
 
@@ -229,9 +225,6 @@ class RedisWatchlist:
                                            f"({loaded_at.decode()}), more than the {self._max_age_s / 3600:g} h "
                                            "allowed (--watchlist_max_age_h)")
         return version.decode()
-
-    def _with_retries(self, call):
-        return with_backoff(call, self._retries)
 
     def close(self):
         self._client.close()
@@ -257,7 +250,6 @@ class GuardedWatchlist:
         self._fault: Optional[str] = None
 
     def answer(self, canons: Iterable[str]) -> Answer:
-        import redis
         canons = list(canons)
         deadline = self._clock() + self._wait_s
         delay = 0.2
@@ -295,43 +287,29 @@ class GuardedWatchlist:
 
 def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     """Replace the watchlist in Redis atomically; returns the new meta."""
-    import redis
     if not entries:
         raise ValueError("the watchlist has no entries: Redis keeps the list it has")
-    client = redis.Redis.from_url(url)
+    client = connect(url, timeout_s=None)
     index = index_by_canonical(entries)
-    keep = {PREFIX + "canon:" + key for key in index}
-    stale = [key for key in client.scan_iter(match=PREFIX + "canon:*", count=1000)
+    keep = {watchlist_entry_key(key) for key in index}
+    stale = [key for key in client.scan_iter(match=WATCHLIST_ENTRY_PATTERN, count=1000)
              if key.decode() not in keep]
     meta = {"version": entries_version(entries), "count": len(entries),
             "loaded_at": datetime.now(ZONE).isoformat(timespec="seconds"), "source": source}
     with client.pipeline(transaction=True) as tx:
         for key, group in index.items():
-            tx.set(PREFIX + "canon:" + key, _encode(group))
+            tx.set(watchlist_entry_key(key), _encode(group))
         if stale:
             tx.delete(*stale)
-        tx.hset(PREFIX + "meta", mapping=meta)
+        tx.hset(WATCHLIST_META, mapping=meta)
         tx.execute()
     client.close()
     return meta
 
 
-def redis_problem(url: str) -> Optional[str]:
-    """Why the Redis at `url` cannot serve the watchlist now, or None if it can."""
-    import redis
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        client.ping()
-        client.close()
-        return None
-    except redis.RedisError as failure:
-        return f"{type(failure).__name__}: {failure}"
-
-
 def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
     """Why the Redis list at `url` cannot answer now (unreachable, refused, missing,
     empty, too old), or None if it can."""
-    import redis
     live = RedisWatchlist(url, retries=0, max_age_s=max_age_s)
     try:
         live.answer([])
@@ -357,6 +335,3 @@ def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None
     return GuardedWatchlist(RedisWatchlist(spec, ttl_s=ttl_s, max_age_s=max_age_s),
                             FileWatchlist(snapshot, stale=True) if snapshot else None, wait_s)
 
-
-def is_redis(spec: Optional[str]) -> bool:
-    return bool(spec) and spec.startswith(REDIS_SCHEMES)

@@ -3,7 +3,8 @@
 Each stream entry carries one event, as its JSON line, in the field `event`
 (`roadchief replay` writes them so). The reader is an unbounded splittable
 DoFn whose restriction is a range of stream offsets: an entry id `ms-seq` maps
-to the sortable integer ms * 2^20 + seq.
+to the sortable integer ms * 2^20 + seq (`entry_offset` in the Redis contract,
+`transforms.redis_contract`, which also names the stream and its fields).
 
 Delivery is at-least-once with replayable offsets. Redis keeps the entries, so
 the offset where reading resumes is all a checkpoint needs: the runner stores
@@ -55,46 +56,13 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from transforms.ingest.fields import EPOCH, MICROSECOND
 from transforms.ingest.read_events import MAX_LINE_BYTES
 from models.records import EventLine
-from transforms.redis_retry import with_backoff
+from transforms.redis_contract import (END_FIELD, EVENT_FIELD, EVENTS_STREAM, READ_CUT, connect, entry_id,
+                                       entry_offset)
 
-EVENTS_STREAM = "roadchief:events"
-EVENT_FIELD = "event"
-END_FIELD = "end"
-SEQ_BITS = 20
 OPEN_END = 2 ** 63 - 1
 _EVENT, _END = EVENT_FIELD.encode(), END_FIELD.encode()
 _CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
 READ_BUDGET_BYTES = 32 * 1024 * 1024
-# KEYS[1] stream; ARGV: exclusive start id, count, longest field kept, bytes a read may hold.
-_READ_CUT = """
-local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
-local cut, budget, held = tonumber(ARGV[3]), tonumber(ARGV[4]), 0
-local out = {}
-for _, entry in ipairs(entries) do
-  local fields = entry[2]
-  for i = 1, #fields do
-    if #fields[i] > cut then fields[i] = string.sub(fields[i], 1, cut) end
-    held = held + #fields[i]
-  end
-  out[#out + 1] = entry
-  if held > budget then break end
-end
-return out
-"""
-
-
-def entry_offset(entry_id: str) -> int:
-    """The sortable offset of a stream entry id `ms-seq` (or `ms`)."""
-    ms, _, seq = entry_id.partition("-")
-    ms, seq = int(ms), int(seq or 0)
-    if ms < 0 or not 0 <= seq < 2 ** SEQ_BITS:
-        raise ValueError(f"entry id {entry_id!r} outside ms-seq with seq < 2^{SEQ_BITS}")
-    return (ms << SEQ_BITS) | seq
-
-
-def entry_id(offset: int) -> str:
-    """The stream entry id at `offset`: the inverse of entry_offset."""
-    return f"{offset >> SEQ_BITS}-{offset & (2 ** SEQ_BITS - 1)}"
 
 
 def captured_at_us(text: str) -> Optional[int]:
@@ -237,18 +205,16 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
         return EventTimeWatermark(estimator_state, *self._watermark_args)
 
     def setup(self):
-        import redis
-        self._client = redis.Redis.from_url(self._url, socket_timeout=5 + self._block_ms / 1000,
-                                            socket_connect_timeout=5)
-        self._read_cut = self._client.register_script(_READ_CUT)
+        self._client = connect(self._url, timeout_s=5 + self._block_ms / 1000)
+        self._read_cut = self._client.register_script(READ_CUT)
 
     def _read(self, stream: str, after: str) -> list:
         """The entries after `after`: a bounded batch, or, on a quiet stream, the next to arrive."""
-        entries = with_backoff(lambda: self._read_cut(
-            keys=[stream], args=[after, self._batch, MAX_LINE_BYTES + 1, READ_BUDGET_BYTES]))
+        entries = self._read_cut(keys=[stream],
+                                 args=[after, self._batch, MAX_LINE_BYTES + 1, READ_BUDGET_BYTES])
         if entries:
             return entries
-        reply = with_backoff(lambda: self._client.xread({stream: after}, count=1, block=self._block_ms))
+        reply = self._client.xread({stream: after}, count=1, block=self._block_ms)
         return reply[0][1] if reply else []
 
     @beam.DoFn.unbounded_per_element()

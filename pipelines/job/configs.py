@@ -8,10 +8,14 @@ from transforms.act.dispatch import DispatchConfig
 from transforms.enrich.match_watchlist import WatchlistConfig
 from transforms.enrich.recognise_plates import RecognitionConfig
 from transforms.ingest.deduplicate import DeduplicationConfig
+from transforms.ingest.read_kafka import KafkaConfig
+from transforms.ingest.read_redis_stream import StreamConfig
 
 
 @dataclass(frozen=True)
 class StageConfigs:
+    stream: StreamConfig
+    kafka: KafkaConfig
     deduplication: DeduplicationConfig
     recognition: RecognitionConfig
     watchlist: WatchlistConfig
@@ -23,11 +27,19 @@ def stage_configs(options: RoadchiefOptions) -> StageConfigs:
     on any runner but the FnApiRunner stamps its groups for a watermark (see deduplicate.py)."""
     standard = options.view_as(StandardOptions)
     app = options.view_as(RoadchiefOptions)
+    lateness_s = app.allowed_lateness_minutes * 60
     return StageConfigs(
+        stream=StreamConfig(
+            stream=app.stream_name, after=app.stream_after, image_base=app.image_root or "",
+            out_of_orderness_s=app.out_of_orderness_s, idle_advance_s=app.idle_advance_s,
+            max_future_s=app.max_future_s, allowed_lateness_s=lateness_s, stop_at_end=app.stream_until_end),
+        kafka=KafkaConfig(
+            topic=app.kafka_topic, image_base=app.image_root or "", max_records=app.kafka_max_records,
+            max_future_s=app.max_future_s, allowed_lateness_s=lateness_s),
         deduplication=DeduplicationConfig(
             horizon_minutes=app.dedup_window_minutes, streaming=standard.streaming,
             watermark_driven=standard.runner != "FnApiRunner",
-            allowed_lateness_s=app.allowed_lateness_minutes * 60 if standard.streaming else 0.0),
+            allowed_lateness_s=lateness_s if standard.streaming else 0.0),
         recognition=RecognitionConfig(
             model_path=app.model, min_camera_confidence=app.min_camera_confidence,
             max_image_bytes=app.max_image_bytes, max_image_pixels=app.max_image_pixels,

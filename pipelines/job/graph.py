@@ -97,19 +97,13 @@ def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incide
 
 def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
     """Camera event lines: from the event files, or live from a Redis Stream or a Kafka topic."""
+    configs = stage_configs(options)
     if options.events_kafka:
         return pipeline | "ReadKafka" >> ReadKafkaEvents(
-            options.events_kafka, options.kafka_topic,
-            expansion_service=expansion_service(options.kafka_expansion_service),
-            image_base=options.image_root or "", max_records=options.kafka_max_records,
-            max_future_s=options.max_future_s, allowed_lateness_s=options.allowed_lateness_minutes * 60)
+            options.events_kafka, expansion_service(options.kafka_expansion_service), configs.kafka)
     if not options.events_stream:
         return pipeline | "Read" >> ReadEventLines(options.events)
-    return pipeline | "ReadStream" >> ReadRedisStream(
-        options.events_stream, options.stream_name, after=options.stream_after,
-        image_base=options.image_root or "", out_of_orderness_s=options.out_of_orderness_s,
-        idle_advance_s=options.idle_advance_s, max_future_s=options.max_future_s,
-        allowed_lateness_s=options.allowed_lateness_minutes * 60, stop_at_end=options.stream_until_end)
+    return pipeline | "ReadStream" >> ReadRedisStream(options.events_stream, configs.stream)
 
 
 def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:

@@ -21,8 +21,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
 from pipelines.flink.expansion import expansion_service
-from pipelines.job.options import (RoadchiefOptions, arrival_targets, custom_periods, plate_key_id,
-                               watchlist_spec)
+from pipelines.job.configs import stage_configs
+from pipelines.job.options import RoadchiefOptions, arrival_targets, custom_periods, plate_key_id
 from transforms.enrich.assign_segment import AssignRoadSegment
 from transforms.ingest.deduplicate import DropDuplicateDeliveries
 from transforms.act.dispatch import DispatchOfficers
@@ -47,26 +47,18 @@ from transforms.store.write_tables import WriteTables
 def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_lines=None) -> dict:
     """Lines of camera events (and of incident and outcome reports, if any) → the output
     tables, as PCollections keyed by table name."""
+    configs = stage_configs(options)
     standard = options.view_as(StandardOptions)
     lateness_s = options.allowed_lateness_minutes * 60 if standard.streaming else None
     parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s,
                                             allowed_lateness_s=lateness_s)
-    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(
-        options.dedup_window_minutes, standard.streaming,
-        watermark_driven=standard.runner != "FnApiRunner", allowed_lateness_s=lateness_s or 0.0)
-    read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(
-        options.model, options.min_camera_confidence, options.max_image_bytes,
-        options.max_image_pixels, options.image_root, options.max_image_decoded_bytes,
-        options.max_image_memory_bytes)
+    unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(configs.deduplication)
+    read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(configs.recognition)
     passings = read | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
-    matched = passings | "MatchWatchlist" >> MatchWatchlist(
-        watchlist_spec(options), options.max_substitutions, options.watchlist_ttl_s,
-        options.watchlist_snapshot, options.watchlist_wait_s, options.watchlist_max_age_h * 3600)
+    matched = passings | "MatchWatchlist" >> MatchWatchlist(configs.watchlist)
     hits, checked = matched.hits, matched.passings
-    dispatches = hits | "Dispatch" >> DispatchOfficers(
-        options.world, options.cooldown_minutes, options.responders_k, options.min_dispatch_score,
-        streaming=standard.streaming)
+    dispatches = hits | "Dispatch" >> DispatchOfficers(options.world, configs.dispatch)
     metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
     stored = checked if options.plain_plates else (
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
@@ -105,19 +97,13 @@ def _safety_tables(pipeline, options: RoadchiefOptions, hits, dispatches, incide
 
 def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
     """Camera event lines: from the event files, or live from a Redis Stream or a Kafka topic."""
+    configs = stage_configs(options)
     if options.events_kafka:
         return pipeline | "ReadKafka" >> ReadKafkaEvents(
-            options.events_kafka, options.kafka_topic,
-            expansion_service=expansion_service(options.kafka_expansion_service),
-            image_base=options.image_root or "", max_records=options.kafka_max_records,
-            max_future_s=options.max_future_s, allowed_lateness_s=options.allowed_lateness_minutes * 60)
+            options.events_kafka, expansion_service(options.kafka_expansion_service), configs.kafka)
     if not options.events_stream:
         return pipeline | "Read" >> ReadEventLines(options.events)
-    return pipeline | "ReadStream" >> ReadRedisStream(
-        options.events_stream, options.stream_name, after=options.stream_after,
-        image_base=options.image_root or "", out_of_orderness_s=options.out_of_orderness_s,
-        idle_advance_s=options.idle_advance_s, max_future_s=options.max_future_s,
-        allowed_lateness_s=options.allowed_lateness_minutes * 60, stop_at_end=options.stream_until_end)
+    return pipeline | "ReadStream" >> ReadRedisStream(options.events_stream, configs.stream)
 
 
 def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> dict:

@@ -1,4 +1,10 @@
-"""The application's flags, in one options class, validated before anything runs."""
+"""The application's flags, in one options class, validated before anything runs.
+
+Validation has two halves, and reports what both find at once: flag checks look
+at the flags alone and touch nothing, so they are cheap and testable anywhere;
+probes look at what the flags name (files, folders, the plate key, Redis,
+brokers, the object store) and so need the disk and the network.
+"""
 import glob
 import os
 import re
@@ -149,6 +155,165 @@ def watchlist_spec(options: RoadchiefOptions) -> str:
     return options.watchlist or str(Path(options.world) / "watchlist.csv")
 
 
+def validate(options: PipelineOptions) -> RoadchiefOptions:
+    """The options if they make sense; OptionsError listing every problem otherwise: the
+    flags' own problems and, beside them, what the probes of the world outside found."""
+    problems = flag_problems(options) + probe_problems(options)
+    if problems:
+        raise OptionsError("; ".join(problems))
+    return options.view_as(RoadchiefOptions)
+
+
+# Flag checks: the flags alone (ranges, combinations, formats), with no disk or network.
+
+def flag_problems(options: PipelineOptions) -> list[str]:
+    """Every problem the flags show by themselves."""
+    app = options.view_as(RoadchiefOptions)
+    runner = options.view_as(StandardOptions).runner
+    streaming = options.view_as(StandardOptions).streaming
+    problems = []
+    if runner not in RUNNERS:
+        problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
+                        f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
+    if not (app.events or app.events_stream or app.events_kafka or app.incidents or app.outcomes):
+        problems.append("--events: give at least one file or glob (or --events_stream, --events_kafka, "
+                        "--incidents, --outcomes)")
+    problems += _stream_flag_problems(app, runner, streaming)
+    problems += _kafka_flag_problems(app, runner, streaming)
+    for text in app.custom_period:
+        try:
+            parse_range(text)
+        except ValueError as bad:
+            problems.append(f"--custom_period: {bad}")
+    problems += _output_flag_problems(app)
+    if app.publish_dispatches and not is_redis(app.publish_dispatches):
+        problems.append("--publish_dispatches: give a redis:// or rediss:// URL")
+    if app.watchlist_wait_s < 0 or app.watchlist_max_age_h < 0:
+        problems.append("--watchlist_wait_s, --watchlist_max_age_h: must not be negative")
+    for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
+                 "max_camera_distance_m", "watchlist_ttl_s", "max_report_distance_m",
+                 "arrival_target_urban_s", "arrival_target_rural_s"):
+        if getattr(app, name) <= 0:
+            problems.append(f"--{name}: must be positive")
+    if not 0 <= app.max_substitutions <= 3:
+        problems.append("--max_substitutions: must be 0..3")
+    if not 0 <= app.min_dispatch_score <= 1:
+        problems.append("--min_dispatch_score: must be in [0, 1]")
+    if not 0 <= app.responders_k <= 50:
+        problems.append("--responders_k: must be 0..50")
+    if not 0 <= app.min_camera_confidence <= 1:
+        problems.append("--min_camera_confidence: must be in [0, 1]")
+    if min(app.max_image_bytes, app.max_image_pixels, app.max_image_decoded_bytes) <= 0:
+        problems.append("--max_image_bytes, --max_image_pixels, --max_image_decoded_bytes: must be positive")
+    if app.max_image_memory_bytes < app.max_image_decoded_bytes:
+        problems.append("--max_image_memory_bytes: must hold at least one image of --max_image_decoded_bytes")
+    if app.max_future_s < 0:
+        problems.append("--max_future_s: must not be negative")
+    return problems
+
+
+def _stream_flag_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
+    if not app.events_stream:
+        return []
+    problems = []
+    if app.events or app.incidents or app.outcomes:
+        problems.append("--events_stream: read either files (--events, --incidents, --outcomes) or a "
+                        "stream; safety metrics come from a batch run over the files")
+    if runner not in ("PrismRunner", "FlinkRunner") or not streaming:
+        problems.append("--events_stream: an unbounded source needs --runner PrismRunner (or FlinkRunner) "
+                        "and --streaming")
+    if not is_redis(app.events_stream):
+        problems.append("--events_stream: give a redis:// or rediss:// URL")
+    try:
+        entry_offset(app.stream_after)
+    except ValueError:
+        problems.append(f"--stream_after: {app.stream_after!r} is not a stream entry id (ms-seq)")
+    if app.out_of_orderness_s < 0 or app.idle_advance_s <= 0 or app.allowed_lateness_minutes < 0:
+        problems.append("--out_of_orderness_s and --allowed_lateness_minutes must not be negative, "
+                        "--idle_advance_s must be positive")
+    return problems
+
+
+def _kafka_flag_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
+    """The Kafka source runs Java's KafkaIO inside the Flink job: it needs Flink and streaming."""
+    if not app.events_kafka:
+        return []
+    problems = []
+    if app.events or app.incidents or app.outcomes or app.events_stream:
+        problems.append("--events_kafka: read either files (--events, --incidents, --outcomes), a Redis "
+                        "stream or a Kafka topic; safety metrics come from a batch run over the files")
+    if runner != "FlinkRunner" or not streaming:
+        problems.append("--events_kafka: the Kafka source is Java's KafkaIO, run inside a Flink job: "
+                        "give --runner FlinkRunner and --streaming")
+    if not KAFKA_TOPIC.fullmatch(app.kafka_topic):
+        problems.append(f"--kafka_topic: {app.kafka_topic!r} is not a Kafka topic name "
+                        "(letters, digits, '.', '_', '-')")
+    if app.kafka_max_records is not None and app.kafka_max_records <= 0:
+        problems.append("--kafka_max_records: must be positive")
+    if app.allowed_lateness_minutes < 0:
+        problems.append("--allowed_lateness_minutes: must not be negative")
+    return problems
+
+
+def _output_flag_problems(app: RoadchiefOptions) -> list[str]:
+    """A folder, or an s3:// prefix with a lease long enough to renew."""
+    if not app.output:
+        return ["--output: give a folder or s3://bucket/prefix for the tables"]
+    scheme = scheme_of(app.output)
+    if scheme not in (None, "s3"):
+        return [f"--output: {scheme}:// is not supported; give a local folder or s3://bucket/prefix"]
+    if scheme == "s3" and app.output_lease_s < 1:
+        return ["--output_lease_s: must be at least 1"]
+    return []
+
+
+# Probes: what the flags name must be there and answer (files, folders, keys, Redis, brokers).
+
+def probe_problems(options: PipelineOptions) -> list[str]:
+    """Every problem found by looking at the files, folders and servers the flags name; a flag
+    whose own form is wrong (flag_problems) is not probed."""
+    app = options.view_as(RoadchiefOptions)
+    runner = options.view_as(StandardOptions).runner
+    problems = []
+    if is_redis(app.events_stream):
+        problem = redis_problem(app.events_stream)
+        if problem:
+            problems.append(f"--events_stream: {problem}")
+    problems += _kafka_probe_problems(app)
+    problems += _flink_problems(options, runner)
+    for flag in ("events", "incidents", "outcomes"):
+        for pattern in getattr(app, flag):
+            problems += _input_problems(flag, pattern)
+    if not _output_flag_problems(app):
+        problems += _output_problems(options, app)
+    if not Path(app.world).is_dir():
+        problems.append(f"--world: {app.world} is not a folder")
+    spec = watchlist_spec(app)
+    for flag, path in (("--watchlist", None if is_redis(spec) else spec),
+                       ("--watchlist_snapshot", app.watchlist_snapshot)):
+        if path:
+            try:
+                if not read_watchlist_file(path):
+                    raise ValueError(f"{path} has no entries (an empty list would match nothing)")
+            except ValueError as bad:
+                problems.append(f"{flag}: {bad}")
+    if is_redis(app.publish_dispatches):
+        problem = redis_problem(app.publish_dispatches)
+        if problem:
+            problems.append(f"--publish_dispatches: {problem}")
+    problems += _live_watchlist_problems(app, spec)
+    if not app.plain_plates:
+        try:
+            load_plate_key(key_file=app.plate_key_file)
+        except ValueError as bad:
+            problems.append(f"--plate_key_file: {bad}, or pass --plain_plates")
+    if app.model is not None:
+        problems += _model_problems(Path(app.model))
+    if app.image_root is not None and not Path(app.image_root).is_dir():
+        problems.append(f"--image_root: {app.image_root} is not a folder")
+    return problems
+
+
 def _input_problems(flag: str, pattern: str) -> list[str]:
     """Every match must be a regular file that can be read: a FIFO would block the run,
     a device stream without end, a folder or a symlink loop fail half-way."""
@@ -182,15 +347,8 @@ def _writable(folder: Path) -> list[str]:
 
 def _output_problems(options: PipelineOptions, app: RoadchiefOptions) -> list[str]:
     """A folder that can be written, or an s3:// prefix the store lets this run write."""
-    if not app.output:
-        return ["--output: give a folder or s3://bucket/prefix for the tables"]
-    scheme = scheme_of(app.output)
-    if scheme is None:
+    if scheme_of(app.output) is None:
         return _writable(Path(app.output))
-    if scheme != "s3":
-        return [f"--output: {scheme}:// is not supported; give a local folder or s3://bucket/prefix"]
-    if app.output_lease_s < 1:
-        return ["--output_lease_s: must be at least 1"]
     problem = output_problem(app.output, ObjectStore.for_run(options))
     return [f"--output: {problem}"] if problem else []
 
@@ -206,49 +364,15 @@ def _model_problems(path: Path) -> list[str]:
         return [f"--model: {path} is not a readable Keras model file ({bad})"]
 
 
-def _stream_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
-    if not app.events_stream:
-        return []
-    problems = []
-    if app.events or app.incidents or app.outcomes:
-        problems.append("--events_stream: read either files (--events, --incidents, --outcomes) or a "
-                        "stream; safety metrics come from a batch run over the files")
-    if runner not in ("PrismRunner", "FlinkRunner") or not streaming:
-        problems.append("--events_stream: an unbounded source needs --runner PrismRunner (or FlinkRunner) "
-                        "and --streaming")
-    problem = redis_problem(app.events_stream)
-    if problem:
-        problems.append(f"--events_stream: {problem}")
-    try:
-        entry_offset(app.stream_after)
-    except ValueError:
-        problems.append(f"--stream_after: {app.stream_after!r} is not a stream entry id (ms-seq)")
-    if app.out_of_orderness_s < 0 or app.idle_advance_s <= 0 or app.allowed_lateness_minutes < 0:
-        problems.append("--out_of_orderness_s and --allowed_lateness_minutes must not be negative, "
-                        "--idle_advance_s must be positive")
-    return problems
-
-
-def _kafka_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list[str]:
-    """The Kafka source runs Java's KafkaIO inside the Flink job: it needs Flink, a broker that
-    answers, and an expansion service (`make kafka`, or one named)."""
+def _kafka_probe_problems(app: RoadchiefOptions) -> list[str]:
+    """A broker that answers, and an expansion service: one that answers, or the one
+    `make kafka` built with java to run it."""
     if not app.events_kafka:
         return []
     problems = []
-    if app.events or app.incidents or app.outcomes or app.events_stream:
-        problems.append("--events_kafka: read either files (--events, --incidents, --outcomes), a Redis "
-                        "stream or a Kafka topic; safety metrics come from a batch run over the files")
-    if runner != "FlinkRunner" or not streaming:
-        problems.append("--events_kafka: the Kafka source is Java's KafkaIO, run inside a Flink job: "
-                        "give --runner FlinkRunner and --streaming")
     problem = unreachable(app.events_kafka)
     if problem:
         problems.append(f"--events_kafka: no broker answers ({problem})")
-    if not KAFKA_TOPIC.fullmatch(app.kafka_topic):
-        problems.append(f"--kafka_topic: {app.kafka_topic!r} is not a Kafka topic name "
-                        "(letters, digits, '.', '_', '-')")
-    if app.kafka_max_records is not None and app.kafka_max_records <= 0:
-        problems.append("--kafka_max_records: must be positive")
     if app.kafka_expansion_service:
         problem = unreachable(app.kafka_expansion_service)
         if problem:
@@ -258,8 +382,6 @@ def _kafka_problems(app: RoadchiefOptions, runner: str, streaming: bool) -> list
             None if shutil.which("java") else "java is not installed (the expansion service is a Java program)")
         if problem:
             problems.append(f"--kafka_expansion_service: {problem}")
-    if app.allowed_lateness_minutes < 0:
-        problems.append("--allowed_lateness_minutes: must not be negative")
     return problems
 
 
@@ -286,77 +408,3 @@ def _live_watchlist_problems(app: RoadchiefOptions, spec: str) -> list[str]:
         return [f"--watchlist: {problem}; every plate would be checked against the snapshot "
                 f"{app.watchlist_snapshot} instead: pass --accept_stale_watchlist to run on it"]
     return []
-
-
-def validate(options: PipelineOptions) -> RoadchiefOptions:
-    """The options if they make sense; OptionsError listing every problem otherwise."""
-    app = options.view_as(RoadchiefOptions)
-    runner = options.view_as(StandardOptions).runner
-    problems = []
-    if runner not in RUNNERS:
-        problems.append(f"--runner: name one of {', '.join(RUNNERS)} "
-                        f"(got {runner!r}; the implicit DirectRunner tries to download Prism)")
-    if not (app.events or app.events_stream or app.events_kafka or app.incidents or app.outcomes):
-        problems.append("--events: give at least one file or glob (or --events_stream, --events_kafka, "
-                        "--incidents, --outcomes)")
-    problems += _stream_problems(app, runner, options.view_as(StandardOptions).streaming)
-    problems += _kafka_problems(app, runner, options.view_as(StandardOptions).streaming)
-    problems += _flink_problems(options, runner)
-    for flag in ("events", "incidents", "outcomes"):
-        for pattern in getattr(app, flag):
-            problems += _input_problems(flag, pattern)
-    for text in app.custom_period:
-        try:
-            parse_range(text)
-        except ValueError as bad:
-            problems.append(f"--custom_period: {bad}")
-    problems += _output_problems(options, app)
-    if not Path(app.world).is_dir():
-        problems.append(f"--world: {app.world} is not a folder")
-    spec = watchlist_spec(app)
-    for flag, path in (("--watchlist", None if is_redis(spec) else spec),
-                       ("--watchlist_snapshot", app.watchlist_snapshot)):
-        if path:
-            try:
-                if not read_watchlist_file(path):
-                    raise ValueError(f"{path} has no entries (an empty list would match nothing)")
-            except ValueError as bad:
-                problems.append(f"{flag}: {bad}")
-    if app.publish_dispatches:
-        problem = redis_problem(app.publish_dispatches)
-        if problem:
-            problems.append(f"--publish_dispatches: {problem}")
-    problems += _live_watchlist_problems(app, spec)
-    if app.watchlist_wait_s < 0 or app.watchlist_max_age_h < 0:
-        problems.append("--watchlist_wait_s, --watchlist_max_age_h: must not be negative")
-    for name in ("window_minutes", "dedup_window_minutes", "cooldown_minutes",
-                 "max_camera_distance_m", "watchlist_ttl_s", "max_report_distance_m",
-                 "arrival_target_urban_s", "arrival_target_rural_s"):
-        if getattr(app, name) <= 0:
-            problems.append(f"--{name}: must be positive")
-    if not 0 <= app.max_substitutions <= 3:
-        problems.append("--max_substitutions: must be 0..3")
-    if not 0 <= app.min_dispatch_score <= 1:
-        problems.append("--min_dispatch_score: must be in [0, 1]")
-    if not 0 <= app.responders_k <= 50:
-        problems.append("--responders_k: must be 0..50")
-    if not app.plain_plates:
-        try:
-            load_plate_key(key_file=app.plate_key_file)
-        except ValueError as bad:
-            problems.append(f"--plate_key_file: {bad}, or pass --plain_plates")
-    if app.model is not None:
-        problems += _model_problems(Path(app.model))
-    if not 0 <= app.min_camera_confidence <= 1:
-        problems.append("--min_camera_confidence: must be in [0, 1]")
-    if app.image_root is not None and not Path(app.image_root).is_dir():
-        problems.append(f"--image_root: {app.image_root} is not a folder")
-    if min(app.max_image_bytes, app.max_image_pixels, app.max_image_decoded_bytes) <= 0:
-        problems.append("--max_image_bytes, --max_image_pixels, --max_image_decoded_bytes: must be positive")
-    if app.max_image_memory_bytes < app.max_image_decoded_bytes:
-        problems.append("--max_image_memory_bytes: must hold at least one image of --max_image_decoded_bytes")
-    if app.max_future_s < 0:
-        problems.append("--max_future_s: must not be negative")
-    if problems:
-        raise OptionsError("; ".join(problems))
-    return app

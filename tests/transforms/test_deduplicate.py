@@ -10,7 +10,7 @@ from apache_beam.utils.timestamp import Timestamp
 from pipelines.job.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
 from tests.transforms.test_recognise_plates import event
-from transforms.ingest.deduplicate import DropDuplicateDeliveries
+from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries
 from models.records import CameraEvent, at_event_time
 
 EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
@@ -29,7 +29,7 @@ def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_
                   delivery("a", 11)]
     with TestPipeline(runner="FnApiRunner") as p:
         out = (p | beam.Create(deliveries)
-               | DropDuplicateDeliveries(watermark_driven=watermark_driven))
+               | DropDuplicateDeliveries(DeduplicationConfig(watermark_driven=watermark_driven)))
         kept = out.events | beam.Map(
             lambda e, ts=beam.DoFn.TimestampParam: (e.event_id, e.source, ts.micros - e.captured_at_us))
         assert_that(kept, equal_to([("a", "cams.jsonl:3", 0), ("b", "cams.jsonl:12", 0),
@@ -53,7 +53,7 @@ def deduplicate_live(steps, kept, dead):
             "--runner", "PrismRunner", "--prism_location", prism_binary(),
             "--environment_type", "LOOPBACK", "--streaming"])) as p:
         out = (p | stream.advance_watermark_to_infinity().with_output_types(CameraEvent)
-               | DropDuplicateDeliveries(horizon_minutes=10, streaming=True))
+               | DropDuplicateDeliveries(DeduplicationConfig(horizon_minutes=10, streaming=True)))
         assert_that(out.events | beam.Map(
             lambda e, ts=beam.DoFn.TimestampParam: (e.source, ts.micros - e.captured_at_us)),
             equal_to([(f"cams.jsonl:{line}", 0) for line in kept]), label="kept")

@@ -10,7 +10,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.job.run import pipeline_options
 from tests.pipelines.test_prism import prism_binary
-from transforms.act.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
+from transforms.act.dispatch import (DispatchConfig, DispatchOfficers, _MakeDispatch, dispatch_id,
+                                     latest_version)
 from models.records import Dispatch, Hit, at_event_time
 
 T0 = 1_795_910_400_000_000  # 2026-11-29 08:00 +08:00
@@ -27,7 +28,7 @@ def hit(event_id, minutes, plate="琼C12345", action="intercept", score=1.0, pri
 def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_another(world_folder):
     hits = [hit("a", 0), hit("b", 10), hit("c", 50)]
     with TestPipeline(runner="FnApiRunner") as p:
-        out = p | beam.Create(hits) | DispatchOfficers(world_folder, cooldown_minutes=30)
+        out = p | beam.Create(hits) | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30))
         assert_that(out | beam.Map(lambda d: (d.dispatch_id, d.sightings, tuple(d.hit_event_ids))),
                     equal_to([(dispatch_id("琼C12345", "a"), 2, ("a", "b")),
                               (dispatch_id("琼C12345", "c"), 1, ("c",))]))
@@ -36,7 +37,7 @@ def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_anot
 def test_observe_entries_and_weak_matches_dispatch_nobody(world_folder):
     hits = [hit("a", 0, action="observe"), hit("b", 1, plate="琼C99999", score=0.3)]
     with TestPipeline(runner="FnApiRunner") as p:
-        out = p | beam.Create(hits) | DispatchOfficers(world_folder, min_score=0.5)
+        out = p | beam.Create(hits) | DispatchOfficers(world_folder, DispatchConfig(min_score=0.5))
         assert_that(out, equal_to([]))
 
 
@@ -84,7 +85,7 @@ def dispatch_live(steps, expected, world_folder):
     """Checks every version dispatched live: (dispatch_id, sightings, hit_event_ids, created)."""
     p, hits = on_prism(steps)
     with p:
-        out = hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=True)
+        out = hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=True))
         assert_that(out | beam.Map(lambda d: (d.dispatch_id, d.sightings, tuple(d.hit_event_ids),
                                               (d.created_at_us - T0) // MINUTE)),
                     equal_to([(dispatch_id(plate, first), sightings, events, created)
@@ -116,7 +117,7 @@ def test_the_first_hit_is_dispatched_before_the_stream_moves_on(world_folder, tm
     p, hits = on_prism([-1, hit("a", 0), 1, hit("tick", 1, action="observe"), 2])
     with p:
         hits | "NoteHits" >> beam.ParDo(_Note(str(notes), lambda h: f"hit {h.event_id}"))
-        (hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=streaming)
+        (hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=streaming))
          | "NoteDispatches" >> beam.ParDo(_Note(str(notes), lambda d: f"dispatch {d.sightings}")))
     assert notes.read_text(encoding="utf-8").splitlines() == order
 
@@ -156,11 +157,11 @@ def test_the_latest_live_versions_are_the_replays_dispatches(world_folder, tmp_p
              35, hit("c", 40), 36, hit("d", 55), 100]
     p, hits = on_prism(steps)
     with p:
-        (hits | DispatchOfficers(world_folder, cooldown_minutes=30, streaming=True)
+        (hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=True))
          | beam.ParDo(_Note(str(tmp_path / "live"), _as_json)))
     with TestPipeline(runner="FnApiRunner") as p:
         (p | beam.Create([step for step in steps if isinstance(step, Hit)])
-         | DispatchOfficers(world_folder, cooldown_minutes=30)
+         | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30))
          | beam.ParDo(_Note(str(tmp_path / "replay"), _as_json)))
     live, replay = (
         [Dispatch(*json.loads(line)) for line in (tmp_path / name).read_text("utf-8").splitlines()]

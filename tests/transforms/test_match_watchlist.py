@@ -3,7 +3,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.enrich.match_watchlist import MatchWatchlist, hits_for
+from transforms.enrich.match_watchlist import MatchWatchlist, WatchlistConfig, hits_for
 from models.records import Passing
 from transforms.enrich.watchlist_store import entry_from_row, index_by_canonical, load_into_redis
 from tests.transforms.test_watchlist_store import ROWS, write_csv
@@ -51,7 +51,7 @@ def test_the_transform_matches_against_redis(tmp_path, redis_url):
     load_into_redis([entry_from_row(row, "t") for row in ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b")])
-                | MatchWatchlist(redis_url, max_substitutions=0)).hits
+                | MatchWatchlist(WatchlistConfig(redis_url, max_substitutions=0))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
 
@@ -60,7 +60,7 @@ def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_csv(tmp_path / "w.csv", ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing("琼C12345", event_id=f"e{i}") for i in range(3)])
-                | MatchWatchlist(path, max_substitutions=1)).hits
+                | MatchWatchlist(WatchlistConfig(path, max_substitutions=1))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
 
@@ -70,6 +70,6 @@ def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
     with TestPipeline(runner="FnApiRunner") as p:
         checked = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b"),
                                     passing(None, None, event_id="c")])
-                   | MatchWatchlist(path)).passings
+                   | MatchWatchlist(WatchlistConfig(path))).passings
         assert_that(checked | beam.Map(lambda c: (c.event_id, c.watchlist_hit)),
                     equal_to([("a", True), ("b", False), ("c", False)]))

@@ -14,7 +14,8 @@ from pipelines.flink.submit import flink_arguments
 from tests.conftest import free_port, produce
 from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_events import MAX_LINE_BYTES
-from transforms.ingest.read_kafka import EVENTS_TOPIC, ReadKafkaEvents, _StampEventTime, record_line, unreachable
+from transforms.ingest.read_kafka import (EVENTS_TOPIC, KafkaConfig, ReadKafkaEvents, _StampEventTime, record_line,
+                                         unreachable)
 
 MINUTE_MS = 60_000
 EIGHT_AM_MS = 1_795_910_400_000  # 2026-11-29T08:00:00+08:00
@@ -90,7 +91,7 @@ def test_java_262_refuses_the_stock_read_and_expands_this_one(kafka_broker, kafk
         beam.Pipeline() | ReadFromKafka({"bootstrap.servers": kafka_broker.bootstrap}, [EVENTS_TOPIC],
                                         expansion_service=kafka_expansion.address)
     p = beam.Pipeline()
-    lines = p | ReadKafkaEvents(kafka_broker.bootstrap, expansion_service=kafka_expansion.address)
+    lines = p | ReadKafkaEvents(kafka_broker.bootstrap, kafka_expansion.address)
     assert lines.element_type.__name__ == "EventLine"
 
 
@@ -123,8 +124,8 @@ def test_records_on_flink_become_events_in_event_time_or_dead_letters(
     p = beam.Pipeline(options=PipelineOptions(flink_arguments([
         "--runner", "FlinkRunner", "--flink_master", flink_cluster.master, "--streaming",
         "--kafka_max_records", "9"])))
-    lines = p | ReadKafkaEvents(kafka_broker.bootstrap, topic, expansion_service=kafka_expansion.address,
-                                max_records=9)
+    lines = p | ReadKafkaEvents(kafka_broker.bootstrap, kafka_expansion.address,
+                                KafkaConfig(topic, max_records=9))
     parsed = lines | ParseEvents(world_folder, allowed_lateness_s=30 * 60)
     (parsed.events
      | beam.ParDo(lambda e, at=beam.DoFn.TimestampParam: [["event", e.source, e.event_id, at.micros // 1000]])

@@ -16,7 +16,7 @@ from apache_beam.runners.runner import PipelineState
 from models.records import DEAD_LETTERS
 from tests.pipelines.test_prism import prism_binary
 from transforms.ingest.parse_events import ParseEvents
-from transforms.ingest.read_redis_stream import EventTimeWatermark, ReadRedisStream, captured_at_us
+from transforms.ingest.read_redis_stream import EventTimeWatermark, ReadRedisStream, StreamConfig, captured_at_us
 from transforms.redis_contract import END_FIELD, EVENT_FIELD, entry_id, entry_offset
 
 STREAM = "cameras"
@@ -62,7 +62,7 @@ def rows(path: Path) -> list:
 def read_sources(url: str, out: Path, **options) -> list[str]:
     """The sources of the lines one bounded (stop_at_end) read of the stream gives."""
     p = streaming_pipeline()
-    (p | ReadRedisStream(url, STREAM, stop_at_end=True, **options)
+    (p | ReadRedisStream(url, StreamConfig(STREAM, stop_at_end=True, **options))
        | beam.Map(lambda line: line.source) | beam.ParDo(_Append(out)))
     p.run().wait_until_finish()
     return rows(out)
@@ -117,8 +117,8 @@ def test_watermark_trails_event_time_and_moves_on_when_the_stream_is_idle():
 def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, redis_url, world_folder):
     out = tmp_path / "windows.jsonl"
     p = streaming_pipeline()
-    lines = p | ReadRedisStream(redis_url, STREAM, out_of_orderness_s=2, idle_advance_s=1,
-                                stop_at_end=True)
+    lines = p | ReadRedisStream(redis_url, StreamConfig(STREAM, out_of_orderness_s=2, idle_advance_s=1,
+                                                        stop_at_end=True))
     parsed = lines | ParseEvents(world_folder)
     (parsed.events
      | beam.WindowInto(beam.window.FixedWindows(60))
@@ -163,7 +163,7 @@ def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, wo
         {EVENT_FIELD: "{not json"}, {EVENT_FIELD: b'{"x": "\xff"}'}, {END_FIELD: "1"})[:4]
     out = tmp_path / "out"
     p = streaming_pipeline()
-    parsed = p | ReadRedisStream(redis_url, STREAM, stop_at_end=True) | ParseEvents(world_folder)
+    parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
     parsed.events | beam.Map(lambda e: ["event", e.source, e.event_id]) | "Events" >> beam.ParDo(_Append(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, dead.raw])
      | "Dead" >> beam.ParDo(_Append(out)))
@@ -184,7 +184,7 @@ def test_entries_no_coder_could_carry_or_too_large_to_hold_are_dead_letters(tmp_
         {EVENT_FIELD: huge}, {"f" * 10_000_000: "1"}, {END_FIELD: "1"})[:4]
     out = tmp_path / "out"
     p = streaming_pipeline()
-    parsed = p | ReadRedisStream(redis_url, STREAM, stop_at_end=True) | ParseEvents(world_folder)
+    parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
     parsed.events | beam.Map(lambda e: ["event", e.source]) | "Events" >> beam.ParDo(_Append(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, len(dead.raw)])
      | "Dead" >> beam.ParDo(_Append(out)))

@@ -11,7 +11,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.enrich.recognise_plates import ImageMemory, _ReadImages, apply_read, needs_model
+from transforms.enrich.recognise_plates import (ImageMemory, RecognitionConfig, _ReadImages, apply_read,
+                                               needs_model)
 from models.records import CameraEvent
 
 Read = namedtuple("Read", "plate confidence alternates color")
@@ -39,7 +40,7 @@ def test_no_model_read_leaves_the_event_as_it_was():
 
 
 def run_fn(*events, image_root=None):
-    fn = _ReadImages(None, max_bytes=1000, max_pixels=10_000, image_root=image_root)
+    fn = _ReadImages(RecognitionConfig(max_image_bytes=1000, max_image_pixels=10_000, image_root=image_root))
     fn.setup()
     fn.start_bundle()
     out = []
@@ -127,8 +128,8 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
     cv2.imwrite(str(tmp_path / "crop.png"), crop)
     one = crop.size  # decoded bytes of one 3-channel crop
-    fn = _ReadImages(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None,
-                     max_decoded_bytes=one, max_memory_bytes=3 * one + 1)
+    fn = _ReadImages(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000,
+                                       max_image_decoded_bytes=one, max_image_memory_bytes=3 * one + 1))
     fn.setup()
     fn.start_bundle()
     events = [event(None, None, image="crop.png", base=str(tmp_path))._replace(event_id=f"e{n}")
@@ -157,7 +158,7 @@ def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp
                 raise ValueError("reader fault")
             return super()._read(images, kinds)
 
-    fn = FailsOnOneShape(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None)
+    fn = FailsOnOneShape(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000))
     fn.setup()
     fn.start_bundle()
     events = [event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")

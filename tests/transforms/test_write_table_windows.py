@@ -22,7 +22,7 @@ from tests.transforms.test_dispatch import MINUTE, T0
 from tests.transforms.test_metrics import dispatch, passing
 from tests.transforms.test_read_redis_stream import STREAM, event, push, streaming_pipeline
 from transforms.measure.metrics import WindowedMetrics
-from transforms.ingest.read_redis_stream import ReadRedisStream
+from transforms.ingest.read_redis_stream import ReadRedisStream, StreamConfig
 from transforms.redis_contract import END_FIELD, EVENT_FIELD
 from models.records import Passing
 from transforms.store.write_table_windows import ROWS_PER_GROUP, WriteTableWindows, _WritePane, window_file_name
@@ -72,8 +72,8 @@ class _ToPassing(beam.DoFn):
 def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url):
     out = tmp_path / "tables"
     p = streaming_pipeline()
-    ({"passings": p | ReadRedisStream(redis_url, STREAM, out_of_orderness_s=2, idle_advance_s=30,
-                                      stop_at_end=True)
+    live = StreamConfig(STREAM, out_of_orderness_s=2, idle_advance_s=30, stop_at_end=True)
+    ({"passings": p | ReadRedisStream(redis_url, live)
                     | beam.ParDo(_ToPassing()).with_output_types(Passing)}
      | WriteTableWindows(str(out), METADATA, window_minutes=1))
     result = p.run()

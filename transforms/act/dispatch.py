@@ -21,6 +21,7 @@ plate: among those the latest has the most categories, then the lowest
 (priority, entry_id).
 """
 import hashlib
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
@@ -138,21 +139,28 @@ class _LiveDispatch(_MakeDispatch):
         return max(hit.captured_at_us for hit in hits)
 
 
+@dataclass(frozen=True)
+class DispatchConfig:
+    """Who DispatchOfficers pages and when: hits scoring at least `min_score`, grouped per
+    plate while it is seen again within `cooldown_minutes`, to the `responders_k` nearest
+    on-duty responders. `streaming`: one version per hit, issued at once (`_LiveDispatch`),
+    instead of one dispatch per closed session."""
+    cooldown_minutes: float = 30.0
+    responders_k: int = 3
+    min_score: float = 0.5
+    streaming: bool = False
+
+
 class DispatchOfficers(beam.PTransform):
-    """Hits → Dispatches: intercept-action hits scoring at least `min_score`.
+    """Hits → Dispatches for the chief chain and responders of the world in `world_folder`."""
 
-    `streaming`: one version per hit, issued at once (`_LiveDispatch`), instead
-    of one dispatch per closed session.
-    """
-
-    def __init__(self, world_folder: str, cooldown_minutes: float = 30.0,
-                 responders_k: int = 3, min_score: float = 0.5, streaming: bool = False):
+    def __init__(self, world_folder: str, config: DispatchConfig = DispatchConfig()):
         super().__init__()
-        self._gap_s = cooldown_minutes * 60
-        self._fn = (_LiveDispatch(world_folder, responders_k, round(self._gap_s * 1_000_000))
-                    if streaming else _MakeDispatch(world_folder, responders_k))
-        self._streaming = streaming
-        self._min_score = min_score
+        self._gap_s = config.cooldown_minutes * 60
+        self._fn = (_LiveDispatch(world_folder, config.responders_k, round(self._gap_s * 1_000_000))
+                    if config.streaming else _MakeDispatch(world_folder, config.responders_k))
+        self._streaming = config.streaming
+        self._min_score = config.min_score
 
     def expand(self, hits):
         min_score = self._min_score

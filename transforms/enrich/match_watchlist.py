@@ -8,6 +8,7 @@ carry alternates; those are tried too, at one more substitution's cost.
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
+from dataclasses import dataclass
 from typing import Optional
 
 import apache_beam as beam
@@ -66,26 +67,38 @@ def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
     return passing._replace(watchlist_hit=bool(hits), list_version=version)
 
 
+@dataclass(frozen=True)
+class WatchlistConfig:
+    """Which watchlist MatchWatchlist asks and how far it trusts it.
+
+    `watchlist` is a CSV/Parquet file or a redis:// URL. For Redis: answers are
+    cached `ttl_s`; a list loaded more than `max_age_s` ago is a fault (0: any
+    age); while the list cannot answer, the `snapshot` file covers, or a lookup
+    waits `wait_s` before the run fails.
+    """
+    watchlist: str
+    max_substitutions: int = 1
+    ttl_s: float = 5.0
+    snapshot: Optional[str] = None
+    wait_s: float = 120.0
+    max_age_s: float = 0.0
+
+
 class _Matcher:
     """The watchlist store of one worker, opened in setup and closed in teardown."""
 
-    def __init__(self, watchlist: str, max_substitutions: int, ttl_s: float,
-                 snapshot: Optional[str], wait_s: float, max_age_s: float):
-        self._watchlist = watchlist
-        self._max_substitutions = max_substitutions
-        self._ttl_s = ttl_s
-        self._snapshot = snapshot
-        self._wait_s = wait_s
-        self._max_age_s = max_age_s
+    def __init__(self, config: WatchlistConfig):
+        self._config = config
 
     def setup(self):
-        self._store = open_watchlist(self._watchlist, ttl_s=self._ttl_s, snapshot=self._snapshot,
-                                     wait_s=self._wait_s, max_age_s=self._max_age_s)
+        config = self._config
+        self._store = open_watchlist(config.watchlist, ttl_s=config.ttl_s, snapshot=config.snapshot,
+                                     wait_s=config.wait_s, max_age_s=config.max_age_s)
 
     def _hits(self, passing: Passing, answer: Answer) -> list[Hit]:
         if not passing.plate or not answer.entries:
             return []
-        return hits_for(passing, answer.entries, self._max_substitutions, answer.version)
+        return hits_for(passing, answer.entries, self._config.max_substitutions, answer.version)
 
     def teardown(self):
         self._store.close()
@@ -124,11 +137,10 @@ class MatchWatchlist(beam.PTransform):
     (`transforms.enrich.watchlist_store.GuardedWatchlist`).
     """
 
-    def __init__(self, watchlist: str, max_substitutions: int = 1, ttl_s: float = 5.0,
-                 snapshot: Optional[str] = None, wait_s: float = 120.0, max_age_s: float = 0.0):
+    def __init__(self, config: WatchlistConfig):
         super().__init__()
-        matcher = _MatchBuffer if is_redis(watchlist) else _MatchEach
-        self._fn = matcher(watchlist, max_substitutions, ttl_s, snapshot, wait_s, max_age_s)
+        matcher = _MatchBuffer if is_redis(config.watchlist) else _MatchEach
+        self._fn = matcher(config)
 
     def expand(self, passings):
         return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")

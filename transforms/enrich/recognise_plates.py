@@ -30,6 +30,7 @@ and its threads read through the same reader.
 """
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -46,6 +47,19 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_IMAGE_MEMORY_BYTES = 256 * 1024 * 1024
 _BUDGETS: dict[int, "ImageMemory"] = {}
 _BUDGETS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RecognitionConfig:
+    """What RecognisePlates may read and how much of it: the model, when a camera read is
+    trusted, and the limits that keep a hostile or broken image from exhausting a worker."""
+    model_path: Optional[str] = None  # None: the shipped committee of three
+    min_camera_confidence: float = 0.8
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    image_root: Optional[str] = None  # absolute image paths are allowed only under it
+    max_image_decoded_bytes: int = MAX_DECODED_BYTES
+    max_image_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES
 
 
 class ImageMemory:
@@ -109,14 +123,13 @@ def apply_read(event: CameraEvent, read) -> CameraEvent:
 class _ReadImages(BufferedDoFn):
     buffer_size = 128
 
-    def __init__(self, model_path: Optional[str], max_bytes: int, max_pixels: int, image_root: Optional[str],
-                 max_decoded_bytes: int = MAX_DECODED_BYTES, max_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES):
-        self._model_path = model_path
-        self._max_bytes = max_bytes
-        self._max_pixels = max_pixels
-        self._max_decoded_bytes = max_decoded_bytes
-        self._max_memory_bytes = max_memory_bytes
-        self._image_root = Path(image_root).resolve() if image_root else None
+    def __init__(self, config: RecognitionConfig):
+        self._model_path = config.model_path
+        self._max_bytes = config.max_image_bytes
+        self._max_pixels = config.max_image_pixels
+        self._max_decoded_bytes = config.max_image_decoded_bytes
+        self._max_memory_bytes = config.max_image_memory_bytes
+        self._image_root = Path(config.image_root).resolve() if config.image_root else None
         # Pickled with the DoFn, so every instance in a worker process holds the same handle.
         self._readers = Shared()
 
@@ -211,14 +224,10 @@ class _ReadImages(BufferedDoFn):
 class RecognisePlates(beam.PTransform):
     """CameraEvents → (CameraEvents with the best available read, DeadLetters)."""
 
-    def __init__(self, model_path: Optional[str] = None, min_camera_confidence: float = 0.8,
-                 max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
-                 image_root: Optional[str] = None, max_image_decoded_bytes: int = MAX_DECODED_BYTES,
-                 max_image_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES):
+    def __init__(self, config: RecognitionConfig = RecognitionConfig()):
         super().__init__()
-        self._min_camera_confidence = min_camera_confidence
-        self._fn = _ReadImages(model_path, max_image_bytes, max_image_pixels, image_root,
-                               max_image_decoded_bytes, max_image_memory_bytes)
+        self._min_camera_confidence = config.min_camera_confidence
+        self._fn = _ReadImages(config)
 
     def expand(self, events):
         threshold = self._min_camera_confidence

@@ -27,6 +27,8 @@ as late in a batch, and a non-default timestamp combiner sends it down a
 general trigger path several times slower, so there the group keeps the
 default and each event is stamped back with its capture time after grouping.
 """
+from dataclasses import dataclass
+
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
@@ -74,17 +76,27 @@ class _KeepFirstArrival(beam.DoFn):
         yield event  # at once, at its capture time
 
 
+@dataclass(frozen=True)
+class DeduplicationConfig:
+    """How DropDuplicateDeliveries groups deliveries (see the module docstring): live
+    (`streaming`) within event-time windows of `horizon_minutes`, kept `allowed_lateness_s`
+    after they close; a replay stamped for a `watermark_driven` runner or the FnApiRunner."""
+    horizon_minutes: float = 10.0
+    streaming: bool = False
+    watermark_driven: bool = True
+    allowed_lateness_s: float = 0.0
+
+
 class DropDuplicateDeliveries(beam.PTransform):
     """CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`)."""
 
-    def __init__(self, horizon_minutes: float = 10.0, streaming: bool = False,
-                 watermark_driven: bool = True, allowed_lateness_s: float = 0.0):
+    def __init__(self, config: DeduplicationConfig = DeduplicationConfig()):
         super().__init__()
-        self._horizon_us = round(horizon_minutes * 60_000_000)
-        self._streaming = streaming
-        self._lateness_s = allowed_lateness_s
+        self._horizon_us = round(config.horizon_minutes * 60_000_000)
+        self._streaming = config.streaming
+        self._lateness_s = config.allowed_lateness_s
         self._windowing = beam.WindowInto(window.GlobalWindows(), timestamp_combiner=(
-            window.TimestampCombiner.OUTPUT_AT_EARLIEST if watermark_driven
+            window.TimestampCombiner.OUTPUT_AT_EARLIEST if config.watermark_driven
             else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):

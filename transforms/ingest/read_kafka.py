@@ -45,6 +45,7 @@ that KafkaIO could stop at.
 """
 import socket
 import time
+from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
@@ -122,26 +123,36 @@ def unreachable(servers: str, timeout_s: float = 3.0) -> Optional[str]:
     return "; ".join(refusals)
 
 
+@dataclass(frozen=True)
+class KafkaConfig:
+    """Which topic ReadKafkaEvents reads and how it keeps event time: `image_base` is the
+    folder that relative image paths in events refer to; `max_records` ends the read (replay
+    and test mode); `max_future_s` and `allowed_lateness_s` bound the event times it trusts."""
+    topic: str = EVENTS_TOPIC
+    image_base: str = ""
+    max_records: Optional[int] = None
+    max_future_s: float = 300.0
+    allowed_lateness_s: float = 1800.0
+
+
 class ReadKafkaEvents(beam.PTransform):
     """A Kafka topic → EventLines (source `topic/partition/offset`), unbounded, in event time.
 
     `bootstrap` is the brokers' host:port list; `expansion_service` what ExternalTransform takes
-    (pipelines/flink/expansion.py). `image_base` is the folder that relative image paths in
-    events refer to; `max_records` ends the read (replay and test mode). `clock` gives the
-    wall-clock second, as in ParseEvents. See the module docstring for the rest.
+    (pipelines/flink/expansion.py). `clock` gives the wall-clock second, as in ParseEvents.
+    See the module docstring for the rest.
     """
 
-    def __init__(self, bootstrap: str, topic: str = EVENTS_TOPIC, *, expansion_service,
-                 image_base: str = "", max_records: Optional[int] = None, max_future_s: float = 300.0,
-                 allowed_lateness_s: float = 1800.0, clock: Callable[[], float] = time.time):
+    def __init__(self, bootstrap: str, expansion_service, config: KafkaConfig = KafkaConfig(),
+                 clock: Callable[[], float] = time.time):
         super().__init__()
         self._settings = KafkaReadSettings(
             consumer_config={"bootstrap.servers": bootstrap, "auto.offset.reset": "earliest"},
-            topics=[topic], key_deserializer=BYTES, value_deserializer=BYTES, max_num_records=max_records,
-            commit_offset_in_finalize=False, timestamp_policy=CREATE_TIME)
+            topics=[config.topic], key_deserializer=BYTES, value_deserializer=BYTES,
+            max_num_records=config.max_records, commit_offset_in_finalize=False, timestamp_policy=CREATE_TIME)
         self._expansion_service = expansion_service
-        self._image_base = image_base
-        self._stamp = _StampEventTime(max_future_s, allowed_lateness_s, clock)
+        self._image_base = config.image_base
+        self._stamp = _StampEventTime(config.max_future_s, config.allowed_lateness_s, clock)
 
     def expand(self, pbegin):
         return (pbegin

@@ -44,6 +44,7 @@ markers are skipped: they carry no event.
 import json
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -165,23 +166,45 @@ def _entry_line(stream: str, entry: str, fields: dict[bytes, bytes], image_base:
     return EventLine(f"{stream}:{entry}", image_base, text.decode(errors="replace"))
 
 
+@dataclass(frozen=True)
+class StreamConfig:
+    """Which stream ReadRedisStream reads, from where, and how it keeps event time.
+
+    Reading starts after entry `after` ("0": from the start) and ends at the end
+    marker only if `stop_at_end`. `image_base` is the folder that relative image
+    paths in events refer to. At most `batch` entries are read per read; a quiet
+    stream waits up to `block_ms`; an empty poll retries after `resume_delay_s`.
+    The watermark trails the latest event time by `out_of_orderness_s` and moves
+    on with the clock after `idle_advance_s` without entries; `max_future_s` and
+    `allowed_lateness_s` bound the event times it trusts (module docstring).
+    """
+    stream: str = EVENTS_STREAM
+    after: str = "0"
+    image_base: str = ""
+    out_of_orderness_s: float = 5.0
+    idle_advance_s: float = 10.0
+    max_future_s: float = 300.0
+    allowed_lateness_s: float = 1800.0
+    stop_at_end: bool = False
+    batch: int = 1000
+    block_ms: int = 100
+    resume_delay_s: float = 0.2
+
+
 class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
     """Reads one stream; it is its own restriction and watermark estimator provider."""
 
-    def __init__(self, url: str, after: str, image_base: str, stop_at_end: bool, batch: int,
-                 block_ms: int, resume_delay_s: float, out_of_orderness_s: float,
-                 idle_advance_s: float, max_future_s: float, allowed_lateness_s: float,
-                 clock: Callable[[], float]):
+    def __init__(self, url: str, config: StreamConfig, clock: Callable[[], float]):
         self._url = url
-        self._start = entry_offset(after) + 1
-        self._image_base = image_base
-        self._stop_at_end = stop_at_end
-        self._batch = batch
-        self._block_ms = block_ms
-        self._resume_delay = Duration.of(resume_delay_s)
-        self._watermark_args = (out_of_orderness_s, idle_advance_s, clock)
-        self._max_future_us = round(max_future_s * 1_000_000)
-        self._lateness_us = round(allowed_lateness_s * 1_000_000)
+        self._start = entry_offset(config.after) + 1
+        self._image_base = config.image_base
+        self._stop_at_end = config.stop_at_end
+        self._batch = config.batch
+        self._block_ms = config.block_ms
+        self._resume_delay = Duration.of(config.resume_delay_s)
+        self._watermark_args = (config.out_of_orderness_s, config.idle_advance_s, clock)
+        self._max_future_us = round(config.max_future_s * 1_000_000)
+        self._lateness_us = round(config.allowed_lateness_s * 1_000_000)
         self._clock = clock
 
     def initial_restriction(self, stream):
@@ -249,23 +272,13 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
 
 
 class ReadRedisStream(beam.PTransform):
-    """A Redis Stream → EventLines (source `stream:entry-id`), unbounded, in event time.
+    """The Redis Stream at `url` → EventLines (source `stream:entry-id`), unbounded, in event
+    time. `clock` gives the wall-clock second, as in ParseEvents."""
 
-    `image_base` is the folder that relative image paths in events refer to.
-    `batch` entries are read at most per read; a quiet stream waits up to `block_ms`; an empty
-    poll retries after `resume_delay_s`. `clock` gives the wall-clock second,
-    as in ParseEvents. See the module docstring for the rest.
-    """
-
-    def __init__(self, url: str, stream: str = EVENTS_STREAM, *, after: str = "0",
-                 image_base: str = "", out_of_orderness_s: float = 5.0,
-                 idle_advance_s: float = 10.0, max_future_s: float = 300.0,
-                 allowed_lateness_s: float = 1800.0, stop_at_end: bool = False, batch: int = 1000,
-                 block_ms: int = 100, resume_delay_s: float = 0.2, clock: Callable[[], float] = time.time):
+    def __init__(self, url: str, config: StreamConfig = StreamConfig(), clock: Callable[[], float] = time.time):
         super().__init__()
-        self._stream = stream
-        self._fn = _ReadStream(url, after, image_base, stop_at_end, batch, block_ms, resume_delay_s,
-                               out_of_orderness_s, idle_advance_s, max_future_s, allowed_lateness_s, clock)
+        self._stream = config.stream
+        self._fn = _ReadStream(url, config, clock)
 
     def expand(self, pbegin):
         return (pbegin

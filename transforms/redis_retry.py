@@ -9,7 +9,9 @@ from typing import Callable, TypeVar
 
 from apache_beam.metrics import Metrics
 
-RETRIES = Metrics.counter("roadchief", "redis_retries")
+from transforms.stage_metrics import NAMESPACE
+
+RETRIES = Metrics.counter(NAMESPACE, "redis_retries")
 T = TypeVar("T")
 
 

@@ -21,6 +21,7 @@ from apache_beam.transforms.window import GlobalWindows
 from transforms.ingest.deduplicate import input_position
 from transforms.ingest.parse_reports import DEAD_LETTERS, RESULTS
 from models.records import DeadLetter, Dispatch, OutcomeReport, Response, at_event_time
+from transforms.stage_metrics import counted
 
 ACCEPTED = "outcomes"
 
@@ -43,7 +44,7 @@ def follow_dispatch(dispatch_id: str, made: list[Dispatch], reports: Iterable[Ou
         else:
             accepted[report.status] = report
             continue
-        refused.append(DeadLetter(report.source, dispatch_id, "outcome_follow", reason, ""))
+        refused.append(counted(DeadLetter(report.source, dispatch_id, "outcome_follow", reason, "")))
     if not made and not accepted:
         return None, [], refused
     if made:

@@ -28,6 +28,7 @@ grow past its share, and a thread waits for the budget without holding any.
 """
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -37,6 +38,7 @@ from models.plates.images import MAX_DECODED_BYTES
 from transforms.buffered import BufferedDoFn
 from transforms.ingest.parse_events import DEAD_LETTERS
 from transforms.plates import normalise_plate
+from transforms.stage_metrics import FRAMES_RECOGNISED, RECOGNITION_MS, counted
 from models.records import CameraEvent, DeadLetter
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -121,11 +123,19 @@ class _ReadImages(BufferedDoFn):
         self._memory = ImageMemory.of_process(self._max_memory_bytes)
 
     def _read(self, images, kinds):
-        """Model reads; the model is loaded on first use, so replays without images skip it."""
+        """Model reads; the model is loaded on first use, so replays without images skip it.
+
+        `recognition_ms` is the time of one call of the model, loading aside:
+        every image of the batch waits that long for its read.
+        """
         if self._reader is None:
             from models.plates.reader import PlateReader
             self._reader = PlateReader.load(self._model_path)
-        return self._reader.read_auto(images, kinds)
+        started = time.perf_counter()
+        reads = self._reader.read_auto(images, kinds)
+        RECOGNITION_MS.update(round((time.perf_counter() - started) * 1000))
+        FRAMES_RECOGNISED.inc(len(images))
+        return reads
 
     def _located(self, event: CameraEvent) -> tuple[str, Path]:
         """(reference, folder it must stay in): absolute paths only under the image root."""
@@ -193,8 +203,8 @@ class _ReadImages(BufferedDoFn):
         if event.plate is not None:
             yield wv.with_value(event)
         else:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(DeadLetter(
-                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000])))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(counted(DeadLetter(
+                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))))
 
 
 class RecognisePlates(beam.PTransform):

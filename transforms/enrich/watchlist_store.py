@@ -34,6 +34,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.plates import canonical, normalise_plate
 from transforms.redis_retry import with_backoff
+from transforms.stage_metrics import NAMESPACE, WATCHLIST_CACHE_HITS
 
 PREFIX = "roadchief:watchlist:"
 CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "scrapped", "fake_plate")
@@ -43,8 +44,8 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
 ZONE = ZoneInfo("Asia/Shanghai")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 STALE = "stale:"
-SNAPSHOT_LOOKUPS = Metrics.counter("roadchief", "watchlist_snapshot_lookups")
-FAULTS = Metrics.counter("roadchief", "watchlist_faults")
+SNAPSHOT_LOOKUPS = Metrics.counter(NAMESPACE, "watchlist_snapshot_lookups")
+FAULTS = Metrics.counter(NAMESPACE, "watchlist_faults")
 
 
 class WatchlistUnavailable(RuntimeError):
@@ -193,8 +194,11 @@ class RedisWatchlist:
         return self.answer(canons).entries
 
     def answer(self, canons: Iterable[str]) -> Answer:
+        """Entries of `canons`; those asked again within the TTL come from the cache (counted
+        as `watchlist_cache_hits`)."""
         now = self._clock()
-        wanted = list(dict.fromkeys(canons))
+        asked = list(canons)
+        wanted = list(dict.fromkeys(asked))
         stale = [key for key in wanted if now - self._cache.get(key, (float("-inf"),))[0] > self._ttl_s]
         if stale or now - self._version[0] > self._ttl_s:
             meta, values = self._with_retries(lambda: self._fetch(stale))
@@ -204,6 +208,8 @@ class RedisWatchlist:
             for key, value in zip(stale, values):
                 self._cache[key] = (now, _decode(value) if value else ())
         entries = {key: self._cache[key][1] for key in wanted if self._cache[key][1]}
+        fetched = set(stale)
+        WATCHLIST_CACHE_HITS.inc(sum(key not in fetched for key in asked))
         return Answer(entries, self._version[1])
 
     def _fetch(self, keys: list[str]):

@@ -54,6 +54,12 @@ def counting():
         statesampler.set_current_tracker(None)
 
 
+def counted_so_far() -> dict:
+    """Inside `counting()`: the counters updated until now."""
+    container = statesampler.get_current_tracker().current_state().metrics_container
+    return {key.metric.name: value for key, value in container.get_cumulative().counters.items()}
+
+
 def refusal(change) -> str:
     text = change if isinstance(change, str) else json.dumps({**GOOD, **change}, ensure_ascii=False)
     with pytest.raises(InvalidRecord) as refused:
@@ -108,14 +114,9 @@ def test_parsing_counts_every_line_in_once_a_bundle_and_each_refusal_by_class(wo
         fn.start_bundle()
         for n, text in enumerate(lines):
             list(fn.process(EventLine(f"f:{n}", "/data", text), Timestamp(0)))
-        assert "events_in" not in _so_far()
+        assert "events_in" not in counted_so_far()
         fn.finish_bundle()
     assert totals == {"events_in": 7, "dead_letters_bad_json": 1, "dead_letters_empty_line": 1}
-
-
-def _so_far() -> dict:
-    container = statesampler.get_current_tracker().current_state().metrics_container
-    return {key.metric.name: value for key, value in container.get_cumulative().counters.items()}
 
 
 def test_a_duplicate_delivery_is_counted():
@@ -132,7 +133,7 @@ def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
         fn.start_bundle()
         for p in (passing("琼C12345"), passing("京A00000", alternates=["京A0000O"]), passing(None, None)):
             list(fn.process(p))
-        assert _so_far() == {}
+        assert counted_so_far() == {}
         fn.finish_bundle()
     assert totals == {"watchlist_lookups": 3, "hits": 2}
 

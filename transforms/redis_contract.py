@@ -43,6 +43,8 @@ from apache_beam.metrics import Metrics
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from transforms.stage_metrics import NAMESPACE
+
 EVENTS_STREAM = "roadchief:events"
 EVENT_FIELD = "event"
 END_FIELD = "end"
@@ -59,7 +61,7 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SEQ_BITS = 20
 RETRIES = 5
 CONNECT_TIMEOUT_S = 5.0
-RETRIES_COUNTER = Metrics.counter("roadchief", "redis_retries")
+RETRIES_COUNTER = Metrics.counter(NAMESPACE, "redis_retries")
 
 # KEYS[1] set of appended markers, KEYS[2] stream; ARGV[1] marker; ARGV[2..] field, value pairs.
 APPEND_ONCE = """

@@ -25,6 +25,7 @@ from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.store.output import Output, output_of
 from pipelines.store.output_folder import RECONCILIATION
 from pipelines.operate.replay import count_entries
+from pipelines.job.stage_metrics import print_stage_metrics
 from pipelines.job.summary import print_summary, reconcile
 from pipelines.analysis.tables import count_lines
 from transforms.enrich.watchlist_store import live_watchlist_problem
@@ -140,4 +141,5 @@ def _run_into(folder: Output, options: PipelineOptions, app, summary: bool) -> i
     print(accounts["verdict"])
     if summary:
         print_summary(folder.connect())
+        print_stage_metrics(pipeline.result)
     return 0 if accounts["ok"] else 1

@@ -1,6 +1,10 @@
 """The whole pipeline on simulated traffic: deterministic, complete, file and Redis alike."""
+import contextlib
+import io
+import itertools
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -9,6 +13,7 @@ from pipelines.job.run import run
 from pipelines.analysis.tables import connect
 from tests.conftest import simulated_events
 from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
+from transforms.stage_metrics import DEAD_LETTERS, reason_class
 
 TABLE_KEYS = {"passings": "event_id", "hits": "event_id, entry_id", "dispatches": "dispatch_id",
               "metrics": "window_start, dimension, key", "dead_letters": "source"}
@@ -27,10 +32,18 @@ def replay(events, output, *extra):
 
 
 @pytest.fixture(scope="module")
-def first_output(events, tmp_path_factory):
+def first_run(events, tmp_path_factory):
+    """The first replay's output folder and what it printed: the summary and the stage metrics."""
     output = tmp_path_factory.mktemp("first")
-    replay(events, output)
-    return output
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert run(["--runner", "FnApiRunner", "--events", str(events), "--output", str(output)]) == 0
+    return output, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def first_output(first_run):
+    return first_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +83,28 @@ def test_metrics_agree_with_the_passings_table(first):
         "SELECT sum(passings) FROM metrics WHERE dimension = 'town'").fetchone()
     (total,) = first.execute("SELECT count(*) FROM passings").fetchone()
     assert per_town == total
+
+
+def stage_metrics_printed(printed: str) -> dict[str, str]:
+    """Metric name → value as the table after the summary shows them."""
+    rows = printed.split("Stage metrics (roadchief)\n", 1)[1].splitlines()[2:]  # after the header and rule
+    return dict(row.split(None, 1) for row in itertools.takewhile(lambda row: not row.startswith("("), rows))
+
+
+def test_the_printed_stage_metrics_agree_with_the_tables(events, first, first_run):
+    _, printed = first_run
+    assert printed.index("Stage metrics") > printed.index("Per town")
+    shown = {name: int(value.replace(",", "")) for name, value in stage_metrics_printed(printed).items()}
+    assert shown.pop("events_in") == sum(1 for _ in open(events, encoding="utf-8"))
+    dead = Counter(reason_class(stage, reason)
+                   for stage, reason in first.execute("SELECT stage, reason FROM dead_letters").fetchall())
+    assert {name.removeprefix(DEAD_LETTERS): n for name, n in shown.items() if name.startswith(DEAD_LETTERS)} == dead
+    assert {"duplicate", "no_plate_or_image"} <= set(dead)
+    (hits,), (dispatches,), (lookups,) = (first.execute(sql).fetchone() for sql in (
+        "SELECT count(*) FROM hits", "SELECT count(*) FROM dispatches",
+        "SELECT sum(1 + len(list_filter(plate_alternates, lambda a: a != plate))) FROM passings "
+        "WHERE plate IS NOT NULL"))
+    assert (shown["hits"], shown["dispatches"], shown["watchlist_lookups"]) == (hits, dispatches, lookups)
 
 
 def test_a_redis_watchlist_gives_the_same_hits_as_the_file(events, first, tmp_path, redis_url,

@@ -30,6 +30,7 @@ from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateS
 
 from geo.shared import chain_at, responders_at, world_at
 from models.records import Dispatch, Hit, at_event_time, place_of
+from transforms.stage_metrics import DISPATCHES
 
 INTERCEPT = "intercept"
 
@@ -82,6 +83,7 @@ class _MakeDispatch(beam.DoFn):
     def process(self, keyed):
         plate, hits = keyed
         dispatch = self.make(plate, list(hits))
+        DISPATCHES.inc()
         yield at_event_time(dispatch, dispatch.created_at_us)
 
 
@@ -132,6 +134,7 @@ class _LiveDispatch(_MakeDispatch):
         seen.add(hit)
         hits.append(hit)
         opening = next(h for h in hits if h.event_id == opening_id)
+        DISPATCHES.inc()  # each version is a row of the dispatches table
         yield at_event_time(self.make(plate, hits, opening), hit.captured_at_us)
 
     @staticmethod

@@ -22,6 +22,7 @@ from transforms.ingest.deduplicate import input_position
 from transforms.ingest.parse_reports import RESULTS
 from models.records import (DEAD_LETTERS, DeadLetter, Dispatch, OutcomeReport, Response, at_event_time,
                             place_of)
+from transforms.stage_metrics import counted
 
 ACCEPTED = "outcomes"
 
@@ -44,7 +45,7 @@ def follow_dispatch(dispatch_id: str, made: list[Dispatch], reports: Iterable[Ou
         else:
             accepted[report.status] = report
             continue
-        refused.append(DeadLetter(report.source, dispatch_id, "outcome_follow", reason, ""))
+        refused.append(counted(DeadLetter(report.source, dispatch_id, "outcome_follow", reason, "")))
     if not made and not accepted:
         return None, [], refused
     if made:

@@ -18,6 +18,7 @@ from transforms.buffered import BufferedDoFn
 from models.records import Hit, Passing, place_of
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
 from transforms.redis_contract import is_redis
+from transforms.stage_metrics import HITS, WATCHLIST_LOOKUPS
 
 DOUBT = 0.8
 CHECKED = "passings"
@@ -105,25 +106,41 @@ class _Matcher:
 
 
 class _MatchEach(_Matcher, beam.DoFn):
-    """For a watchlist held in memory: one lookup per passing costs nothing."""
+    """For a watchlist held in memory: one lookup per passing costs nothing (its count is
+    reported once a bundle)."""
+
+    def start_bundle(self):
+        self._lookups = self._hit_count = 0
 
     def process(self, passing: Passing):
-        answer = self._store.answer(_canons(passing))
+        canons = _canons(passing)
+        answer = self._store.answer(canons)
         hits = self._hits(passing, answer)
+        self._lookups += len(canons)
+        self._hit_count += len(hits)
         yield from hits
         yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits, answer.version))
+
+    def finish_bundle(self):
+        WATCHLIST_LOOKUPS.inc(self._lookups)
+        HITS.inc(self._hit_count)
 
 
 class _MatchBuffer(_Matcher, BufferedDoFn):
     """For Redis: one MGET for a whole buffer of passings."""
 
     def process_buffer(self, buffer):
-        answer = self._store.answer(key for wv in buffer for key in _canons(wv.value))
+        canons = [key for wv in buffer for key in _canons(wv.value)]
+        answer = self._store.answer(canons)
+        hit_count = 0
         for wv in buffer:
             hits = self._hits(wv.value, answer)
+            hit_count += len(hits)
             for hit in hits:
                 yield wv.with_value(hit)
             yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits, answer.version)))
+        WATCHLIST_LOOKUPS.inc(len(canons))
+        HITS.inc(hit_count)
 
 
 class MatchWatchlist(beam.PTransform):

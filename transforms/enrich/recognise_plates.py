@@ -30,6 +30,7 @@ and its threads read through the same reader.
 """
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -41,6 +42,7 @@ from models.plates.images import MAX_DECODED_BYTES
 from transforms.buffered import BufferedDoFn
 from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
+from transforms.stage_metrics import FRAMES_RECOGNISED, RECOGNITION_MS, counted
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -138,10 +140,18 @@ class _ReadImages(BufferedDoFn):
         self._memory = ImageMemory.of_process(self._max_memory_bytes)
 
     def _read(self, images, kinds):
-        """Model reads; the model is loaded on first use, so replays without images skip it."""
+        """Model reads; the model is loaded on first use, so replays without images skip it.
+
+        `recognition_ms` is the time of one call of the model, loading aside:
+        every image of the batch waits that long for its read.
+        """
         if self._reader is None:
             self._reader = self.shared_reader()
-        return self._reader.read_auto(images, kinds)
+        started = time.perf_counter()
+        reads = self._reader.read_auto(images, kinds)
+        RECOGNITION_MS.update(round((time.perf_counter() - started) * 1000))
+        FRAMES_RECOGNISED.inc(len(images))
+        return reads
 
     def shared_reader(self):
         """The process's one reader: a multi-threaded worker runs a DoFn instance per
@@ -217,8 +227,8 @@ class _ReadImages(BufferedDoFn):
         if event.plate is not None:
             yield wv.with_value(event)
         else:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(DeadLetter(
-                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000])))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(counted(DeadLetter(
+                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))))
 
 
 class RecognisePlates(beam.PTransform):

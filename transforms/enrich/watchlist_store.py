@@ -34,6 +34,7 @@ from apache_beam.metrics import Metrics
 from models.plate_rules import canonical, normalise_plate
 from transforms.redis_contract import (RETRIES, WATCHLIST_ENTRY_PATTERN, WATCHLIST_META, connect, is_redis,
                                        watchlist_entry_key)
+from transforms.stage_metrics import NAMESPACE, WATCHLIST_CACHE_HITS
 
 CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "scrapped", "fake_plate")
 ACTIONS = ("intercept", "observe")
@@ -41,8 +42,8 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 ZONE = ZoneInfo("Asia/Shanghai")
 STALE = "stale:"
-SNAPSHOT_LOOKUPS = Metrics.counter("roadchief", "watchlist_snapshot_lookups")
-FAULTS = Metrics.counter("roadchief", "watchlist_faults")
+SNAPSHOT_LOOKUPS = Metrics.counter(NAMESPACE, "watchlist_snapshot_lookups")
+FAULTS = Metrics.counter(NAMESPACE, "watchlist_faults")
 
 
 class WatchlistUnavailable(RuntimeError):
@@ -189,8 +190,11 @@ class RedisWatchlist:
         return self.answer(canons).entries
 
     def answer(self, canons: Iterable[str]) -> Answer:
+        """Entries of `canons`; those asked again within the TTL come from the cache (counted
+        as `watchlist_cache_hits`)."""
         now = self._clock()
-        wanted = list(dict.fromkeys(canons))
+        asked = list(canons)
+        wanted = list(dict.fromkeys(asked))
         stale = [key for key in wanted if now - self._cache.get(key, (float("-inf"),))[0] > self._ttl_s]
         if stale or now - self._version[0] > self._ttl_s:
             meta, values = self._fetch(stale)
@@ -200,6 +204,8 @@ class RedisWatchlist:
             for key, value in zip(stale, values):
                 self._cache[key] = (now, _decode(value) if value else ())
         entries = {key: self._cache[key][1] for key in wanted if self._cache[key][1]}
+        fetched = set(stale)
+        WATCHLIST_CACHE_HITS.inc(sum(key not in fetched for key in asked))
         return Answer(entries, self._version[1])
 
     def _fetch(self, keys: list[str]):

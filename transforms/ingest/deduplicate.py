@@ -35,6 +35,7 @@ from apache_beam.transforms import window
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
+from transforms.stage_metrics import counted
 
 
 def input_position(source: str) -> tuple[str, int]:
@@ -44,9 +45,9 @@ def input_position(source: str) -> tuple[str, int]:
 
 
 def _duplicate(repeat: CameraEvent, first_source: str) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+    return beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(DeadLetter(
         repeat.source, repeat.event_id, "deduplicate",
-        f"duplicate event_id, first delivered at {first_source}", ""))
+        f"duplicate event_id, first delivered at {first_source}", "")))
 
 
 def _first_delivery(keyed):

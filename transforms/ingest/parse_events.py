@@ -13,6 +13,7 @@ from transforms.ingest.fields import (MAX_LINE_BYTES, InvalidRecord, dead_letter
                                number_field, position_fields, text_field, time_field)
 from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, EventLine, at_event_time
+from transforms.stage_metrics import EVENTS_IN, counted
 
 PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})
 IMAGE_KINDS = frozenset({"frame", "plate"})
@@ -81,15 +82,23 @@ class _ParseFn(beam.DoFn):
         cameras = world_at(self._world_folder).cameras
         self._cameras = dict(zip(cameras.index.astype(str), cameras.defence_layer.astype(str)))
 
+    def start_bundle(self):
+        self._lines = 0
+
     def process(self, line: EventLine, timestamp=beam.DoFn.TimestampParam):
+        self._lines += 1
         latest_us = round((self._clock() + self._max_future_s) * 1_000_000)
         try:
             event = parse_event(line, self._cameras, latest_us)
             self._refuse_if_late(event, timestamp)
         except InvalidRecord as invalid:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter(line, "parse", str(invalid), invalid.record_id))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(
+                dead_letter(line, "parse", str(invalid), invalid.record_id)))
             return
         yield at_event_time(event, event.captured_at_us)
+
+    def finish_bundle(self):
+        EVENTS_IN.inc(self._lines)
 
     def _refuse_if_late(self, event: CameraEvent, timestamp) -> None:
         """A live source stamps a line at its watermark when the line's own time is too late."""

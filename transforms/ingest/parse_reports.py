@@ -19,6 +19,7 @@ from transforms.ingest.fields import (InvalidRecord, choice_field, count_field, 
                                position_fields, text_field, time_field)
 from models.records import (DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, Place,
                             at_event_time)
+from transforms.stage_metrics import counted
 
 INCIDENT_KINDS = frozenset({"public_order", "traffic_accident"})
 STEPS = ("acknowledged", "on_scene")
@@ -94,8 +95,8 @@ class _ParseFn(beam.DoFn):
         try:
             record = self._parse(line, latest_us)
         except InvalidRecord as invalid:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter(
-                line, f"{self._kind}_parse", str(invalid), invalid.record_id))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(dead_letter(
+                line, f"{self._kind}_parse", str(invalid), invalid.record_id)))
             return
         yield at_event_time(record, record.reported_at_us if self._kind == "incident" else record.at_us)
 
@@ -105,9 +106,9 @@ def _first_report(keyed):
     first, *repeats = sorted(copies, key=lambda incident: input_position(incident.source))
     yield at_event_time(first, first.reported_at_us)
     for repeat in repeats:
-        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(DeadLetter(
             repeat.source, incident_id, "incident_deduplicate",
-            f"duplicate incident_id, first delivered at {first.source}", ""))
+            f"duplicate incident_id, first delivered at {first.source}", "")))
 
 
 class ParseIncidents(beam.PTransform):

@@ -6,12 +6,13 @@ import time
 
 import pytest
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import RedisServer, simulated_events
-from transforms.plates import canonical
+from tests.builders import simulated_events
+from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+from transforms.plates import canonical
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import sys
 import pytest
 import redis
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import simulated_events
+from tests.builders import simulated_events
 from transforms.act.publish_dispatches import PUBLISHED, STREAM
 
 

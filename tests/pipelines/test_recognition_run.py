@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
+from pipelines.job.run import run
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 import redis
 
 from pipelines.job.options import SAMPLE_WORLD
-from tests.conftest import RedisServer
-from transforms.plates import canonical
+from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+from transforms.plates import canonical
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)

@@ -2,24 +2,10 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.transforms.test_dispatch import MINUTE, T0, hit
+from tests.builders import MINUTE, T0, dispatch, hit, passing
 from transforms.measure.metrics import WindowedMetrics
-from models.records import Dispatch, Passing
 
 WINDOW = 15 * MINUTE
-
-
-def passing(event_id, minutes, plate, town="嘉积镇", segment="JJ-0001") -> Passing:
-    return Passing("f:1", event_id, "QH-SG-001", T0 + minutes * MINUTE, plate, 1.0 if plate else None,
-                   "camera" if plate else "none", [], "blue", segment, "嘉积大道", town,
-                   "urban" if segment else None, "street_grid", 110.45, 19.23, 2.0, False)
-
-
-def dispatch(minutes) -> Dispatch:
-    return Dispatch("D-1", "琼C12345", "W1", "stolen", 1, ["stolen"], ["a"], 1, T0, T0,
-                    "JJ-0001", "嘉积镇", "urban", "street_grid", "QH-SG-001",
-                    "JJ-0001", "嘉积大道", "嘉积镇", "urban", "street_grid", 110.45, 19.23, [], [],
-                    None, T0 + minutes * MINUTE)
 
 
 def test_counts_per_window_and_town_match_a_hand_count():

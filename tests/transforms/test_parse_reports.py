@@ -5,9 +5,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes, parse_incident, parse_outcome
-from models.records import EventLine
 
 NOW_US = 1_796_000_000_000_000  # 2026-11-29T09:33:20Z
 RESPONDERS = frozenset({"RSP-0001"})
@@ -26,7 +26,8 @@ def line(obj_or_text, number: int = 4, name: str = "reports.jsonl") -> EventLine
 
 def test_an_incident_becomes_a_typed_record_not_yet_placed():
     incident = parse_incident(line(INCIDENT), NOW_US)
-    assert (incident.incident_id, incident.kind, incident.deaths, incident.injuries) == ("INC-1", "traffic_accident", 1, 3)
+    assert (incident.incident_id, incident.kind, incident.deaths, incident.injuries) == (
+        "INC-1", "traffic_accident", 1, 3)
     assert incident.reported_at_us == 1_795_910_400_000_000
     assert incident.segment_id is None and incident.source == "reports.jsonl:4"
 

@@ -10,7 +10,7 @@ from apache_beam.io.kafka import ReadFromKafka
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.flink.submit import flink_arguments
-from tests.conftest import free_port, produce
+from tests.servers import free_port, produce
 from transforms.ingest.parse_events import DEAD_LETTERS, ParseEvents
 from transforms.ingest.read_events import MAX_LINE_BYTES
 from transforms.ingest.read_kafka import EVENTS_TOPIC, ReadKafkaEvents, _StampEventTime, record_line, unreachable

@@ -2,9 +2,8 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.transforms.test_dispatch import T0
-from tests.transforms.test_metrics import dispatch
 from models.records import AssignedResponder, OutcomeReport
+from tests.builders import T0, dispatch
 from transforms.act.responses import FollowDispatches, follow_dispatch
 
 SECOND = 1_000_000

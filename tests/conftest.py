@@ -1,9 +1,7 @@
 """Shared fixtures: a private redis-server and object store, a Kafka broker and KafkaIO's
 expansion service, the Prism binary, a Flink session cluster, the sample world and a plate key.
 
-Each test is also filed in the lanes of the servers and runners it needs (pytest.ini names
-them): by the fixtures it uses, here, or by its module's `pytestmark`. A test in none of
-them is `unit`, the fast lane (`make test-fast`)."""
+Each test is also filed in the lanes (tests/lanes.py) of the fixtures it uses."""
 import logging
 import os
 import secrets
@@ -12,31 +10,19 @@ import pytest
 import redis
 
 from pipelines.job.options import SAMPLE_WORLD
+from tests.lanes import lanes
 from tests.servers import ExpansionService, KafkaBroker, ObjectStoreServer, RedisServer, prism_binary
 
 # Beam stops the Prism job server at interpreter exit and logs it after pytest
 # has closed its capture streams; that late log line is not a test failure.
 logging.raiseExceptions = False
 
-# The lane of each fixture that starts a server, a runner or the plate model.
-LANE_OF_FIXTURE = {
-    "redis_server": "redis", "redis_url": "redis",
-    "s3_server": "s3", "s3_output": "s3",
-    "kafka_broker": "kafka", "kafka_expansion": "kafka",
-    "prism": "prism",
-    "flink_cluster": "flink",
-    "reader": "model",
-}
-# Every lane but `unit`: a test marked with one of them is not a unit test.
-SLOW_LANES = {"beam", "redis", "prism", "flink", "kafka", "s3", "model"}
-
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        for lane in sorted({LANE_OF_FIXTURE[name] for name in item.fixturenames if name in LANE_OF_FIXTURE}):
+        marks = {mark.name for mark in item.iter_markers()}
+        for lane in sorted(lanes(item.fixturenames, marks) - marks):
             item.add_marker(lane)
-        if not any(item.get_closest_marker(lane) for lane in SLOW_LANES):
-            item.add_marker("unit")
 
 
 @pytest.fixture(scope="session")

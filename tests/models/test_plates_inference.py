@@ -5,6 +5,8 @@ import pytest
 from models.plates import render
 from models.plates.inference import PlateModelHandler, prepare_crop
 
+pytestmark = [pytest.mark.beam, pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def handler_and_model():

@@ -20,6 +20,8 @@ from models.plates.rows import looks_double_row
 from models.plates.slant import slant
 from models.plates.slant import upright as slant_upright
 
+pytestmark = pytest.mark.model
+
 
 def same(a, b) -> bool:
     """Equal reads, up to float noise from different batch sizes."""

@@ -14,6 +14,8 @@ from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 from transforms.plates import canonical
 
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):

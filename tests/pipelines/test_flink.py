@@ -21,6 +21,8 @@ from tests.servers import RedisServer, free_port, stop_run
 from tests.tables import LIVE_COMPARED, all_tables, counted_once, live_rows
 from transforms.store.write_tables import TABLES
 
+pytestmark = [pytest.mark.beam, pytest.mark.flink, pytest.mark.redis]
+
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
                    json.dumps({"command": str(Path(sys.executable).with_name("roadchief-worker-boot"))})]
 

@@ -19,6 +19,8 @@ from tests.builders import simulated_events
 from tests.servers import free_port, produce_events, stop_run
 from tests.tables import LIVE_COMPARED, counted_once, live_rows
 
+pytestmark = [pytest.mark.beam, pytest.mark.flink, pytest.mark.kafka]
+
 BAD_LINES = [b"{not json", b'{"event_id": "latin1", "camera_id": "QH-BC-001", "plate": "\xc7\xed"}',
              b'{"event_id": "half\\udc00", "camera_id": "QH-BC-001", '
              b'"captured_at": "2026-11-29T08:10:00+08:00", "plate": "\xe7\x90\xbcC12345"}']

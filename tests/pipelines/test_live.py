@@ -17,6 +17,8 @@ from tests.tables import LIVE_COMPARED as COMPARED
 from tests.tables import counted_once
 from tests.tables import live_rows as rows
 
+pytestmark = [pytest.mark.beam, pytest.mark.prism, pytest.mark.redis]
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):

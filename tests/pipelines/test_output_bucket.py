@@ -26,6 +26,8 @@ from pipelines.store.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
 from tests.builders import simulated_events
 from tests.tables import all_tables
 
+pytestmark = [pytest.mark.beam, pytest.mark.s3]
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
 

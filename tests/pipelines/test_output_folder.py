@@ -17,6 +17,8 @@ from pipelines.analysis.tables import connect
 from pipelines.store.output_folder import OutputFolder
 from tests.builders import simulated_events
 
+pytestmark = pytest.mark.beam
+
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
 
 

@@ -6,6 +6,8 @@ from pipelines.job.run import run
 from tests.builders import simulated_events
 from tests.tables import TABLE_KEYS, table
 
+pytestmark = pytest.mark.beam
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):

@@ -11,6 +11,8 @@ from pipelines.job.run import run
 from tests.builders import simulated_events
 from transforms.act.publish_dispatches import PUBLISHED, STREAM
 
+pytestmark = pytest.mark.beam
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):

@@ -8,6 +8,8 @@ import pytest
 from pipelines.analysis.tables import connect
 from pipelines.job.run import run
 
+pytestmark = [pytest.mark.beam, pytest.mark.model]
+
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):

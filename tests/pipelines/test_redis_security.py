@@ -17,6 +17,8 @@ from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 from transforms.plates import canonical
 
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
+
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)
 WRONG = secrets.token_urlsafe(24)

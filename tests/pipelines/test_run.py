@@ -11,6 +11,8 @@ from tests.builders import simulated_events
 from tests.tables import TABLE_KEYS, table
 from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
 
+pytestmark = pytest.mark.beam
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):

@@ -16,6 +16,8 @@ from pipelines.analysis.tables import connect
 from pipelines.job.run import run
 from tests.builders import simulated_events
 
+pytestmark = pytest.mark.beam
+
 START = datetime.fromisoformat("2026-11-29T08:00:00+08:00")
 CUSTOM = "2025-12-01..2026-11-28"
 

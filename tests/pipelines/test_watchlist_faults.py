@@ -18,6 +18,8 @@ from tests.builders import simulated_events
 from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, WatchlistUnavailable, load_into_redis, read_watchlist_file
 
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
+
 HITS = "SELECT event_id, entry_id, match, score FROM hits ORDER BY ALL"
 
 

@@ -22,6 +22,7 @@ def delivery(event_id, line, minutes=0, seconds=0):
                             captured_at_us=EIGHT_O_CLOCK_US + (minutes * 60 + seconds) * SECOND_US)
 
 
+@pytest.mark.beam
 @pytest.mark.parametrize("watermark_driven", [False, True])
 def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_driven):
     deliveries = [delivery("b", 12, 5), delivery("a", 10), delivery("a", 3), delivery("c", 4),

@@ -14,6 +14,7 @@ from tests.builders import MINUTE, T0, hit
 from transforms.act.dispatch import DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
 
 
+@pytest.mark.beam
 def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_another(world_folder):
     hits = [hit("a", 0), hit("b", 10), hit("c", 50)]
     with TestPipeline(runner="FnApiRunner") as p:
@@ -23,6 +24,7 @@ def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_anot
                               (dispatch_id("琼C12345", "c"), 1, ("c",))]))
 
 
+@pytest.mark.beam
 def test_observe_entries_and_weak_matches_dispatch_nobody(world_folder):
     hits = [hit("a", 0, action="observe"), hit("b", 1, plate="琼C99999", score=0.3)]
     with TestPipeline(runner="FnApiRunner") as p:

@@ -38,6 +38,7 @@ def test_an_alternate_read_can_hit_at_one_more_substitution():
         ("W1", "fuzzy", 1, 0.4)]
 
 
+@pytest.mark.beam
 def test_the_transform_matches_against_redis(tmp_path, redis_url):
     load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
@@ -47,6 +48,7 @@ def test_the_transform_matches_against_redis(tmp_path, redis_url):
                     equal_to([("a", "W1", "exact")]))
 
 
+@pytest.mark.beam
 def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
@@ -56,6 +58,7 @@ def test_the_transform_matches_against_a_file(tmp_path):
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
 
 
+@pytest.mark.beam
 def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:

@@ -1,4 +1,5 @@
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -8,6 +9,7 @@ from transforms.measure.metrics import WindowedMetrics
 WINDOW = 15 * MINUTE
 
 
+@pytest.mark.beam
 def test_counts_per_window_and_town_match_a_hand_count():
     passings = [passing("a", 1, "琼C12345"), passing("b", 2, "琼C12345"), passing("c", 3, None),
                 passing("d", 14, "粤B11111", town="博鳌镇"), passing("e", 16, "琼C12345"),
@@ -35,6 +37,7 @@ def test_counts_per_window_and_town_match_a_hand_count():
         ]))
 
 
+@pytest.mark.beam
 def test_a_live_dispatch_counts_once_where_it_was_first_seen():
     first = dispatch(1)
     update = first._replace(sightings=2, segment_id="BA-0001", town="博鳌镇", last_seen_us=T0 + 5 * MINUTE)

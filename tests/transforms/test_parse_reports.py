@@ -77,6 +77,7 @@ def test_lines_that_are_not_objects_are_refused(text, reason):
         parse_incident(line(text), NOW_US)
 
 
+@pytest.mark.beam
 def test_a_repeated_incident_counts_once_and_every_line_ends_in_one_row(world_folder):
     lines = [line(INCIDENT, 1), line({**INCIDENT, "incident_id": "INC-2"}, 2), line(INCIDENT, 3),
              line("not json", 4)]
@@ -89,6 +90,7 @@ def test_a_repeated_incident_counts_once_and_every_line_ends_in_one_row(world_fo
             ("reports.jsonl:4", "incident_parse", "not valid JSON")]), label="dead")
 
 
+@pytest.mark.beam
 def test_outcomes_check_responders_against_the_world_roster(world_folder):
     lines = [line({**OUTCOME, "responder_id": "RSP-9999"}, 1), line({**OUTCOME, "responder_id": "RSP-0368"}, 2)]
     with TestPipeline(runner="FnApiRunner") as p:

@@ -84,6 +84,7 @@ def test_servers_that_do_not_answer_are_named(kafka_broker):
     assert unreachable("kafka.local") == "'kafka.local' is not host:port"
 
 
+@pytest.mark.beam
 def test_java_262_refuses_the_stock_read_and_expands_this_one(kafka_broker, kafka_expansion):
     with pytest.raises(RuntimeError, match="missing a setter"):
         beam.Pipeline() | ReadFromKafka({"bootstrap.servers": kafka_broker.bootstrap}, [EVENTS_TOPIC],
@@ -104,6 +105,7 @@ class _Append(beam.DoFn):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+@pytest.mark.beam
 def test_records_on_flink_become_events_in_event_time_or_dead_letters(
         flink_cluster, kafka_broker, kafka_expansion, world_folder, tmp_path):
     topic = "cameras-flink"

@@ -114,6 +114,7 @@ def test_threads_sharing_the_image_memory_never_hold_more_than_its_limit():
     assert memory.peak <= 100 and memory._used == 0
 
 
+@pytest.mark.model
 def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     from models.plates.render import render_plate
     crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
@@ -133,6 +134,7 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     assert fn._memory.peak <= 3 * one + 1
 
 
+@pytest.mark.model
 def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp_path):
     from models.plates.render import render_plate
     poison = (37, 123, 3)

@@ -17,6 +17,8 @@ from models.records import Incident, Response
 from tests.builders import hit
 from transforms.measure.safety_metrics import SafetyMetrics
 
+pytestmark = pytest.mark.beam
+
 URBAN, RURAL, QUIET = "JJ-0001", "WQ-0001", "JJ-0002"
 
 

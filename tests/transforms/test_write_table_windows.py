@@ -136,6 +136,7 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path, prism):
     assert_only_whole_parquet_files(out)
 
 
+@pytest.mark.beam
 def test_on_fn_api_the_window_files_hold_the_batch_tables(tmp_path):
     """Same rows and columns as WriteTables; dispatch sessions are regrouped into the fixed
     windows; a record without event time goes to the `min` window's file."""

@@ -28,7 +28,7 @@ setup(
         "matplotlib==3.11.2",
     ],
     extras_require={"dev": ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0",
-                            "kafka-python==3.0.12"]},
+                            "kafka-python==3.0.12", "ruff==0.17.6", "mypy==2.4.1"]},
     entry_points={"console_scripts": ["roadchief=pipelines.cli:main",
                                       "roadchief-worker-boot=pipelines.flink.worker:boot"]},
 )

@@ -1,6 +1,7 @@
 # roadchief: `make demo` simulates an hour of Qionghai traffic and two years of incidents,
 # runs the pipeline and writes the safety report;
-# `make test` runs the test suite. Both create .venv on first use.
+# `make test` lints, then runs the whole test suite; `make test-fast` runs the unit lane (no server,
+# no pipeline, no plate model) in under a minute; `make lint` runs ruff and mypy. All create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ VERSITYGW := $(TOOLS)/versitygw-$(VERSITYGW_VERSION)/versitygw
 KAFKA_HOME := $(TOOLS)/kafka-3.9.1
 EXPANSION_SERVICE := $(TOOLS)/beam-kafka-expansion-service-$(JOB_SERVER_VERSION)/beam-kafka-expansion-service-launcher.jar
 
-.PHONY: demo test bench soak prism flink versitygw kafka system-packages worker-image clean
+.PHONY: demo test test-fast lint bench soak prism flink versitygw kafka system-packages worker-image clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +41,17 @@ $(DEMO)/plate.key:
 	@mkdir -p $(DEMO)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW) kafka
+test: lint system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW) kafka
 	$(BIN)/python -m pytest -q tests
+
+# The lanes are pytest markers (pyproject.toml, tests/lanes.py).
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m unit tests
+
+# ruff and mypy as pyproject.toml configures them.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # What the tests start for real: redis-server, and headless Chromium with a font for the report.
 system-packages:

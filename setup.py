@@ -21,7 +21,8 @@ REQUIREMENTS = [
     "boto3==1.44.18",  # s3:// outputs: Beam's S3 filesystem, the lease and the pointer
     "matplotlib==3.11.2",
 ]
-DEV_REQUIREMENTS = ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0", "kafka-python==3.0.12"]
+DEV_REQUIREMENTS = ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0", "kafka-python==3.0.12",
+                    "ruff==0.17.6", "mypy==2.4.1"]
 
 # Training and synthetic data stay in the checkout (`pip install -e .`), out of
 # the runtime package and the worker image.

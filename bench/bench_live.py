@@ -36,12 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.synthetic.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
+from pipelines.analysis.tables import connect  # noqa: E402
 from pipelines.flink.cluster import FlinkCluster  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.operate.replay import replay  # noqa: E402
-from pipelines.analysis.tables import connect  # noqa: E402
-from tests.conftest import RedisServer  # noqa: E402
-from tests.pipelines.test_prism import prism_binary  # noqa: E402
+from tests.servers import RedisServer, prism_binary  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 from transforms.redis_contract import DISPATCHES_STREAM, END_FIELD, EVENT_FIELD, EVENTS_STREAM  # noqa: E402
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.synthetic.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
+from pipelines.analysis.tables import count_lines  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.job.run import run  # noqa: E402
-from pipelines.analysis.tables import count_lines  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 
 

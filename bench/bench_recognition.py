@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.plates.training import render  # noqa: E402
 from models.plates.locate import find_candidates, iou  # noqa: E402
 from models.plates.reader import DEFAULT_WEIGHTS, SECOND_OPINIONS, WEIGHTS, PlateReader, to_read  # noqa: E402
+from models.plates.training import render  # noqa: E402
 from models.plates.training.real import is_test_plate, load_easypr  # noqa: E402
 
 SYNTHETIC_WEIGHTS = WEIGHTS / "plate_reader_synthetic.keras"
@@ -72,7 +72,8 @@ def exact(reads, truth) -> float:
 
 def one_off(reads, truth) -> float:
     """Reads equal to the truth but for at most one substituted character."""
-    return float(np.mean([r.plate is not None and len(r.plate) == len(t) and sum(a != b for a, b in zip(r.plate, t)) <= 1
+    return float(np.mean([r.plate is not None and len(r.plate) == len(t)
+                          and sum(a != b for a, b in zip(r.plate, t)) <= 1
                           for r, t in zip(reads, truth)]))
 
 
@@ -173,7 +174,8 @@ def main() -> None:
     seen = [(c, t) for c, t, is_test in zip(all_crops, all_truth, test) if not is_test]
     reads = reader.read_crops(crops)
     chars = np.mean([sum(a == b for a, b in zip(r.plate or "", t)) / len(t) for r, t in zip(reads, truth)])
-    print(f"EasyPR test half, never trained on: exact {exact(reads, truth):.1%} ({sum(r.plate == t for r, t in zip(reads, truth))}/{len(truth)}), "
+    right = sum(r.plate == t for r, t in zip(reads, truth))
+    print(f"EasyPR test half, never trained on: exact {exact(reads, truth):.1%} ({right}/{len(truth)}), "
           f"char {chars:.1%}, colour {np.mean([r.color == c for r, c in zip(reads, colors)]):.1%} (target >= 95%); "
           f"at most one character off {one_off(reads, truth):.1%}")
     for col in sorted(set(colors)):
@@ -204,7 +206,8 @@ def main() -> None:
         rates[name] = len(batch) / (time.perf_counter() - t0)
     other_exact = exact(readers[other].read_crops(crops), truth)
     print(f"throughput crops (batch 128, incl. preprocessing and colour), target >= 1000: "
-          f"{reader.precision} (this reader) {rates[reader.precision]:.0f} plates/s; {other} {rates[other]:.0f} plates/s "
+          f"{reader.precision} (this reader) {rates[reader.precision]:.0f} plates/s; "
+          f"{other} {rates[other]:.0f} plates/s "
           f"(EasyPR exact {other_exact:.1%}); ratio bfloat16/float32 {rates['bfloat16'] / rates['float32']:.2f}")
     if not args.model:
         alone = rates["first member alone"]
@@ -217,7 +220,8 @@ def main() -> None:
     ccpd_s = time.perf_counter() - t0
     ious = [iou(r.box, b) if r.box else 0.0 for r, b in zip(freads, boxes)]
     covered = [any(iou(c.box, b) > 0.5 for c in find_candidates(f)) for f, b in zip(frames, boxes)]
-    print(f"CCPD end-to-end: exact {exact(freads, plates):.1%} ({sum(r.plate == p for r, p in zip(freads, plates))}/{len(plates)}), "
+    right = sum(r.plate == p for r, p in zip(freads, plates))
+    print(f"CCPD end-to-end: exact {exact(freads, plates):.1%} ({right}/{len(plates)}), "
           f"located (IoU>0.5) {np.mean([i > 0.5 for i in ious]):.1%}, mean IoU {np.mean(ious):.2f} (target >= 90%); "
           f"{len(frames) / ccpd_s:.1f} frames/s at 720x1160; a candidate region on the plate {np.mean(covered):.1%}; "
           f"at most one character off {one_off(freads, plates):.1%}")
@@ -228,7 +232,8 @@ def main() -> None:
     if not args.model:
         for weights in (DEFAULT_WEIGHTS, *SECOND_OPINIONS, SYNTHETIC_WEIGHTS):
             alone = readers["first member alone"] if weights == DEFAULT_WEIGHTS else PlateReader.load(weights)
-            kind = "the synthetic-only weights they were fine-tuned from" if weights == SYNTHETIC_WEIGHTS else "committee member alone"
+            kind = ("the synthetic-only weights they were fine-tuned from" if weights == SYNTHETIC_WEIGHTS
+                    else "committee member alone")
             print(f"{kind}, {weights.name}: EasyPR test half {exact(alone.read_crops(crops), truth):.1%}, "
                   f"all {len(all_crops)} crops {exact(alone.read_crops(all_crops), all_truth):.1%}; "
                   f"CCPD end-to-end {exact(alone.read_frames(frames), plates):.1%}")
@@ -239,7 +244,8 @@ def main() -> None:
     sreads = reader.read_frames([f for f, _ in synth])
     fps = len(synth) / (time.perf_counter() - t0)
     print(f"synthetic 1280x720 frames: {fps:.1f} frames/s end to end (target >= 50), "
-          f"located (IoU>0.5) {np.mean([r.box is not None and iou(r.box, b) > 0.5 for r, (_, b) in zip(sreads, synth)]):.1%}")
+          f"located (IoU>0.5) "
+          f"{np.mean([r.box is not None and iou(r.box, b) > 0.5 for r, (_, b) in zip(sreads, synth)]):.1%}")
 
     plain, one_row = bench_double_row(reader, 200, seed=5)
     print(f"synthetic double-row yellow plates (200): exact {one_row:.1%} as the reader reads them "
@@ -247,7 +253,8 @@ def main() -> None:
 
     hard, hard_truth = hard_synthetic(400, seed=11)
     print("enhancement, exact plate accuracy (none / always / only dark or flat):")
-    for name, (c, t) in {"dark+blurred synthetic (400)": (hard, hard_truth), f"EasyPR test half ({len(crops)})": (crops, truth)}.items():
+    sets = {"dark+blurred synthetic (400)": (hard, hard_truth), f"EasyPR test half ({len(crops)})": (crops, truth)}
+    for name, (c, t) in sets.items():
         e = bench_enhancement(reader, c, t)
         print(f"  {name}: {e['none']:.1%} / {e['always']:.1%} / {e['auto']:.1%}")
 
@@ -256,7 +263,8 @@ def main() -> None:
         if tess is None:
             print("tesseract: not installed")
         else:
-            print(f"tesseract 5 chi_sim --psm 7 on {min(args.tesseract_limit, len(crops))} crops: exact {tess[0]:.1%}, {tess[1]:.1f} plates/s (one process per crop)")
+            print(f"tesseract 5 chi_sim --psm 7 on {min(args.tesseract_limit, len(crops))} crops: "
+                  f"exact {tess[0]:.1%}, {tess[1]:.1f} plates/s (one process per crop)")
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: reader process {serving_rss_mb(args.model)} MB (target < 1024 MB); "

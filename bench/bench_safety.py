@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import simulated, trivial  # noqa: E402
 from geo.synthetic.history import simulate_history  # noqa: E402
 from geo.world import load_world  # noqa: E402
+from pipelines.analysis.tables import connect, count_lines  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
 from pipelines.job.run import run  # noqa: E402
-from pipelines.analysis.tables import connect, count_lines  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 
 END = datetime.fromisoformat("2026-11-29T08:00:00+08:00")

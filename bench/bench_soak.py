@@ -28,8 +28,7 @@ import redis  # noqa: E402
 
 from bench.bench_pipeline import simulated  # noqa: E402
 from pipelines.operate.replay import replay  # noqa: E402
-from tests.conftest import RedisServer  # noqa: E402
-from tests.pipelines.test_prism import prism_binary  # noqa: E402
+from tests.servers import RedisServer, prism_binary  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from geo.synthetic.history import HistoryRates, simulate_history
 from geo.shared import world_at
+from geo.synthetic.history import HistoryRates, simulate_history
+from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_reports import RESULTS, parse_incident, parse_outcome
-from models.records import EventLine
 
 END = datetime(2026, 11, 29, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 FAR_FUTURE_US = 4_000_000_000_000_000
@@ -76,8 +76,9 @@ def test_rates_fall_year_on_year_by_about_the_configured_factors(history):
             continue
         counts[(record["kind"], record["reported_at"] >= split)] += 1
     rates = HistoryRates()
-    expected_order = (rates.urban_incidents * rates.urban_incidents_yoy + rates.rural_incidents * rates.rural_incidents_yoy) / (
-        rates.urban_incidents + rates.rural_incidents)
+    expected_order = ((rates.urban_incidents * rates.urban_incidents_yoy
+                       + rates.rural_incidents * rates.rural_incidents_yoy)
+                      / (rates.urban_incidents + rates.rural_incidents))
     assert counts[("public_order", True)] / counts[("public_order", False)] == pytest.approx(expected_order, abs=0.05)
     assert counts[("traffic_accident", True)] / counts[("traffic_accident", False)] == pytest.approx(
         rates.accidents_yoy, abs=0.08)

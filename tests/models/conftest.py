@@ -1,4 +1,5 @@
-"""Shared fixtures: one loaded reader per test module, and the real validation data."""
+"""Shared fixtures: one loaded reader per test module, and the real validation data
+with a look-up of its CCPD frames."""
 import csv
 import os
 from pathlib import Path
@@ -25,12 +26,18 @@ def shared_data() -> Path:
     return root
 
 
-def ccpd_frame(shared_data: Path, plate: str):
-    """The CCPD frame of ``plate`` (BGR) and its labelled box (x1, y1, x2, y2)."""
+@pytest.fixture(scope="session")
+def ccpd_frame(shared_data: Path):
+    """A function from a plate to its CCPD frame (BGR) and its labelled box (x1, y1, x2, y2)."""
     import cv2
 
     root = shared_data / "ccpd_samples"
-    row = next(r for r in csv.DictReader(open(root / "labels.csv", encoding="utf-8")) if r["plate"] == plate)
-    xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
-    ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
-    return cv2.imread(str(root / "images" / row["file"])), (min(xs), min(ys), max(xs), max(ys))
+    with open(root / "labels.csv", encoding="utf-8") as labels:
+        rows = {row["plate"]: row for row in csv.DictReader(labels)}
+
+    def frame(plate: str):
+        row = rows[plate]
+        xs = [int(row[k]) for k in ("rb_x", "lb_x", "lt_x", "rt_x")]
+        ys = [int(row[k]) for k in ("rb_y", "lb_y", "lt_y", "rt_y")]
+        return cv2.imread(str(root / "images" / row["file"])), (min(xs), min(ys), max(xs), max(ys))
+    return frame

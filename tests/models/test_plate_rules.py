@@ -9,11 +9,22 @@ import pytest
 
 from geo.synthetic.build_world import random_plates
 from geo.synthetic.simulate import _misread
-from models.plate_rules import (ALPHABET, CONFUSABLE, CONFUSION_CLASSES, DIGITS, LETTERS, OFFICE_LETTERS,
-                                PROVINCES, SUFFIXES, canonical, normalise_plate, substitutions)
+from models.plate_rules import (
+    ALPHABET,
+    CONFUSABLE,
+    CONFUSION_CLASSES,
+    DIGITS,
+    LETTERS,
+    OFFICE_LETTERS,
+    PROVINCES,
+    SUFFIXES,
+    canonical,
+    normalise_plate,
+    substitutions,
+)
 from models.plates import charset
-from models.plates.training import render
 from models.plates.grammar import READ_SUFFIXES, is_plate
+from models.plates.training import render
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -4,9 +4,12 @@ import os
 
 import cv2
 import numpy as np
+import pytest
 
-from models.plates.training import render
 from models.plates.cli import main
+from models.plates.training import render
+
+pytestmark = pytest.mark.model
 
 
 def test_recognize_good_and_bad_files(tmp_path, capsys):

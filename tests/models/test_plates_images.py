@@ -33,10 +33,15 @@ def test_decodes_jpeg_png_gray_and_alpha_to_bgr():
     assert np.array_equal(decode_image(_png(rgba)), IMG)
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: its length, type, data and CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def _absurd_png(w=100_000, h=100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 10))
+            + _chunk(b"IEND", b""))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +68,8 @@ def test_load_image_ref_paths(tmp_path):
     (tmp_path / "secret.txt").write_text("no")
     base = tmp_path / "cam"
     assert load_image_ref("a.png", base, max_bytes=1 << 20) == _png(IMG)
-    for ref, words in [("../secret.txt", "escapes"), ("/etc/passwd", "absolute"), ("missing.png", "not found"), ("", "empty")]:
+    for ref, words in [("../secret.txt", "escapes"), ("/etc/passwd", "absolute"), ("missing.png", "not found"),
+                       ("", "empty")]:
         with pytest.raises(ImageError) as e:
             load_image_ref(ref, base, max_bytes=1 << 20)
         assert words in e.value.reason
@@ -85,8 +91,7 @@ def test_load_image_ref_data_uri():
 
 def _header_only_png(width, height, depth, colour) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00")) + _chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("depth, colour, decoded", [

@@ -1,9 +1,8 @@
 """Plate localisation: the text cue ranks real plates first, in synthetic and real frames."""
 import numpy as np
 
-from models.plates.training import render
 from models.plates.locate import RECUTS, find_candidates, iou, recut, text_score
-from tests.models.conftest import ccpd_frame
+from models.plates.training import render
 
 
 def test_text_score_tells_a_plate_from_plain_and_striped_patches():
@@ -24,15 +23,15 @@ def test_synthetic_frames_put_the_plate_first():
         assert iou(find_candidates(frame)[0].box, box) > 0.5
 
 
-def test_real_night_frame_with_a_blue_lit_bumper(shared_data):
+def test_real_night_frame_with_a_blue_lit_bumper(ccpd_frame):
     """The loose blue range swallows this whole frame; the strict one and the text cue find the plate."""
-    frame, box = ccpd_frame(shared_data, "皖A5P237")
+    frame, box = ccpd_frame("皖A5P237")
     assert iou(find_candidates(frame)[0].box, box) > 0.5
 
 
-def test_real_sunlit_new_energy_plate_on_a_silver_car(shared_data):
+def test_real_sunlit_new_energy_plate_on_a_silver_car(ccpd_frame):
     """The sun bleaches the plate's green to white, the colour of the car: its text line finds it."""
-    frame, box = ccpd_frame(shared_data, "皖AD11166")
+    frame, box = ccpd_frame("皖AD11166")
     assert iou(find_candidates(frame)[0].box, box) > 0.5
 
 

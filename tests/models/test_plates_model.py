@@ -1,10 +1,13 @@
 """The network as read is the network as trained, with its batch normalisations folded in."""
 import numpy as np
+import pytest
 from keras import layers
 
-from models.plates.training import render
 from models.plates.model import build_model, for_reading, preprocess
 from models.plates.reader import DEFAULT_WEIGHTS, load_keras_model
+from models.plates.training import render
+
+pytestmark = pytest.mark.model
 
 
 def test_folding_batch_norm_keeps_the_trained_networks_logits():

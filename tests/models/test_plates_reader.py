@@ -3,17 +3,24 @@ import cv2
 import numpy as np
 import pytest
 
-from models.plates.training import render
-from models.plates.locate import iou
 from models.plates.decode import decode_batch, softmax
+from models.plates.locate import iou
 from models.plates.model import preprocess
-from models.plates.reader import (DEFAULT_WEIGHTS, SECOND_OPINION_BELOW, SECOND_OPINIONS, ModelLoadError, PlateReader,
-                                  to_read)
-from models.plates.training.real import is_test_plate, load_easypr
+from models.plates.reader import (
+    DEFAULT_WEIGHTS,
+    SECOND_OPINION_BELOW,
+    SECOND_OPINIONS,
+    ModelLoadError,
+    PlateReader,
+    to_read,
+)
 from models.plates.rows import looks_double_row
 from models.plates.slant import slant
 from models.plates.slant import upright as slant_upright
-from tests.models.conftest import ccpd_frame
+from models.plates.training import render
+from models.plates.training.real import is_test_plate, load_easypr
+
+pytestmark = pytest.mark.model
 
 
 def same(a, b) -> bool:
@@ -79,7 +86,8 @@ def test_a_real_slanted_crop_is_set_upright_and_read(reader, shared_data):
 
 
 def test_a_real_double_row_plate_is_read_as_one_row(reader, shared_data):
-    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "津KNG518__2.png"))  # 津AD9823, in the test half
+    # 津AD9823, in the test half
+    crop = cv2.imread(str(shared_data / "easypr_gdts_crops" / "crops" / "津KNG518__2.png"))
     assert looks_double_row(crop)
     (read,) = reader.read_crops([crop])
     (as_it_is,) = [to_read(d) for d in reader.decode([crop])]
@@ -103,20 +111,22 @@ def test_only_unsure_reads_are_decoded_from_the_committee_mean(reader, shared_da
     assert 0 < len(unsure) < len(batch) / 4
     expected = [(mean if j in unsure else first)[j] for j in range(len(batch))]
     assert [c.text for c in committee] == [e.text for e in expected]
-    assert all(min(c.char_confidences) == pytest.approx(min(e.char_confidences), abs=1e-3) for c, e in zip(committee, expected))
+    assert all(min(c.char_confidences) == pytest.approx(min(e.char_confidences), abs=1e-3)
+               for c, e in zip(committee, expected))
     assert any(abs(min(first[j].char_confidences) - min(mean[j].char_confidences)) > 0.05 for j in unsure)
 
 
-def test_a_real_frame_is_recut_where_its_candidate_joins_the_plate_to_the_grille(reader, shared_data):
+def test_a_real_frame_is_recut_where_its_candidate_joins_the_plate_to_the_grille(reader, ccpd_frame):
     """The sun-bleached plate's colour blob runs into the grille below and cuts
     off the characters' tops; read from that blob, the serial comes out as AD1168."""
-    frame, box = ccpd_frame(shared_data, "皖AD11166")
+    frame, box = ccpd_frame("皖AD11166")
     (read,) = reader.read_frames([frame])
-    assert read.plate[1:] == "AD11166" and iou(read.box, box) > 0.5  # the province, bleached and blurred, is the weak part
+    # the province, bleached and blurred, is the weak part
+    assert read.plate[1:] == "AD11166" and iou(read.box, box) > 0.5
 
 
-def test_reads_a_real_ccpd_frame(reader, shared_data):
-    frame, box = ccpd_frame(shared_data, "皖AJ002E")
+def test_reads_a_real_ccpd_frame(reader, ccpd_frame):
+    frame, box = ccpd_frame("皖AJ002E")
     (read,) = reader.read_frames([frame])
     assert read.box is not None and iou(read.box, box) > 0.3
     assert read.color == "blue"

@@ -1,8 +1,8 @@
 """The real crops split into a training and a test half by plate, and training crops vary."""
 import numpy as np
 
-from models.plates.training.real import is_test_plate, load_easypr, training_half, vary
 from models.plates.rows import looks_double_row
+from models.plates.training.real import is_test_plate, load_easypr, training_half, vary
 
 
 def test_halves_split_by_plate_and_hold_about_half_of_the_crops(shared_data):

@@ -1,8 +1,8 @@
 """Double-row plates are recognised by shape and laid out as one row."""
 import numpy as np
 
-from models.plates.training import render
 from models.plates.rows import as_one_row, looks_double_row
+from models.plates.training import render
 
 
 def test_crops_of_double_row_plates_look_double_row_and_one_row_crops_do_not():

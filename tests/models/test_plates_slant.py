@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from models.plates.training import render
 from models.plates.slant import MIN_SLANT, slant, upright
+from models.plates.training import render
 
 
 def leaning(img: np.ndarray, s: float) -> np.ndarray:

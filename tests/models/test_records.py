@@ -3,9 +3,8 @@ import typing
 
 import pytest
 
-from models.records import (Dispatch, Hit, Incident, OutcomeReport, Passing, Place, Response,
-                            place_of)
-from tests.transforms.test_metrics import dispatch
+from models.records import Dispatch, Hit, Incident, OutcomeReport, Passing, Place, Response, place_of
+from tests.builders import dispatch
 
 PLACED = (Passing, Hit, Dispatch, Incident, OutcomeReport, Response)
 

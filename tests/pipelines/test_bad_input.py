@@ -3,8 +3,10 @@ import json
 
 import pytest
 
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
+from pipelines.job.run import run
+
+pytestmark = pytest.mark.beam
 
 GOOD = {"event_id": "good-1", "camera_id": "QH-BC-001", "captured_at": "2026-11-29T08:00:00+08:00",
         "plate": "琼C12345", "plate_confidence": 0.97, "plate_color": "blue"}

@@ -37,8 +37,8 @@ def test_an_unacknowledged_dispatch_climbs_one_level_per_period_until_acknowledg
     ack(redis_url, "D-1", "RSP-0001")
     now["t"] = issued + 1000
     assert escalator.step() == []
-    assert [f["title"] for _, f in redis.Redis.from_url(redis_url, decode_responses=True).xrange(ESCALATIONS_STREAM)] == [
-        "三级路长", "二级路长"]
+    escalations = redis.Redis.from_url(redis_url, decode_responses=True).xrange(ESCALATIONS_STREAM)
+    assert [f["title"] for _, f in escalations] == ["三级路长", "二级路长"]
 
 
 def test_a_restarted_escalator_rebuilds_its_state_and_repeats_nothing(redis_url):

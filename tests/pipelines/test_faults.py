@@ -6,12 +6,15 @@ import time
 
 import pytest
 
+from models.plate_rules import canonical
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import RedisServer, simulated_events
-from models.plate_rules import canonical
+from tests.builders import simulated_events
+from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
+
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")

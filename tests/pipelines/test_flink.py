@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.operate.replay import replay
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
-from tests.conftest import (LIVE_COMPARED, RedisServer, all_tables, counted_once, free_port, live_rows,
-                            simulated_events, stop_run)
+from pipelines.job.run import run
+from pipelines.operate.replay import replay
+from tests.builders import simulated_events
+from tests.servers import RedisServer, free_port, stop_run
+from tests.tables import LIVE_COMPARED, all_tables, counted_once, live_rows
 from transforms.redis_contract import DISPATCHES_STREAM
 from transforms.store.write_tables import TABLES
+
+pytestmark = [pytest.mark.beam, pytest.mark.flink, pytest.mark.redis]
 
 PROCESS_WORKERS = ["--environment_type", "PROCESS", "--environment_config",
                    json.dumps({"command": str(Path(sys.executable).with_name("roadchief-worker-boot"))})]

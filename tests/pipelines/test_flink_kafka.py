@@ -11,12 +11,15 @@ import time
 
 import pytest
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError
 from pipelines.flink.submit import flink_arguments
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import (LIVE_COMPARED, counted_once, free_port, live_rows, produce_events, simulated_events,
-                            stop_run)
+from tests.builders import simulated_events
+from tests.servers import free_port, produce_events, stop_run
+from tests.tables import LIVE_COMPARED, counted_once, live_rows
+
+pytestmark = [pytest.mark.beam, pytest.mark.flink, pytest.mark.kafka]
 
 BAD_LINES = [b"{not json", b'{"event_id": "latin1", "camera_id": "QH-BC-001", "plate": "\xc7\xed"}',
              b'{"event_id": "half\\udc00", "camera_id": "QH-BC-001", '

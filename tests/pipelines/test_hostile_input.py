@@ -24,6 +24,8 @@ import pytest
 
 from pipelines.analysis.tables import connect
 
+pytestmark = pytest.mark.beam
+
 MEMORY_CAP = 2 * 1024 ** 3
 GOOD = {"event_id": "good", "camera_id": "QH-BC-001", "captured_at": "2026-11-29T08:00:00+08:00",
         "plate": "琼C12345", "plate_confidence": 0.97}

@@ -8,25 +8,31 @@ import time
 import pytest
 import redis
 
-from pipelines.operate.replay import count_entries, replay
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
-from tests.conftest import LIVE_COMPARED as COMPARED, RedisServer, counted_once, live_rows as rows, simulated_events
-from tests.pipelines.test_prism import prism_binary
+from pipelines.job.run import run
+from pipelines.operate.replay import count_entries, replay
+from tests.builders import simulated_events
+from tests.servers import RedisServer
+from tests.tables import LIVE_COMPARED as COMPARED
+from tests.tables import counted_once
+from tests.tables import live_rows as rows
 from transforms.redis_contract import DISPATCHES_STREAM, END_FIELD, EVENT_FIELD, EVENTS_STREAM
+
+pytestmark = [pytest.mark.beam, pytest.mark.prism, pytest.mark.redis]
+
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory, world_folder):
     return simulated_events(tmp_path_factory.mktemp("live"), world_folder, seed=8, events=3000)
 
 
-def test_a_stream_replayed_live_on_prism_gives_the_file_runs_tables(events, redis_url, tmp_path):
+def test_a_stream_replayed_live_on_prism_gives_the_file_runs_tables(events, redis_url, tmp_path, prism):
     assert run(["--runner", "FnApiRunner", "--events", str(events), "--output", str(tmp_path / "file")],
                summary=False) == 0
     pushed = replay(str(events), redis_url, speed=0, end_marker=True)
     lines = sum(1 for _ in open(events, encoding="utf-8"))
     assert pushed.entries == lines + 1 and count_entries(redis_url) == lines
-    assert run(["--runner", "PrismRunner", "--prism_location", prism_binary(), "--environment_type",
+    assert run(["--runner", "PrismRunner", "--prism_location", prism, "--environment_type",
                 "LOOPBACK", "--streaming", "--events_stream", redis_url, "--stream_until_end",
                 "--publish_dispatches", redis_url, "--output", str(tmp_path / "live")], summary=False) == 0
     for name in COMPARED:
@@ -43,7 +49,7 @@ def test_a_stream_needs_a_streaming_runner(redis_url, tmp_path):
         run(["--runner", "FnApiRunner", "--events_stream", redis_url, "--output", str(tmp_path)])
 
 
-def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(events, tmp_path):
+def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(events, tmp_path, prism):
     assert run(["--runner", "FnApiRunner", "--events", str(events), "--output", str(tmp_path / "file")],
                summary=False) == 0
     lines = events.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -54,7 +60,7 @@ def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(
     replay(str(halves[0]), server.url, speed=0)
     outcome = {}
     live = threading.Thread(target=lambda: outcome.update(code=run(
-        ["--runner", "PrismRunner", "--prism_location", prism_binary(), "--environment_type", "LOOPBACK",
+        ["--runner", "PrismRunner", "--prism_location", prism, "--environment_type", "LOOPBACK",
          "--streaming", "--events_stream", server.url, "--stream_until_end", "--publish_dispatches",
          server.url, "--output", str(tmp_path / "live")], summary=False)))
     live.start()
@@ -80,7 +86,7 @@ def test_redis_restarted_during_a_live_run_loses_nothing_and_pages_nobody_twice(
     assert len({dispatch for dispatch, _ in published}) == len(rows(tmp_path / "file", "dispatches"))
 
 
-def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_beyond_it(redis_url, tmp_path):
+def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_beyond_it(redis_url, tmp_path, prism):
     """Windowed stages drop what arrives after their window has closed; the run must say so instead."""
     def event(name, minute, second=0):
         return json.dumps({"event_id": name, "camera_id": "QH-BC-001", "plate": "琼C12345",
@@ -91,7 +97,7 @@ def test_a_late_event_counts_within_the_allowed_lateness_and_is_a_dead_letter_be
         client.xadd(EVENTS_STREAM, {EVENT_FIELD: event(f"early-{n}", 40 + n // 12, n % 12 * 5)})
     live = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "run", "--runner", "PrismRunner", "--prism_location",
-         prism_binary(), "--environment_type", "LOOPBACK", "--streaming", "--events_stream", redis_url,
+         prism, "--environment_type", "LOOPBACK", "--streaming", "--events_stream", redis_url,
          "--stream_until_end", "--idle_advance_s", "1", "--output", str(tmp_path / "live")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -12,19 +12,21 @@ import subprocess
 import sys
 import threading
 import time
-
 from pathlib import Path
 
 import pytest
 
+from pipelines.analysis.retention import purge
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, OutputBusy, RunFailed
+from pipelines.job.run import run
 from pipelines.store.lease import LeaseLost
 from pipelines.store.object_store import ObjectStore, S3Location
 from pipelines.store.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
-from pipelines.analysis.retention import purge
-from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import all_tables, simulated_events
+from tests.builders import simulated_events
+from tests.tables import all_tables
+
+pytestmark = [pytest.mark.beam, pytest.mark.s3]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"

@@ -13,9 +13,11 @@ import time
 
 import pytest
 
-from pipelines.store.output_folder import OutputFolder
 from pipelines.analysis.tables import connect
-from tests.conftest import simulated_events
+from pipelines.store.output_folder import OutputFolder
+from tests.builders import simulated_events
+
+pytestmark = pytest.mark.beam
 
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
 

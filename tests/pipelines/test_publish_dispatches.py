@@ -5,11 +5,13 @@ import sys
 import pytest
 import redis
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import simulated_events
+from tests.builders import simulated_events
 from transforms.redis_contract import DISPATCHES_STREAM, PUBLISHED_DISPATCHES
+
+pytestmark = pytest.mark.beam
 
 
 @pytest.fixture(scope="module")

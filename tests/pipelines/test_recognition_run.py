@@ -5,8 +5,10 @@ import sys
 
 import pytest
 
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
+from pipelines.job.run import run
+
+pytestmark = [pytest.mark.beam, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipelines.job.options import SAMPLE_WORLD
-from tests.conftest import RedisServer
 from models.plate_rules import canonical
+from pipelines.job.options import SAMPLE_WORLD
+from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 from transforms.redis_contract import WATCHLIST_PREFIX
+
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
 
 ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
 PASSWORD = secrets.token_urlsafe(24)

@@ -1,17 +1,17 @@
 """Retention: exactly the expired rows go, and a failed purge changes nothing."""
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipelines.analysis import retention
-from pipelines.store.output_folder import LOCK
 from pipelines.analysis.retention import DEFAULT_RETENTION, purge
 from pipelines.analysis.tables import connect
+from pipelines.store.output_folder import LOCK
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 AGES = range(0, 401, 10)  # rows 0, 10, ..., 400 days old
 SAFETY_AGES = range(0, 1201, 100)  # incidents and dispatch outcomes: 0, 100, ..., 1200 days old
 UTC_US = pa.timestamp("us", tz="UTC")

@@ -8,15 +8,15 @@ from collections import Counter
 
 import pytest
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import simulated_events
+from tests.builders import simulated_events
+from tests.tables import TABLE_KEYS, table
 from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
 from transforms.stage_metrics import DEAD_LETTERS, reason_class
 
-TABLE_KEYS = {"passings": "event_id", "hits": "event_id, entry_id", "dispatches": "dispatch_id",
-              "metrics": "window_start, dimension, key", "dead_letters": "source"}
+pytestmark = pytest.mark.beam
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +49,6 @@ def first_output(first_run):
 @pytest.fixture(scope="module")
 def first(first_output):
     return connect(first_output)
-
-
-def table(con, name):
-    return con.execute(f"SELECT * FROM {name} ORDER BY {TABLE_KEYS[name]}").fetchall()
 
 
 def test_a_replay_gives_identical_tables_and_dispatch_ids(events, first, tmp_path):
@@ -152,6 +148,7 @@ def test_the_command_line_queries_the_tables(events, first, tmp_path):
 def test_non_hit_plates_are_stored_as_keyed_tokens_and_hits_keep_theirs(first, first_output,
                                                                         plate_key):
     import pyarrow.parquet as pq
+
     from transforms.enrich.privacy import key_id, plate_token
     rows = first.execute("SELECT plate, watchlist_hit FROM passings WHERE plate IS NOT NULL").fetchall()
     assert all(plate.startswith("h:") != hit for plate, hit in rows)

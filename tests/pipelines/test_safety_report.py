@@ -9,12 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from geo.synthetic.history import simulate_history
 from geo.shared import world_at
+from geo.synthetic.history import simulate_history
 from pipelines.analysis.report import write_report
-from pipelines.job.run import run
 from pipelines.analysis.tables import connect
-from tests.conftest import simulated_events
+from pipelines.job.run import run
+from tests.builders import simulated_events
+
+pytestmark = pytest.mark.beam
 
 START = datetime.fromisoformat("2026-11-29T08:00:00+08:00")
 CUSTOM = "2025-12-01..2026-11-28"

@@ -11,12 +11,14 @@ import time
 
 import pytest
 
+from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
-from pipelines.analysis.tables import connect
-from tests.conftest import RedisServer, simulated_events
-from transforms.enrich.watchlist_store import (RedisWatchlist, WatchlistUnavailable, load_into_redis,
-                                        read_watchlist_file)
+from tests.builders import simulated_events
+from tests.servers import RedisServer
+from transforms.enrich.watchlist_store import RedisWatchlist, WatchlistUnavailable, load_into_redis, read_watchlist_file
+
+pytestmark = [pytest.mark.beam, pytest.mark.redis]
 
 HITS = "SELECT event_id, entry_id, match, score FROM hits ORDER BY ALL"
 

@@ -4,7 +4,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from geo.shared import placements_at, world_at
-from tests.transforms.test_recognise_plates import event
+from tests.builders import camera_event
 from transforms.enrich.assign_segment import _PlaceByPosition, _PlaceFixed
 
 
@@ -31,7 +31,7 @@ def place_by_position(world_folder):
 
 
 def test_fixed_cameras_take_their_precomputed_segment(place, world_folder):
-    passing = place(event()._replace(camera_id="QH-BC-001"))
+    passing = place(camera_event()._replace(camera_id="QH-BC-001"))
     expected = placements_at(world_folder, 50.0)["QH-BC-001"]
     assert (passing.segment_id, passing.town, passing.defence_layer) == (
         expected.segment_id, expected.town, "border_checkpoint")
@@ -41,7 +41,7 @@ def test_fixed_cameras_take_their_precomputed_segment(place, world_folder):
 def test_a_camera_in_a_compound_has_no_segment_but_keeps_its_town(place, world_folder):
     cameras = world_at(world_folder).cameras
     compound = cameras.index[cameras.name.str.startswith("离路")][0]
-    passing = place(event()._replace(camera_id=compound))
+    passing = place(camera_event()._replace(camera_id=compound))
     assert passing.segment_id is None and passing.town == cameras.loc[compound, "town"]
 
 
@@ -49,7 +49,7 @@ def test_mobile_sightings_are_placed_by_their_own_position_in_one_buffer(place_b
                                                                          world_folder):
     roads = world_at(world_folder).roads
     middle = [roads.geometry.iloc[i].interpolate(0.5, normalized=True) for i in (0, 100, 200)]
-    mobile = [event()._replace(camera_id="QH-MB-001", lon=p.x, lat=p.y, event_id=f"m{i}",
+    mobile = [camera_event()._replace(camera_id="QH-MB-001", lon=p.x, lat=p.y, event_id=f"m{i}",
                                captured_at_us=1_795_910_400_000_000 + i) for i, p in enumerate(middle)]
     passings = place_by_position(*mobile)
     assert [p.segment_id for p in passings] == [roads.index[i] for i in (0, 100, 200)]

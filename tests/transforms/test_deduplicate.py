@@ -7,11 +7,10 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
-from pipelines.job.run import pipeline_options
-from tests.pipelines.test_prism import prism_binary
-from tests.transforms.test_recognise_plates import event
-from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries
 from models.records import CameraEvent, at_event_time
+from pipelines.job.run import pipeline_options
+from tests.builders import camera_event
+from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries
 
 EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
 SECOND_US = 1_000_000
@@ -19,10 +18,11 @@ HORIZON_US = 10 * 60 * SECOND_US
 
 
 def delivery(event_id, line, minutes=0, seconds=0):
-    return event()._replace(event_id=event_id, source=f"cams.jsonl:{line}",
+    return camera_event()._replace(event_id=event_id, source=f"cams.jsonl:{line}",
                             captured_at_us=EIGHT_O_CLOCK_US + (minutes * 60 + seconds) * SECOND_US)
 
 
+@pytest.mark.beam
 @pytest.mark.parametrize("watermark_driven", [False, True])
 def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_driven):
     deliveries = [delivery("b", 12, 5), delivery("a", 10), delivery("a", 3), delivery("c", 4),
@@ -40,7 +40,7 @@ def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_
         ]), label="dead")
 
 
-def deduplicate_live(steps, kept, dead):
+def deduplicate_live(steps, kept, dead, prism):
     """Runs a live dedup on Prism over `steps` (deliveries, stamped with their capture
     time, and watermark advances in µs, in arrival order) and checks what comes out."""
     stream = TestStream(coder=beam.coders.registry.get_coder(CameraEvent))
@@ -50,7 +50,7 @@ def deduplicate_live(steps, kept, dead):
         else:
             stream.advance_watermark_to(Timestamp(micros=step))
     with beam.Pipeline(options=pipeline_options([
-            "--runner", "PrismRunner", "--prism_location", prism_binary(),
+            "--runner", "PrismRunner", "--prism_location", prism,
             "--environment_type", "LOOPBACK", "--streaming"])) as p:
         out = (p | stream.advance_watermark_to_infinity().with_output_types(CameraEvent)
                | DropDuplicateDeliveries(DeduplicationConfig(horizon_minutes=10, streaming=True)))
@@ -63,17 +63,17 @@ def deduplicate_live(steps, kept, dead):
                               for line, first in dead]), label="dead")
 
 
-def test_live_copies_are_dead_letters_and_the_first_to_arrive_wins():
+def test_live_copies_are_dead_letters_and_the_first_to_arrive_wins(prism):
     # Line 7 arrives before line 3: live, arrival decides, not the position in a file.
     deduplicate_live([EIGHT_O_CLOCK_US - 60 * SECOND_US, delivery("a", 7, seconds=-2),
                       delivery("b", 8), delivery("a", 3, seconds=-2), EIGHT_O_CLOCK_US + HORIZON_US],
-                     kept=[7, 8], dead=[(3, 7)])
+                     kept=[7, 8], dead=[(3, 7)], prism=prism)
 
 
-def test_live_state_lasts_the_horizon_window_and_a_new_window_starts_afresh():
+def test_live_state_lasts_the_horizon_window_and_a_new_window_starts_afresh(prism):
     # 07:59:58 and 08:00:05 lie in different 10-minute windows: the second window has
     # its own state, so an event_id reused with another capture time there is a new event.
     deduplicate_live([delivery("a", 1, seconds=-2), delivery("a", 2, seconds=-2),
                       delivery("a", 3, seconds=5), delivery("a", 4, seconds=5),
                       EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US],
-                     kept=[1, 3], dead=[(2, 1), (4, 3)])
+                     kept=[1, 3], dead=[(2, 1), (4, 3)], prism=prism)

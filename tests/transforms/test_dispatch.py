@@ -8,23 +8,13 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
-from pipelines.job.run import pipeline_options
-from tests.pipelines.test_prism import prism_binary
-from transforms.act.dispatch import (DispatchConfig, DispatchOfficers, _MakeDispatch, dispatch_id,
-                                     latest_version)
 from models.records import Dispatch, Hit, at_event_time
-
-T0 = 1_795_910_400_000_000  # 2026-11-29 08:00 +08:00
-MINUTE = 60_000_000
-
-
-def hit(event_id, minutes, plate="琼C12345", action="intercept", score=1.0, priority=1,
-        category="stolen", entry_id="W1", segment_id="JJ-0001") -> Hit:
-    return Hit(event_id, T0 + minutes * MINUTE, plate, plate, entry_id, category, priority, action,
-               "exact", 0, score, "QH-SG-001", segment_id, "嘉积大道", "嘉积镇", "urban",
-               "street_grid", 110.4552, 19.2330, "v1")
+from pipelines.job.run import pipeline_options
+from tests.builders import MINUTE, T0, hit
+from transforms.act.dispatch import DispatchConfig, DispatchOfficers, _MakeDispatch, dispatch_id, latest_version
 
 
+@pytest.mark.beam
 def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_another(world_folder):
     hits = [hit("a", 0), hit("b", 10), hit("c", 50)]
     with TestPipeline(runner="FnApiRunner") as p:
@@ -34,6 +24,7 @@ def test_hits_within_the_cooldown_update_one_dispatch_and_a_later_one_opens_anot
                               (dispatch_id("琼C12345", "c"), 1, ("c",))]))
 
 
+@pytest.mark.beam
 def test_observe_entries_and_weak_matches_dispatch_nobody(world_folder):
     hits = [hit("a", 0, action="observe"), hit("b", 1, plate="琼C99999", score=0.3)]
     with TestPipeline(runner="FnApiRunner") as p:
@@ -62,7 +53,7 @@ def test_a_dispatch_names_the_chain_and_the_fastest_on_duty_responders(world_fol
 P2 = "琼A77777"
 
 
-def on_prism(steps) -> tuple[beam.Pipeline, beam.PCollection]:
+def on_prism(steps, prism: str) -> tuple[beam.Pipeline, beam.PCollection]:
     """A streaming pipeline on Prism and its input: `steps` are hits (stamped with their
     capture time) and watermark advances in minutes after T0, in arrival order.
 
@@ -76,14 +67,14 @@ def on_prism(steps) -> tuple[beam.Pipeline, beam.PCollection]:
         else:
             stream.advance_watermark_to(Timestamp(micros=T0 + round(step * MINUTE)))
     p = beam.Pipeline(options=pipeline_options([
-        "--runner", "PrismRunner", "--prism_location", prism_binary(),
+        "--runner", "PrismRunner", "--prism_location", prism,
         "--environment_type", "LOOPBACK", "--streaming"]))
     return p, p | stream.advance_watermark_to_infinity().with_output_types(Hit)
 
 
-def dispatch_live(steps, expected, world_folder):
+def dispatch_live(steps, expected, world_folder, prism):
     """Checks every version dispatched live: (dispatch_id, sightings, hit_event_ids, created)."""
-    p, hits = on_prism(steps)
+    p, hits = on_prism(steps, prism)
     with p:
         out = hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=True))
         assert_that(out | beam.Map(lambda d: (d.dispatch_id, d.sightings, tuple(d.hit_event_ids),
@@ -109,12 +100,12 @@ class _Note(beam.DoFn):
     (True, ["hit a", "dispatch 1", "hit tick"]),
     (False, ["hit a", "hit tick", "dispatch 1"]),  # a replay waits for the session to close
 ])
-def test_the_first_hit_is_dispatched_before_the_stream_moves_on(world_folder, tmp_path, streaming, order):
+def test_the_first_hit_is_dispatched_before_the_stream_moves_on(world_folder, tmp_path, streaming, order, prism):
     # Prism hands out the next TestStream event only once the pipeline has done all it can
     # with the last, so a dispatch noted before "hit tick" went out while the watermark
     # stood at one minute after the hit, far short of the 30-minute cooldown.
     notes = tmp_path / "notes.txt"
-    p, hits = on_prism([-1, hit("a", 0), 1, hit("tick", 1, action="observe"), 2])
+    p, hits = on_prism([-1, hit("a", 0), 1, hit("tick", 1, action="observe"), 2], prism)
     with p:
         hits | "NoteHits" >> beam.ParDo(_Note(str(notes), lambda h: f"hit {h.event_id}"))
         (hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=streaming))
@@ -122,25 +113,25 @@ def test_the_first_hit_is_dispatched_before_the_stream_moves_on(world_folder, tm
     assert notes.read_text(encoding="utf-8").splitlines() == order
 
 
-def test_each_hit_within_the_cooldown_reissues_the_dispatch_under_its_first_id(world_folder):
+def test_each_hit_within_the_cooldown_reissues_the_dispatch_under_its_first_id(world_folder, prism):
     dispatch_live([-1, hit("a", 0), 1, hit("b", 10), 12, hit("c", 25), 26], [
         ("琼C12345", "a", 1, ("a",), 0), ("琼C12345", "a", 2, ("a", "b"), 0),
-        ("琼C12345", "a", 3, ("a", "b", "c"), 0)], world_folder)
+        ("琼C12345", "a", 3, ("a", "b", "c"), 0)], world_folder, prism)
 
 
-def test_a_hit_earlier_than_the_first_joins_the_incident_under_the_id_first_issued(world_folder):
+def test_a_hit_earlier_than_the_first_joins_the_incident_under_the_id_first_issued(world_folder, prism):
     # Within the source's out-of-orderness: b arrives first, a (two minutes earlier) after it.
     # b opened the incident: its id and creation time stay.
     dispatch_live([5, hit("b", 10), 6, hit("a", 8), 20], [
-        ("琼C12345", "b", 1, ("b",), 10), ("琼C12345", "b", 2, ("a", "b"), 10)], world_folder)
+        ("琼C12345", "b", 1, ("b",), 10), ("琼C12345", "b", 2, ("a", "b"), 10)], world_folder, prism)
 
 
-def test_a_late_hit_within_the_cooldown_still_joins_and_a_hit_after_it_opens_a_new_dispatch(world_folder):
+def test_a_late_hit_within_the_cooldown_still_joins_and_a_hit_after_it_opens_a_new_dispatch(world_folder, prism):
     # c arrives late (the watermark is past b + 30) but was seen within 30 minutes of b, so it
     # joins the incident, as in the replay; d, 30 minutes after c, opens a new one.
     dispatch_live([-1, hit("a", 0), 1, hit("b", 10), 41, hit("c", 39), 42, hit("d", 69), 80], [
         ("琼C12345", "a", 1, ("a",), 0), ("琼C12345", "a", 2, ("a", "b"), 0),
-        ("琼C12345", "a", 3, ("a", "b", "c"), 0), ("琼C12345", "d", 1, ("d",), 69)], world_folder)
+        ("琼C12345", "a", 3, ("a", "b", "c"), 0), ("琼C12345", "d", 1, ("d",), 69)], world_folder, prism)
 
 
 def _as_json(dispatch) -> str:
@@ -148,14 +139,15 @@ def _as_json(dispatch) -> str:
     return json.dumps(dispatch, ensure_ascii=False)
 
 
-def test_the_latest_live_versions_are_the_replays_dispatches(world_folder, tmp_path):
-    # c comes exactly one cooldown after b: a new incident, as in the replay. b2 arrives after b, which it precedes. Event e
-    # matches two entries of P2: two versions with one sighting each. The replay runs on
-    # the FnApiRunner: Prism merges streaming sessions by arrival and joins touching ones.
+def test_the_latest_live_versions_are_the_replays_dispatches(world_folder, tmp_path, prism):
+    # c comes exactly one cooldown after b: a new incident, as in the replay. b2 arrives after b,
+    # which it precedes. Event e matches two entries of P2: two versions with one sighting each.
+    # The replay runs on the FnApiRunner: Prism merges streaming sessions by arrival and joins
+    # touching ones.
     steps = [-1, hit("a", 0), hit("e", 5, plate=P2, entry_id="W2", category="wanted", priority=2),
              hit("e", 5, plate=P2), 1, hit("b", 10), 2, hit("b2", 7), hit("x", 9, action="observe"),
              35, hit("c", 40), 36, hit("d", 55), 100]
-    p, hits = on_prism(steps)
+    p, hits = on_prism(steps, prism)
     with p:
         (hits | DispatchOfficers(world_folder, DispatchConfig(cooldown_minutes=30, streaming=True))
          | beam.ParDo(_Note(str(tmp_path / "live"), _as_json)))

@@ -5,11 +5,11 @@ import json
 import pytest
 from apache_beam.coders import RowCoder
 
+from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord, decode_line, number_field
 from transforms.ingest.parse_events import parse_event
 from transforms.ingest.parse_reports import parse_incident, parse_outcome
 from transforms.ingest.read_events import bounded_lines
-from models.records import EventLine
 
 NOW_US = 1_796_500_000_000_000
 EVENT = {"event_id": "e1", "camera_id": "CAM-1", "captured_at": "2026-11-29T08:00:00+08:00",

@@ -3,73 +3,67 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from tests.builders import WATCHLIST_INDEX, WATCHLIST_ROWS, passing_of, write_watchlist_csv
 from transforms.enrich.match_watchlist import MatchWatchlist, WatchlistConfig, hits_for
-from models.records import Passing
-from transforms.enrich.watchlist_store import entry_from_row, index_by_canonical, load_into_redis
-from tests.transforms.test_watchlist_store import ROWS, write_csv
-
-NOV_2026_US = 1_795_910_400_000_000
-INDEX = index_by_canonical(entry_from_row(row, "test") for row in ROWS)
-
-
-def passing(plate, confidence=1.0, alternates=(), at_us=NOV_2026_US, event_id="e1") -> Passing:
-    return Passing("f:1", event_id, "CAM-1", at_us, plate, confidence, "camera", list(alternates),
-                   "blue", "S1", "银海路", "嘉积镇", "urban", "street_grid", 110.46, 19.24, 3.0, False)
+from transforms.enrich.watchlist_store import entry_from_row, load_into_redis
 
 
 def matches(p, max_substitutions=1):
     return [(h.entry_id, h.match, h.substitutions, h.score)
-            for h in hits_for(p, INDEX, max_substitutions, "v1")]
+            for h in hits_for(p, WATCHLIST_INDEX, max_substitutions, "v1")]
 
 
 def test_an_exact_read_hits_its_entry_and_a_one_substitution_neighbour():
-    assert matches(passing("琼C12345")) == [("W1", "exact", 0, 1.0), ("W2", "fuzzy", 1, 0.8)]
+    assert matches(passing_of("琼C12345")) == [("W1", "exact", 0, 1.0), ("W2", "fuzzy", 1, 0.8)]
 
 
 def test_exact_only_when_no_substitution_is_allowed():
-    assert matches(passing("琼C12345"), max_substitutions=0) == [("W1", "exact", 0, 1.0)]
+    assert matches(passing_of("琼C12345"), max_substitutions=0) == [("W1", "exact", 0, 1.0)]
 
 
 def test_an_ocr_error_within_the_budget_still_hits():
-    assert matches(passing("琼C7Z34S", confidence=0.9), max_substitutions=3) == [
+    assert matches(passing_of("琼C7Z34S", confidence=0.9), max_substitutions=3) == [
         ("W1", "fuzzy", 3, pytest.approx(0.9 * 0.8 ** 3, abs=1e-4)),
         ("W2", "fuzzy", 2, pytest.approx(0.9 * 0.8 ** 2, abs=1e-4))]
-    assert matches(passing("琼C7Z34S"), max_substitutions=1) == []
+    assert matches(passing_of("琼C7Z34S"), max_substitutions=1) == []
 
 
 def test_an_unrelated_plate_or_an_expired_entry_does_not_hit():
-    assert matches(passing("琼C12349")) == []
-    assert matches(passing("粤B88888")) == []
+    assert matches(passing_of("琼C12349")) == []
+    assert matches(passing_of("粤B88888")) == []
 
 
 def test_an_alternate_read_can_hit_at_one_more_substitution():
-    assert matches(passing("琼C12349", confidence=0.5, alternates=["琼C12345"])) == [
+    assert matches(passing_of("琼C12349", confidence=0.5, alternates=["琼C12345"])) == [
         ("W1", "fuzzy", 1, 0.4)]
 
 
+@pytest.mark.beam
 def test_the_transform_matches_against_redis(tmp_path, redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in ROWS], redis_url, "t")
+    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b")])
+        hits = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")])
                 | MatchWatchlist(WatchlistConfig(redis_url, max_substitutions=0))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
 
 
+@pytest.mark.beam
 def test_the_transform_matches_against_a_file(tmp_path):
-    path = str(write_csv(tmp_path / "w.csv", ROWS))
+    path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([passing("琼C12345", event_id=f"e{i}") for i in range(3)])
+        hits = (p | beam.Create([passing_of("琼C12345", event_id=f"e{i}") for i in range(3)])
                 | MatchWatchlist(WatchlistConfig(path, max_substitutions=1))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
 
 
+@pytest.mark.beam
 def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
-    path = str(write_csv(tmp_path / "w.csv", ROWS))
+    path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        checked = (p | beam.Create([passing("琼C12345", event_id="a"), passing("京A00000", event_id="b"),
-                                    passing(None, None, event_id="c")])
+        checked = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
+                                    passing_of(None, None, event_id="c")])
                    | MatchWatchlist(WatchlistConfig(path))).passings
         assert_that(checked | beam.Map(lambda c: (c.event_id, c.watchlist_hit)),
                     equal_to([("a", True), ("b", False), ("c", False)]))

@@ -1,27 +1,15 @@
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.transforms.test_dispatch import MINUTE, T0, hit
+from tests.builders import MINUTE, T0, dispatch, hit, passing
 from transforms.measure.metrics import WindowedMetrics
-from models.records import Dispatch, Passing
 
 WINDOW = 15 * MINUTE
 
 
-def passing(event_id, minutes, plate, town="嘉积镇", segment="JJ-0001") -> Passing:
-    return Passing("f:1", event_id, "QH-SG-001", T0 + minutes * MINUTE, plate, 1.0 if plate else None,
-                   "camera" if plate else "none", [], "blue", segment, "嘉积大道", town,
-                   "urban" if segment else None, "street_grid", 110.45, 19.23, 2.0, False)
-
-
-def dispatch(minutes) -> Dispatch:
-    return Dispatch("D-1", "琼C12345", "W1", "stolen", 1, ["stolen"], ["a"], 1, T0, T0,
-                    "JJ-0001", "嘉积镇", "urban", "street_grid", "QH-SG-001",
-                    "JJ-0001", "嘉积大道", "嘉积镇", "urban", "street_grid", 110.45, 19.23, [], [],
-                    None, T0 + minutes * MINUTE)
-
-
+@pytest.mark.beam
 def test_counts_per_window_and_town_match_a_hand_count():
     passings = [passing("a", 1, "琼C12345"), passing("b", 2, "琼C12345"), passing("c", 3, None),
                 passing("d", 14, "粤B11111", town="博鳌镇"), passing("e", 16, "琼C12345"),
@@ -49,6 +37,7 @@ def test_counts_per_window_and_town_match_a_hand_count():
         ]))
 
 
+@pytest.mark.beam
 def test_a_live_dispatch_counts_once_where_it_was_first_seen():
     first = dispatch(1)
     update = first._replace(sightings=2, segment_id="BA-0001", town="博鳌镇", last_seen_us=T0 + 5 * MINUTE)

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import parse_event
-from models.records import EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
 NOW_US = 1_796_000_000_000_000

@@ -5,9 +5,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes, parse_incident, parse_outcome
-from models.records import EventLine
 
 NOW_US = 1_796_000_000_000_000  # 2026-11-29T09:33:20Z
 RESPONDERS = frozenset({"RSP-0001"})
@@ -26,7 +26,8 @@ def line(obj_or_text, number: int = 4, name: str = "reports.jsonl") -> EventLine
 
 def test_an_incident_becomes_a_typed_record_not_yet_placed():
     incident = parse_incident(line(INCIDENT), NOW_US)
-    assert (incident.incident_id, incident.kind, incident.deaths, incident.injuries) == ("INC-1", "traffic_accident", 1, 3)
+    assert (incident.incident_id, incident.kind, incident.deaths, incident.injuries) == (
+        "INC-1", "traffic_accident", 1, 3)
     assert incident.reported_at_us == 1_795_910_400_000_000
     assert incident.segment_id is None and incident.source == "reports.jsonl:4"
 
@@ -76,6 +77,7 @@ def test_lines_that_are_not_objects_are_refused(text, reason):
         parse_incident(line(text), NOW_US)
 
 
+@pytest.mark.beam
 def test_a_repeated_incident_counts_once_and_every_line_ends_in_one_row(world_folder):
     lines = [line(INCIDENT, 1), line({**INCIDENT, "incident_id": "INC-2"}, 2), line(INCIDENT, 3),
              line("not json", 4)]
@@ -88,6 +90,7 @@ def test_a_repeated_incident_counts_once_and_every_line_ends_in_one_row(world_fo
             ("reports.jsonl:4", "incident_parse", "not valid JSON")]), label="dead")
 
 
+@pytest.mark.beam
 def test_outcomes_check_responders_against_the_world_roster(world_folder):
     lines = [line({**OUTCOME, "responder_id": "RSP-9999"}, 1), line({**OUTCOME, "responder_id": "RSP-0368"}, 2)]
     with TestPipeline(runner="FnApiRunner") as p:

@@ -2,13 +2,15 @@
 import json
 
 from apache_beam.coders import RowCoder
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from models.plate_rules import canonical, normalise_plate, substitutions
+from models.records import CameraEvent, EventLine
+from tests.builders import WATCHLIST_INDEX, passing_of
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import parse_event
 from transforms.ingest.parse_reports import parse_incident, parse_outcome
-from models.plate_rules import canonical, normalise_plate, substitutions
-from models.records import CameraEvent, EventLine
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
 NOW_US = 1_796_500_000_000_000
@@ -88,11 +90,10 @@ def test_substitutions_are_symmetric_and_count_differences(plate, data):
 @given(st.text(max_size=12), st.lists(st.text(max_size=12), max_size=3),
        st.floats(0, 1), st.integers(0, 3))
 def test_the_matcher_takes_any_read_and_alternates_without_raising(read, alternates, confidence, k):
-    from tests.transforms.test_match_watchlist import INDEX, passing
     from transforms.enrich.match_watchlist import hits_for
     plate = normalise_plate(read) or "琼C12345"
-    hits = hits_for(passing(plate, confidence, [normalise_plate(a) or a for a in alternates]),
-                    INDEX, k, "v")
+    hits = hits_for(passing_of(plate, confidence, [normalise_plate(a) or a for a in alternates]),
+                    WATCHLIST_INDEX, k, "v")
     assert all(h.substitutions <= k and 0 <= h.score <= 1 for h in hits)
     assert len({h.entry_id for h in hits}) == len(hits)
 

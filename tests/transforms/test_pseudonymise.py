@@ -1,4 +1,4 @@
-from tests.transforms.test_metrics import passing
+from tests.builders import passing
 from transforms.enrich.privacy import load_plate_key, plate_token
 from transforms.enrich.pseudonymise import _Pseudonymise
 

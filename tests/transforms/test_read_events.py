@@ -1,12 +1,14 @@
 import gzip
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.ingest.read_events import UNDECODABLE, ReadEventLines
 
 
+@pytest.mark.beam
 def test_every_line_keeps_its_file_and_number_plain_or_gzipped(tmp_path):
     (tmp_path / "a.jsonl").write_bytes(b'{"x": 1}\n\n{"x": 2}')
     with gzip.open(tmp_path / "b.jsonl.gz", "wb") as handle:

@@ -11,11 +11,17 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.records import DEAD_LETTERS
 from pipelines.flink.submit import flink_arguments
-from tests.conftest import free_port, produce
+from tests.servers import free_port, produce
 from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_events import MAX_LINE_BYTES
-from transforms.ingest.read_kafka import (EVENTS_TOPIC, KafkaConfig, ReadKafkaEvents, _StampEventTime, record_line,
-                                         unreachable)
+from transforms.ingest.read_kafka import (
+    EVENTS_TOPIC,
+    KafkaConfig,
+    ReadKafkaEvents,
+    _StampEventTime,
+    record_line,
+    unreachable,
+)
 
 MINUTE_MS = 60_000
 EIGHT_AM_MS = 1_795_910_400_000  # 2026-11-29T08:00:00+08:00
@@ -86,6 +92,7 @@ def test_servers_that_do_not_answer_are_named(kafka_broker):
     assert unreachable("kafka.local") == "'kafka.local' is not host:port"
 
 
+@pytest.mark.beam
 def test_java_262_refuses_the_stock_read_and_expands_this_one(kafka_broker, kafka_expansion):
     with pytest.raises(RuntimeError, match="missing a setter"):
         beam.Pipeline() | ReadFromKafka({"bootstrap.servers": kafka_broker.bootstrap}, [EVENTS_TOPIC],
@@ -106,6 +113,7 @@ class _Append(beam.DoFn):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+@pytest.mark.beam
 def test_records_on_flink_become_events_in_event_time_or_dead_letters(
         flink_cluster, kafka_broker, kafka_expansion, world_folder, tmp_path):
     topic = "cameras-flink"

@@ -9,37 +9,15 @@ from pathlib import Path
 
 import apache_beam as beam
 import pytest
-import redis
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineState
 
 from models.records import DEAD_LETTERS
-from tests.pipelines.test_prism import prism_binary
+from tests.streams import STREAM, camera_line, push, streaming_pipeline
 from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_redis_stream import EventTimeWatermark, ReadRedisStream, StreamConfig, captured_at_us
 from transforms.redis_contract import END_FIELD, EVENT_FIELD, entry_id, entry_offset
 
-STREAM = "cameras"
 MINUTE_US = 60_000_000
-
-
-def event(n: int, at: str) -> str:
-    return json.dumps({"event_id": f"e{n}", "camera_id": "QH-BC-001", "captured_at": at,
-                       "plate": "琼C12345"}, ensure_ascii=False)
-
-
-def push(url: str, *entries: dict) -> list[str]:
-    client = redis.Redis.from_url(url)
-    try:
-        return [client.xadd(STREAM, fields).decode() for fields in entries]
-    finally:
-        client.close()
-
-
-def streaming_pipeline() -> beam.Pipeline:
-    return beam.Pipeline(options=PipelineOptions([
-        "--runner", "PrismRunner", "--prism_location", prism_binary(),
-        "--environment_type", "LOOPBACK", "--streaming"]))
 
 
 class _Append(beam.DoFn):
@@ -59,9 +37,9 @@ def rows(path: Path) -> list:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def read_sources(url: str, out: Path, **options) -> list[str]:
+def read_sources(url: str, out: Path, prism: str, **options) -> list[str]:
     """The sources of the lines one bounded (stop_at_end) read of the stream gives."""
-    p = streaming_pipeline()
+    p = streaming_pipeline(prism)
     (p | ReadRedisStream(url, StreamConfig(STREAM, stop_at_end=True, **options))
        | beam.Map(lambda line: line.source) | beam.ParDo(_Append(out)))
     p.run().wait_until_finish()
@@ -114,9 +92,9 @@ def test_watermark_trails_event_time_and_moves_on_when_the_stream_is_idle():
     assert resumed.current_watermark().micros == MINUTE_US + 4_000_000
 
 
-def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, redis_url, world_folder):
+def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, redis_url, world_folder, prism):
     out = tmp_path / "windows.jsonl"
-    p = streaming_pipeline()
+    p = streaming_pipeline(prism)
     lines = p | ReadRedisStream(redis_url, StreamConfig(STREAM, out_of_orderness_s=2, idle_advance_s=1,
                                                         stop_at_end=True))
     parsed = lines | ParseEvents(world_folder)
@@ -129,7 +107,7 @@ def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, re
      | "Dead" >> beam.ParDo(_Append(out)))
     result = p.run()
     try:
-        push(redis_url, *({EVENT_FIELD: event(n, f"2026-11-29T08:0{at}+08:00")}
+        push(redis_url, *({EVENT_FIELD: camera_line(n, f"2026-11-29T08:0{at}+08:00")}
                           for n, at in enumerate(("0:05", "0:30", "0:59", "1:10", "1:59"))),
              {"camera": "QH-BC-001"})
         # Minute 0 closes on event time (08:01:59 − 2 s); minute 1 only once the idle stream moves it on.
@@ -138,7 +116,7 @@ def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, re
             time.sleep(0.1)
         assert [row for row in rows(out) if row[0] != "dead"] == [[0, 3], [1, 2]]
         assert result.state == PipelineState.RUNNING
-        push(redis_url, {EVENT_FIELD: event(5, "2026-11-29T08:02:30+08:00")}, {END_FIELD: "1"})
+        push(redis_url, {EVENT_FIELD: camera_line(5, "2026-11-29T08:02:30+08:00")}, {END_FIELD: "1"})
         assert result.wait_until_finish() == PipelineState.DONE
     finally:
         if result.state == PipelineState.RUNNING:
@@ -147,22 +125,22 @@ def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, re
     assert [row for row in rows(out) if row[0] == "dead"] == [["dead", "not a JSON object"]]
 
 
-def test_a_restart_after_a_checkpointed_entry_reads_only_later_entries(tmp_path, redis_url):
-    first = push(redis_url, *({EVENT_FIELD: event(n, "2026-11-29T08:00:00+08:00")} for n in range(5)))
+def test_a_restart_after_a_checkpointed_entry_reads_only_later_entries(tmp_path, redis_url, prism):
+    first = push(redis_url, *({EVENT_FIELD: camera_line(n, "2026-11-29T08:00:00+08:00")} for n in range(5)))
     marker, = push(redis_url, {END_FIELD: "1"})
-    later = push(redis_url, *({EVENT_FIELD: event(n, "2026-11-29T08:00:00+08:00")} for n in range(5, 8)),
+    later = push(redis_url, *({EVENT_FIELD: camera_line(n, "2026-11-29T08:00:00+08:00")} for n in range(5, 8)),
                  {END_FIELD: "1"})
     # Two entries a read: every batch ends in a checkpoint, and none is lost or read twice.
-    assert read_sources(redis_url, tmp_path / "first", batch=2) == [f"{STREAM}:{i}" for i in first]
-    assert read_sources(redis_url, tmp_path / "again", after=marker) == [f"{STREAM}:{i}" for i in later[:-1]]
+    assert read_sources(redis_url, tmp_path / "first", prism, batch=2) == [f"{STREAM}:{i}" for i in first]
+    assert read_sources(redis_url, tmp_path / "again", prism, after=marker) == [f"{STREAM}:{i}" for i in later[:-1]]
 
 
-def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, world_folder):
+def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, world_folder, prism):
     good, no_event, broken, undecodable = push(
-        redis_url, {EVENT_FIELD: event(1, "2026-11-29T08:00:00+08:00")}, {"camera": "QH-BC-001", "n": 7},
+        redis_url, {EVENT_FIELD: camera_line(1, "2026-11-29T08:00:00+08:00")}, {"camera": "QH-BC-001", "n": 7},
         {EVENT_FIELD: "{not json"}, {EVENT_FIELD: b'{"x": "\xff"}'}, {END_FIELD: "1"})[:4]
     out = tmp_path / "out"
-    p = streaming_pipeline()
+    p = streaming_pipeline(prism)
     parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
     parsed.events | beam.Map(lambda e: ["event", e.source, e.event_id]) | "Events" >> beam.ParDo(_Append(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, dead.raw])
@@ -175,15 +153,15 @@ def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, wo
         ["dead", f"{STREAM}:{undecodable}", "not valid UTF-8", '{"x": "\ufffd"}']])
 
 
-def test_entries_no_coder_could_carry_or_too_large_to_hold_are_dead_letters(tmp_path, redis_url, world_folder):
+def test_entries_no_coder_could_carry_or_too_large_to_hold_are_dead_letters(tmp_path, redis_url, world_folder, prism):
     huge = json.dumps({"event_id": "huge", "padding": "x" * (9 * 1024 * 1024)})
     good, lone, big, long_name = push(
-        redis_url, {EVENT_FIELD: event(1, "2026-11-29T08:00:00+08:00")},
+        redis_url, {EVENT_FIELD: camera_line(1, "2026-11-29T08:00:00+08:00")},
         {EVENT_FIELD: '{"event_id": "id\\ud800", "camera_id": "QH-BC-001", '
                       '"captured_at": "2026-11-29T08:00:00+08:00", "plate": "琼C12345"}'},
         {EVENT_FIELD: huge}, {"f" * 10_000_000: "1"}, {END_FIELD: "1"})[:4]
     out = tmp_path / "out"
-    p = streaming_pipeline()
+    p = streaming_pipeline(prism)
     parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
     parsed.events | beam.Map(lambda e: ["event", e.source]) | "Events" >> beam.ParDo(_Append(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, len(dead.raw)])

@@ -4,39 +4,31 @@ import threading
 import time
 from collections import namedtuple
 
+import apache_beam as beam
 import cv2
 import numpy as np
-
-import apache_beam as beam
 import pytest
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.enrich.recognise_plates import (ImageMemory, RecognitionConfig, _ReadImages, apply_read,
-                                               needs_model)
-from models.records import CameraEvent
+from tests.builders import camera_event
+from transforms.enrich.recognise_plates import ImageMemory, RecognitionConfig, _ReadImages, apply_read, needs_model
 
 Read = namedtuple("Read", "plate confidence alternates color")
 
 
-def event(plate="琼C12345", confidence=0.9, image=None, base="/data", kind="plate") -> CameraEvent:
-    return CameraEvent("f:1", "e1", "QH-SG-001", 1_795_910_400_000_000, plate, confidence, "blue",
-                       "camera" if plate else "none", [], image, kind, base, None, None, None, None,
-                       None)
-
-
 def test_a_more_confident_model_read_replaces_the_camera_read():
-    out = apply_read(event("琼C1234S", 0.5), Read("琼C12345", 0.95, ("琼C12346",), "blue"))
+    out = apply_read(camera_event("琼C1234S", 0.5), Read("琼C12345", 0.95, ("琼C12346",), "blue"))
     assert (out.plate, out.plate_source, out.plate_confidence) == ("琼C12345", "model", 0.95)
     assert out.plate_alternates == ["琼C1234S", "琼C12346"]
 
 
 def test_a_confident_camera_keeps_its_read_and_the_model_read_becomes_an_alternate():
-    out = apply_read(event("琼C12345", 0.9), Read("琼C1234S", 0.6, (), "blue"))
+    out = apply_read(camera_event("琼C12345", 0.9), Read("琼C1234S", 0.6, (), "blue"))
     assert (out.plate, out.plate_source, out.plate_alternates) == ("琼C12345", "camera", ["琼C1234S"])
 
 
 def test_no_model_read_leaves_the_event_as_it_was():
-    assert apply_read(event(None, None), Read(None, 0.0, (), None)) == event(None, None)
+    assert apply_read(camera_event(None, None), Read(None, 0.0, (), None)) == camera_event(None, None)
 
 
 def run_fn(*events, image_root=None):
@@ -62,14 +54,14 @@ def value(out):
     ("data:image/png;base64,!!!!", "invalid base64"),
 ])
 def test_an_unusable_image_without_a_camera_read_is_a_dead_letter(tmp_path, image, reason):
-    (out,) = run_fn(event(None, None, image=image, base=str(tmp_path)))
+    (out,) = run_fn(camera_event(None, None, image=image, base=str(tmp_path)))
     assert isinstance(out, beam.pvalue.TaggedOutput) and out.tag == "dead_letters"
     letter = value(out)
     assert letter.stage == "recognise" and reason in letter.reason and letter.event_id == "e1"
 
 
 def test_an_unusable_image_with_a_camera_read_keeps_the_camera_read(tmp_path):
-    weak = event("琼C12345", 0.3, image="missing.jpg", base=str(tmp_path))
+    weak = camera_event("琼C12345", 0.3, image="missing.jpg", base=str(tmp_path))
     assert run_fn(weak) == [weak]
 
 
@@ -80,26 +72,26 @@ def test_an_unusable_image_with_a_camera_read_keeps_the_camera_read(tmp_path):
 ])
 def test_broken_image_files_are_dead_letters_not_crashes(tmp_path, content, reason):
     (tmp_path / "x.jpg").write_bytes(content)
-    (out,) = run_fn(event(None, None, image="x.jpg", base=str(tmp_path)))
+    (out,) = run_fn(camera_event(None, None, image="x.jpg", base=str(tmp_path)))
     assert value(out).stage == "recognise" and reason in value(out).reason
 
 
 def test_only_weak_or_missing_reads_with_an_image_go_to_the_model():
-    assert not needs_model(event("琼C12345", 0.95, image="never-opened.jpg"), 0.8)
-    assert not needs_model(event(None, None), 0.8)
-    assert needs_model(event("琼C12345", 0.5, image="x.jpg"), 0.8)
-    assert needs_model(event(None, None, image="x.jpg"), 0.8)
+    assert not needs_model(camera_event("琼C12345", 0.95, image="never-opened.jpg"), 0.8)
+    assert not needs_model(camera_event(None, None), 0.8)
+    assert needs_model(camera_event("琼C12345", 0.5, image="x.jpg"), 0.8)
+    assert needs_model(camera_event(None, None, image="x.jpg"), 0.8)
 
 
 def test_absolute_paths_are_read_only_under_the_image_root(tmp_path):
     (tmp_path / "cams").mkdir()
     (tmp_path / "cams" / "x.jpg").write_bytes(b"not an image")
-    inside = event(None, None, image=str(tmp_path / "cams" / "x.jpg"), base="/elsewhere")
+    inside = camera_event(None, None, image=str(tmp_path / "cams" / "x.jpg"), base="/elsewhere")
     (refused,) = run_fn(inside)
     assert "absolute image paths" in value(refused).reason
     (opened,) = run_fn(inside, image_root=str(tmp_path / "cams"))
     assert "JPEG or PNG" in value(opened).reason
-    outside = event(None, None, image="/etc/hostname", base="/elsewhere")
+    outside = camera_event(None, None, image="/etc/hostname", base="/elsewhere")
     (still_refused,) = run_fn(outside, image_root=str(tmp_path / "cams"))
     assert "absolute image paths" in value(still_refused).reason
 
@@ -123,6 +115,7 @@ def test_threads_sharing_the_image_memory_never_hold_more_than_its_limit():
     assert memory.peak <= 100 and memory._used == 0
 
 
+@pytest.mark.model
 def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     from models.plates.training.render import render_plate
     crop = render_plate("琼C12345", "blue", np.random.default_rng(0))
@@ -132,7 +125,7 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
                                        max_image_decoded_bytes=one, max_image_memory_bytes=3 * one + 1))
     fn.setup()
     fn.start_bundle()
-    events = [event(None, None, image="crop.png", base=str(tmp_path))._replace(event_id=f"e{n}")
+    events = [camera_event(None, None, image="crop.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(10)]
     out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
     out += list(fn.finish_bundle())
@@ -142,6 +135,7 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     assert fn._memory.peak <= 3 * one + 1
 
 
+@pytest.mark.model
 def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp_path):
     from models.plates.training.render import render_plate
     poison = (37, 123, 3)
@@ -161,7 +155,7 @@ def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp
     fn = FailsOnOneShape(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000))
     fn.setup()
     fn.start_bundle()
-    events = [event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
+    events = [camera_event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(4)]
     out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
     out += list(fn.finish_bundle())

@@ -5,10 +5,18 @@ import redis
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tests.conftest import free_port
+from tests.servers import free_port
 from transforms import redis_contract
-from transforms.redis_contract import (backoff_retry, connect, entry_id, entry_offset, entry_time_s, is_redis,
-                                       redis_problem, watchlist_entry_key)
+from transforms.redis_contract import (
+    backoff_retry,
+    connect,
+    entry_id,
+    entry_offset,
+    entry_time_s,
+    is_redis,
+    redis_problem,
+    watchlist_entry_key,
+)
 
 
 def test_the_names_are_those_deployed_data_lives_under():

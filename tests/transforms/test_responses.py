@@ -1,10 +1,10 @@
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.transforms.test_dispatch import T0
-from tests.transforms.test_metrics import dispatch
 from models.records import AssignedResponder, OutcomeReport
+from tests.builders import T0, dispatch
 from transforms.act.responses import FollowDispatches, follow_dispatch
 
 SECOND = 1_000_000
@@ -42,6 +42,7 @@ def test_a_dispatch_of_this_run_without_reports_is_pending_with_its_first_respon
     assert response.dispatched_at_us == made.created_at_us and accepted == refused == []
 
 
+@pytest.mark.beam
 def test_the_transform_joins_this_runs_dispatches_with_their_reports():
     made = dispatch(0)  # D-1, created at T0
     reports = [report("on_scene", 200, 1, dispatch_id="D-1"), report("intercepted", 500, 2, dispatch_id="H-9"),

@@ -13,9 +13,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from geo.shared import chain_at, world_at
-from tests.transforms.test_dispatch import hit
 from models.records import Incident, Response
+from tests.builders import hit
 from transforms.measure.safety_metrics import SafetyMetrics
+
+pytestmark = pytest.mark.beam
 
 URBAN, RURAL, QUIET = "JJ-0001", "WQ-0001", "JJ-0002"
 

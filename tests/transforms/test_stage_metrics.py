@@ -7,16 +7,12 @@ import cv2
 import numpy as np
 import pytest
 from apache_beam.metrics.execution import MetricsContainer
-from apache_beam.metrics.metricbase import MetricName
 from apache_beam.runners.worker import statesampler
 from apache_beam.utils.counters import CounterFactory
 from apache_beam.utils.timestamp import Timestamp
 
 from models.records import DeadLetter, EventLine
-from tests.transforms.test_dispatch import hit
-from tests.transforms.test_match_watchlist import passing
-from tests.transforms.test_recognise_plates import event
-from tests.transforms.test_watchlist_store import ROWS, write_csv
+from tests.builders import WATCHLIST_ROWS, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
 from transforms.enrich.match_watchlist import _MatchBuffer, _MatchEach
 from transforms.enrich.recognise_plates import _ReadImages
@@ -120,18 +116,18 @@ def test_parsing_counts_every_line_in_once_a_bundle_and_each_refusal_by_class(wo
 
 
 def test_a_duplicate_delivery_is_counted():
-    first = event()._replace(source="f:1")
+    first = camera_event()._replace(source="f:1")
     with counting() as totals:
         out = list(_first_delivery(("e1", [first._replace(source="f:9"), first])))
     assert len(out) == 2 and totals == {"dead_letters_duplicate": 1}
 
 
 def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
-    fn = _MatchEach(str(write_csv(tmp_path / "w.csv", ROWS)), 1, 5.0, None, 1.0, 0.0)
+    fn = _MatchEach(str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)), 1, 5.0, None, 1.0, 0.0)
     fn.setup()
     with counting() as totals:
         fn.start_bundle()
-        for p in (passing("琼C12345"), passing("京A00000", alternates=["京A0000O"]), passing(None, None)):
+        for p in (passing_of("琼C12345"), passing_of("京A00000", alternates=["京A0000O"]), passing_of(None, None)):
             list(fn.process(p))
         assert counted_so_far() == {}
         fn.finish_bundle()
@@ -139,14 +135,14 @@ def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
 
 
 def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in ROWS], redis_url, "t")
+    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
     fn = _MatchBuffer(redis_url, 0, 60.0, None, 1.0, 0.0)
     fn.setup()
     with counting() as totals:
         for _ in range(2):
             fn.start_bundle()
             for n in range(3):
-                list(fn.process(passing("琼C12345", event_id=f"e{n}"), 0, GLOBAL))
+                list(fn.process(passing_of("琼C12345", event_id=f"e{n}"), 0, GLOBAL))
             list(fn.finish_bundle())
     fn.teardown()
     # the first buffer fetches the plate from Redis; the second, within the TTL, finds it in the cache
@@ -154,7 +150,7 @@ def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(
 
 
 def test_a_redis_watchlist_counts_no_cache_hit_for_what_it_fetched(redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in ROWS], redis_url, "t")
+    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
     now = [0.0]
     live = RedisWatchlist(redis_url, ttl_s=5, clock=lambda: now[0])
     with counting() as totals:
@@ -176,13 +172,13 @@ def test_each_dispatch_is_counted(world_folder):
 
 
 def test_the_model_counts_the_frames_it_reads_and_how_long_each_call_took(tmp_path):
-    from models.plates.render import render_plate
+    from models.plates.training.render import render_plate
     for n in range(3):
         cv2.imwrite(str(tmp_path / f"crop{n}.png"), render_plate("琼C12345", "blue", np.random.default_rng(n)))
     fn = _ReadImages(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None)
     fn.setup()
-    events = [event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
-              for n in range(3)] + [event(None, None, image="missing.png", base=str(tmp_path))]
+    events = [camera_event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
+              for n in range(3)] + [camera_event(None, None, image="missing.png", base=str(tmp_path))]
     with counting() as totals:
         fn.start_bundle()
         for e in events:

@@ -1,40 +1,28 @@
-import csv
 
 import pytest
 import redis
 
 from models.plate_rules import canonical
+from tests.builders import WATCHLIST_ROWS, write_watchlist_csv
 from transforms.enrich.watchlist_store import (
-    FileWatchlist, RedisWatchlist, entry_from_row, load_into_redis, read_watchlist_file)
+    FileWatchlist,
+    RedisWatchlist,
+    entry_from_row,
+    load_into_redis,
+    read_watchlist_file,
+)
 from transforms.redis_contract import WATCHLIST_ENTRY_PATTERN, watchlist_entry_key
-
-ROWS = [
-    {"entry_id": "W1", "plate": "琼C12345", "plate_color": "blue", "category": "stolen",
-     "priority": "1", "action": "intercept", "valid_from": "2026-01-01", "valid_to": "2027-01-01", "note": ""},
-    {"entry_id": "W2", "plate": "琼C1234S", "plate_color": "blue", "category": "wanted",
-     "priority": "2", "action": "intercept", "valid_from": "2026-01-01", "valid_to": "2027-01-01", "note": ""},
-    {"entry_id": "W3", "plate": "粤B88888", "plate_color": "yellow", "category": "overdue_inspection",
-     "priority": "5", "action": "observe", "valid_from": "2025-01-01", "valid_to": "2025-06-30", "note": ""},
-]
-
-
-def write_csv(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 def test_file_watchlist_finds_entries_by_canonical_form(tmp_path):
-    store = FileWatchlist(write_csv(tmp_path / "w.csv", ROWS))
+    store = FileWatchlist(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     found = store.lookup([canonical("琼C12345"), canonical("京A00000")])
     assert [e.entry_id for e in found[canonical("琼C12345")]] == ["W1", "W2"]
     assert canonical("京A00000") not in found
 
 
 def test_validity_runs_from_the_first_to_the_last_local_day():
-    entry = entry_from_row(ROWS[2], "w.csv row 3")
+    entry = entry_from_row(WATCHLIST_ROWS[2], "w.csv row 3")
     assert entry.valid_at(entry.valid_from_us) and entry.valid_at(entry.valid_to_us)
     assert not entry.valid_at(entry.valid_to_us + 1)
     assert (entry.valid_to_us - entry.valid_from_us) / 86_400e6 == pytest.approx(181, abs=0.01)
@@ -49,19 +37,19 @@ def test_validity_runs_from_the_first_to_the_last_local_day():
     ({"valid_from": "soon"}, "Invalid isoformat"),
 ])
 def test_a_bad_row_is_a_clear_error_naming_file_and_row(tmp_path, change, message):
-    path = write_csv(tmp_path / "w.csv", [ROWS[0], {**ROWS[1], **change}])
+    path = write_watchlist_csv(tmp_path / "w.csv", [WATCHLIST_ROWS[0], {**WATCHLIST_ROWS[1], **change}])
     with pytest.raises(ValueError, match=rf"w.csv row 2: .*{message}"):
         read_watchlist_file(path)
 
 
 def test_a_missing_column_is_named(tmp_path):
-    rows = [{k: v for k, v in ROWS[0].items() if k != "category"}]
+    rows = [{k: v for k, v in WATCHLIST_ROWS[0].items() if k != "category"}]
     with pytest.raises(ValueError, match="missing column 'category'"):
-        read_watchlist_file(write_csv(tmp_path / "w.csv", rows))
+        read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", rows))
 
 
 def test_redis_answers_like_the_file_after_a_load(tmp_path, redis_url):
-    path = write_csv(tmp_path / "w.csv", ROWS)
+    path = write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)
     meta = load_into_redis(read_watchlist_file(path), redis_url, source=str(path))
     assert meta["count"] == 3
     live, file = RedisWatchlist(redis_url), FileWatchlist(path)
@@ -71,8 +59,8 @@ def test_redis_answers_like_the_file_after_a_load(tmp_path, redis_url):
 
 
 def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
-    load_into_redis(read_watchlist_file(write_csv(tmp_path / "a.csv", ROWS)), redis_url, "a")
-    load_into_redis(read_watchlist_file(write_csv(tmp_path / "b.csv", ROWS[:1])), redis_url, "b")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "a.csv", WATCHLIST_ROWS)), redis_url, "a")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "b.csv", WATCHLIST_ROWS[:1])), redis_url, "b")
     client = redis.Redis.from_url(redis_url)
     assert sorted(k.decode() for k in client.scan_iter(WATCHLIST_ENTRY_PATTERN)) == [
         watchlist_entry_key(canonical("琼C12345"))]
@@ -80,11 +68,11 @@ def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
 
 def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
     now = [0.0]
-    load_into_redis(read_watchlist_file(write_csv(tmp_path / "v.csv", ROWS[2:])), redis_url, "v")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "v.csv", WATCHLIST_ROWS[2:])), redis_url, "v")
     live = RedisWatchlist(redis_url, ttl_s=5, clock=lambda: now[0])
     key = canonical("琼C12345")
     assert live.lookup([key]) == {}
-    load_into_redis(read_watchlist_file(write_csv(tmp_path / "w.csv", ROWS[:1])), redis_url, "w")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS[:1])), redis_url, "w")
     now[0] = 4.0
     assert live.lookup([key]) == {}
     now[0] = 5.5
@@ -94,6 +82,6 @@ def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
 def test_a_parquet_watchlist_reads_like_the_csv(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
-    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "w.parquet")
+    pq.write_table(pa.Table.from_pylist(WATCHLIST_ROWS), tmp_path / "w.parquet")
     assert read_watchlist_file(tmp_path / "w.parquet") == read_watchlist_file(
-        write_csv(tmp_path / "w.csv", ROWS))
+        write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))

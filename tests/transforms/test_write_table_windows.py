@@ -17,14 +17,13 @@ from apache_beam.transforms.window import IntervalWindow, Sessions, TimestampedV
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from pipelines.analysis.tables import connect
-from tests.transforms.test_dispatch import MINUTE, T0
-from tests.transforms.test_metrics import dispatch, passing
-from tests.transforms.test_read_redis_stream import STREAM, event, push, streaming_pipeline
-from transforms.measure.metrics import WindowedMetrics
-from transforms.ingest.read_redis_stream import ReadRedisStream, StreamConfig
-from transforms.redis_contract import END_FIELD, EVENT_FIELD
 from models.records import Passing
+from pipelines.analysis.tables import connect
+from tests.builders import MINUTE, T0, dispatch, passing
+from tests.streams import STREAM, camera_line, push, streaming_pipeline
+from transforms.ingest.read_redis_stream import ReadRedisStream, StreamConfig
+from transforms.measure.metrics import WindowedMetrics
+from transforms.redis_contract import END_FIELD, EVENT_FIELD
 from transforms.store.write_table_windows import ROWS_PER_GROUP, WriteTableWindows, _WritePane, window_file_name
 from transforms.store.write_tables import WriteTables, arrow_schema
 
@@ -69,9 +68,9 @@ class _ToPassing(beam.DoFn):
         yield passing_at(json.loads(line.text)["event_id"], at.micros)
 
 
-def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url):
+def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url, prism):
     out = tmp_path / "tables"
-    p = streaming_pipeline()
+    p = streaming_pipeline(prism)
     live = StreamConfig(STREAM, out_of_orderness_s=2, idle_advance_s=30, stop_at_end=True)
     ({"passings": p | ReadRedisStream(redis_url, live)
                     | beam.ParDo(_ToPassing()).with_output_types(Passing)}
@@ -79,7 +78,7 @@ def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url)
     result = p.run()
     try:
         # 08:01:10 moves the watermark to 08:01:08: minute 0 closes, minute 1 stays open.
-        push(redis_url, *({EVENT_FIELD: event(n, f"2026-11-29T08:0{at}+08:00")}
+        push(redis_url, *({EVENT_FIELD: camera_line(n, f"2026-11-29T08:0{at}+08:00")}
                           for n, at in enumerate(("0:05", "0:30", "0:59", "1:10"))))
         first = out / "passings" / file_of(0)
         deadline = time.monotonic() + 30
@@ -92,7 +91,7 @@ def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url)
         assert schema.equals(arrow_schema(Passing), check_metadata=False)
         assert schema.metadata[b"roadchief.plate_key_id"] == b"test-key"
         assert union_ids(out / "passings") == ["e0", "e1", "e2"]
-        push(redis_url, {EVENT_FIELD: event(4, "2026-11-29T08:01:40+08:00")}, {END_FIELD: "1"})
+        push(redis_url, {EVENT_FIELD: camera_line(4, "2026-11-29T08:01:40+08:00")}, {END_FIELD: "1"})
         assert result.wait_until_finish() == "DONE"
     finally:
         if result.state == "RUNNING":
@@ -102,7 +101,7 @@ def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url)
     assert_only_whole_parquet_files(out)
 
 
-def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path):
+def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path, prism):
     """Lateness 5 minutes: d and e are late but kept, each in a file of its own; f is too late."""
     out = tmp_path / "tables"
     at = {"a": 0, "b": 30, "c": 70, "d": 40, "e": 50, "f": 20}
@@ -119,7 +118,7 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path):
               .advance_watermark_to(watermark(3)).add_elements(records("e"))
               .advance_watermark_to(watermark(10)).add_elements(records("f"))
               .advance_watermark_to(watermark(20)).advance_watermark_to_infinity())
-    with streaming_pipeline() as p:
+    with streaming_pipeline(prism) as p:
         passings = p | stream.with_output_types(Passing)
         nothing = p | beam.Create([]).with_output_types(Passing)
         metrics = (passings, nothing, nothing) | WindowedMetrics(window_minutes=5)
@@ -138,6 +137,7 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path):
     assert_only_whole_parquet_files(out)
 
 
+@pytest.mark.beam
 def test_on_fn_api_the_window_files_hold_the_batch_tables(tmp_path):
     """Same rows and columns as WriteTables; dispatch sessions are regrouped into the fixed
     windows; a record without event time goes to the `min` window's file."""

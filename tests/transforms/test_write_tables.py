@@ -1,6 +1,7 @@
 import pyarrow as pa
 
 from models.records import DEAD_LETTERS, DeadLetter, Dispatch, Passing
+from tests.builders import dispatch
 from transforms.store.write_tables import TABLES, arrow_schema, as_row
 
 
@@ -18,7 +19,6 @@ def test_nested_records_become_lists_of_structs():
 def test_every_table_has_a_schema_and_rows_convert(tmp_path):
     for record in TABLES.values():
         assert len(arrow_schema(record)) == len(record._fields)
-    from tests.transforms.test_metrics import dispatch
     row = as_row(dispatch(0))
     table = pa.Table.from_pylist([row], schema=arrow_schema(Dispatch))
     assert table.column("created_at")[0].value == dispatch(0).created_at_us

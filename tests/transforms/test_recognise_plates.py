@@ -176,7 +176,7 @@ def test_the_dofn_instances_of_a_worker_process_share_one_reader(monkeypatch):
     loads = []
     monkeypatch.setattr(models.plates.reader.PlateReader, "load",
                         lambda path=None: loads.append(path) or Reader())
-    stage = pickle.dumps(_ReadImages(None, max_bytes=1000, max_pixels=10_000, image_root=None))
+    stage = pickle.dumps(_ReadImages(RecognitionConfig(max_image_bytes=1000, max_image_pixels=10_000)))
     instances = [pickle.loads(stage) for _ in range(4)]
     readers = []
     threads = [threading.Thread(target=lambda fn=fn: (fn.setup(), readers.append(fn.shared_reader())))
@@ -197,7 +197,7 @@ def test_stages_with_their_own_model_load_their_own_reader(monkeypatch):
             self.path = path
 
     monkeypatch.setattr(models.plates.reader.PlateReader, "load", lambda path=None: Reader(path))
-    first, second = (_ReadImages(path, max_bytes=1000, max_pixels=10_000, image_root=None)
+    first, second = (_ReadImages(RecognitionConfig(path, max_image_bytes=1000, max_image_pixels=10_000))
                      for path in ("a.keras", "b.keras"))
     first.setup(), second.setup()
     assert (first.shared_reader().path, second.shared_reader().path) == ("a.keras", "b.keras")

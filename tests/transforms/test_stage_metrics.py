@@ -14,8 +14,8 @@ from apache_beam.utils.timestamp import Timestamp
 from models.records import DeadLetter, EventLine
 from tests.builders import WATCHLIST_ROWS, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
-from transforms.enrich.match_watchlist import _MatchBuffer, _MatchEach
-from transforms.enrich.recognise_plates import _ReadImages
+from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBuffer, _MatchEach
+from transforms.enrich.recognise_plates import RecognitionConfig, _ReadImages
 from transforms.enrich.watchlist_store import RedisWatchlist, entry_from_row, load_into_redis
 from transforms.ingest.deduplicate import _first_delivery
 from transforms.ingest.fields import InvalidRecord
@@ -123,7 +123,7 @@ def test_a_duplicate_delivery_is_counted():
 
 
 def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
-    fn = _MatchEach(str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)), 1, 5.0, None, 1.0, 0.0)
+    fn = _MatchEach(WatchlistConfig(str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)), 1, 5.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         fn.start_bundle()
@@ -136,7 +136,7 @@ def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
 
 def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(redis_url):
     load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
-    fn = _MatchBuffer(redis_url, 0, 60.0, None, 1.0, 0.0)
+    fn = _MatchBuffer(WatchlistConfig(redis_url, 0, 60.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         for _ in range(2):
@@ -175,7 +175,7 @@ def test_the_model_counts_the_frames_it_reads_and_how_long_each_call_took(tmp_pa
     from models.plates.training.render import render_plate
     for n in range(3):
         cv2.imwrite(str(tmp_path / f"crop{n}.png"), render_plate("琼C12345", "blue", np.random.default_rng(n)))
-    fn = _ReadImages(None, max_bytes=1 << 20, max_pixels=10_000_000, image_root=None)
+    fn = _ReadImages(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000))
     fn.setup()
     events = [camera_event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(3)] + [camera_event(None, None, image="missing.png", base=str(tmp_path))]

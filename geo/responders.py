@@ -5,8 +5,7 @@ factor for the street network, and covered at the slower of the responder's
 travel mode and the road class of the segment where the vehicle was seen.
 This is an estimate to rank officers by, not a route.
 """
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -39,13 +38,13 @@ class ResponderIndex:
 
     def on_duty(self, at_us: int) -> np.ndarray:
         """Mask of responders whose shift covers the local time of `at_us`."""
-        local = datetime.fromtimestamp(at_us / 1e6, tz=timezone.utc).astimezone(self._zone)
+        local = datetime.fromtimestamp(at_us / 1e6, tz=UTC).astimezone(self._zone)
         minute = local.hour * 60 + local.minute
         same_day = (self._start <= minute) & (minute < self._end)
         overnight = (self._start > self._end) & ((minute >= self._start) | (minute < self._end))
         return same_day | overnight
 
-    def nearest(self, lon: Optional[float], lat: Optional[float], at_us: int, k: int,
+    def nearest(self, lon: float | None, lat: float | None, at_us: int, k: int,
                 road_speed_kmh: float) -> list[AssignedResponder]:
         """The k nearest on-duty responders, fastest first."""
         if lon is None or lat is None or k <= 0:

@@ -6,7 +6,7 @@ batching transforms cost a shuffle-free but per-element stage of their own;
 buffering inside the DoFn that needs the batch costs nothing extra. Each
 buffered element keeps its timestamp and window, so outputs stay in event time.
 """
-from typing import Iterable
+from collections.abc import Iterable
 
 import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue

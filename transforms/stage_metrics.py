@@ -13,7 +13,7 @@ Dead letters are counted by reason class: a short label that stays the same
 whatever the reason's text says about the line (`bad_json`, `missing_field`,
 `unknown_camera`, …), so a dashboard can follow each class over time.
 """
-from functools import lru_cache
+from functools import cache
 
 from apache_beam.metrics import Metrics
 
@@ -59,7 +59,7 @@ def reason_class(stage: str, reason: str) -> str:
     return "bad_value"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dead_letter_counter(label: str):
     return Metrics.counter(NAMESPACE, DEAD_LETTERS + label)
 

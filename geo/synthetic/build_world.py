@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from geo.world import (CAMERA_COLUMNS, CHIEF_COLUMNS, RESPONDER_COLUMNS, ROAD_COLUMNS,
-                       WATCHLIST_COLUMNS)
+from geo.world import CAMERA_COLUMNS, CHIEF_COLUMNS, RESPONDER_COLUMNS, ROAD_COLUMNS, WATCHLIST_COLUMNS
 from models.plate_rules import DIGITS, LETTERS
 
 METRIC_CRS = "EPSG:32649"

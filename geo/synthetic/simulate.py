@@ -24,10 +24,11 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import geopandas

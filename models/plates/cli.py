@@ -12,9 +12,9 @@ import json
 import sys
 
 from models.plates.images import ImageError, decode_image, read_regular_file
+from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
 
 
 def _row(file: str, read: PlateRead) -> dict:

@@ -106,7 +106,8 @@ def _rectify(frame: np.ndarray, rect) -> tuple[np.ndarray, tuple[int, int, int, 
     out_w = int(np.clip(rect[1][0], 40, 400))
     out_h = max(12, int(round(out_w * rect[1][1] / rect[1][0])))
     dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
-    crop = cv2.warpPerspective(frame, cv2.getPerspectiveTransform(corners, dst), (out_w, out_h), borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpPerspective(frame, cv2.getPerspectiveTransform(corners, dst), (out_w, out_h),
+                               borderMode=cv2.BORDER_REPLICATE)
     fh, fw = frame.shape[:2]
     x1, y1 = np.clip(corners.min(0), 0, [fw - 1, fh - 1]).astype(int)
     x2, y2 = np.clip(corners.max(0), 0, [fw - 1, fh - 1]).astype(int)
@@ -130,7 +131,8 @@ def _masks(small: np.ndarray) -> list[tuple[str, np.ndarray]]:
     # dark strokes narrower than 9 px on anything brighter: the text line of a plate
     # whose colour the masks miss (a new-energy plate bleached by the sun)
     ink = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3)))
-    ink = cv2.morphologyEx((ink > 40).astype(np.uint8) * 255, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 3)))
+    ink = cv2.morphologyEx((ink > 40).astype(np.uint8) * 255, cv2.MORPH_CLOSE,
+                           cv2.getStructuringElement(cv2.MORPH_RECT, (11, 3)))
     masks.append(("ink", cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))))
     return masks
 

@@ -86,7 +86,8 @@ def load_keras_model(path: str | Path | None = None):
     except Exception as e:  # keras raises many types for a bad file
         raise ModelLoadError(f"cannot load plate model {path}: {e}") from e
     if model.input_shape[1:3] != (INPUT_H, INPUT_W) or model.output_shape[-1] != charset.NUM_CLASSES:
-        raise ModelLoadError(f"{path} is not a plate-reader model (input {model.input_shape}, output {model.output_shape})")
+        raise ModelLoadError(f"{path} is not a plate-reader model "
+                             f"(input {model.input_shape}, output {model.output_shape})")
     return model
 
 
@@ -114,7 +115,8 @@ def to_read(d: Decoded, box=None, color=None) -> PlateRead:
     """A decoded string as a PlateRead; implausible strings become plate=None."""
     conf = min(d.char_confidences) if d.char_confidences else 0.0
     if not is_plate(d.text):
-        return PlateRead(None, conf, d.char_confidences, box, color, d.alternates, f"unreadable plate (decoded {d.text!r})")
+        return PlateRead(None, conf, d.char_confidences, box, color, d.alternates,
+                         f"unreadable plate (decoded {d.text!r})")
     return PlateRead(d.text, conf, d.char_confidences, box, _color_from_text(d.text, color), d.alternates, None)
 
 

@@ -22,8 +22,9 @@ import time
 
 def pool(port: int) -> None:
     """Serve workers on `port` until killed."""
-    import models.records  # noqa: F401  (registers the records' schemas)
     from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
+
+    import models.records  # noqa: F401  (registers the records' schemas)
     address, server = BeamFnExternalWorkerPoolServicer.start(port=port)
     print(f"roadchief worker pool listening at {address}", flush=True)
     try:

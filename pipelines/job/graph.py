@@ -20,25 +20,25 @@ PublishDispatches also appends each dispatch to a Redis Stream when asked.
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
+from models.records import EventLine
 from pipelines.flink.expansion import expansion_service
 from pipelines.job.configs import stage_configs
 from pipelines.job.options import RoadchiefOptions, arrival_targets, custom_periods, plate_key_id
-from transforms.enrich.assign_segment import AssignRoadSegment
-from transforms.ingest.deduplicate import DropDuplicateDeliveries
 from transforms.act.dispatch import DispatchOfficers
+from transforms.act.publish_dispatches import PublishDispatches
+from transforms.act.responses import FollowDispatches
+from transforms.enrich.assign_segment import AssignRoadSegment
 from transforms.enrich.match_watchlist import MatchWatchlist
-from transforms.measure.metrics import WindowedMetrics
-from transforms.ingest.parse_events import ParseEvents
-from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes
 from transforms.enrich.place_reports import PlaceReports
 from transforms.enrich.pseudonymise import PseudonymiseDeadLetters, PseudonymiseNonHits
-from transforms.act.publish_dispatches import PublishDispatches
+from transforms.enrich.recognise_plates import RecognisePlates
+from transforms.ingest.deduplicate import DropDuplicateDeliveries
+from transforms.ingest.parse_events import ParseEvents
+from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes
 from transforms.ingest.read_events import ReadEventLines
 from transforms.ingest.read_kafka import ReadKafkaEvents
 from transforms.ingest.read_redis_stream import ReadRedisStream
-from models.records import EventLine
-from transforms.enrich.recognise_plates import RecognisePlates
-from transforms.act.responses import FollowDispatches
+from transforms.measure.metrics import WindowedMetrics
 from transforms.measure.safety_metrics import SafetyMetrics
 from transforms.store.write_table_windows import WriteTableWindows
 from transforms.store.write_tables import WriteTables

@@ -13,18 +13,17 @@ import stat
 import zipfile
 from pathlib import Path
 
-from apache_beam.options.pipeline_options import (FlinkRunnerOptions, PipelineOptions, PortableOptions,
-                                                  StandardOptions)
+from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions, PortableOptions, StandardOptions
 
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
 from pipelines.flink.tools import EXPANSION_SERVICE_JAR, missing
 from pipelines.store.object_store import ObjectStore, scheme_of
 from pipelines.store.output_bucket import LEASE_S, output_problem
-from transforms.measure.periods import parse_range
 from transforms.enrich.privacy import KEY_ENV, key_id, load_plate_key
-from transforms.ingest.read_kafka import EVENTS_TOPIC, unreachable
 from transforms.enrich.watchlist_store import live_watchlist_problem, read_watchlist_file
+from transforms.ingest.read_kafka import EVENTS_TOPIC, unreachable
+from transforms.measure.periods import parse_range
 from transforms.redis_contract import DISPATCHES_STREAM, EVENTS_STREAM, entry_offset, is_redis, redis_problem
 
 SAMPLE_WORLD = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"

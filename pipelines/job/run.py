@@ -13,21 +13,20 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
 
+from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
 from pipelines.flink.submit import flink_arguments
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
-from pipelines.store.output import Output, output_of
-from pipelines.store.output_folder import RECONCILIATION
-from pipelines.operate.replay import count_entries
 from pipelines.job.stage_metrics import print_stage_metrics
 from pipelines.job.summary import print_summary, reconcile
-from pipelines.analysis.tables import count_lines
+from pipelines.operate.replay import count_entries
+from pipelines.store.output import Output, output_of
+from pipelines.store.output_folder import RECONCILIATION
 from transforms.enrich.watchlist_store import live_watchlist_problem
 from transforms.redis_contract import is_redis
 from transforms.store.write_tables import TABLES

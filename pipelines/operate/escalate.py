@@ -17,11 +17,19 @@ appended, so a restarted escalator escalates nothing twice.
 """
 import json
 import time
-from datetime import datetime, timezone
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import NamedTuple
 
-from transforms.redis_contract import (ACKS_STREAM, APPEND_ONCE, DISPATCHES_STREAM, ESCALATIONS_STREAM,
-                                       SENT_ESCALATIONS, connect, entry_time_s)
+from transforms.redis_contract import (
+    ACKS_STREAM,
+    APPEND_ONCE,
+    DISPATCHES_STREAM,
+    ESCALATIONS_STREAM,
+    SENT_ESCALATIONS,
+    connect,
+    entry_time_s,
+)
 
 
 class Escalation(NamedTuple):
@@ -49,7 +57,7 @@ def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
     client = connect(url, decode_responses=True)
     try:
         return client.xadd(ACKS_STREAM, {"dispatch_id": dispatch_id, "responder_id": responder_id,
-                                         "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                                         "at": datetime.now(UTC).isoformat(timespec="seconds")})
     finally:
         client.close()
 

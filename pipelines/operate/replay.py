@@ -8,7 +8,8 @@ dead-letters them as it would from a file. A retried push after a connection
 error may add an entry twice; the pipeline removes duplicates by event_id.
 """
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from transforms.ingest.read_redis_stream import captured_at_us
 from transforms.redis_contract import END_FIELD, EVENT_FIELD, EVENTS_STREAM, connect
@@ -79,7 +80,7 @@ def count_entries(redis_url: str, stream: str = EVENTS_STREAM, after: str = "0")
     try:
         while True:
             entries = client.xrange(stream, min=start, count=BATCH)
-            for raw_id, fields in entries:
+            for _, fields in entries:
                 if EVENT_FIELD.encode() not in fields and END_FIELD.encode() in fields:
                     return count
                 count += 1

@@ -1,6 +1,6 @@
 """`roadchief watch`: follow the dispatch stream in a terminal, one line per dispatch."""
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from transforms.redis_contract import DISPATCHES_STREAM, connect
 
@@ -25,8 +25,9 @@ def watch(url: str, stream: str = DISPATCHES_STREAM, from_start: bool = False, c
     try:
         while not count or shown < count:
             for _, entries in client.xread({stream: last_id}, block=block_ms, count=100) or []:
-                for last_id, fields in entries:
+                for entry_id, fields in entries:
                     show(dispatch_line(fields))
+                    last_id = entry_id
                     shown += 1
     except KeyboardInterrupt:
         pass

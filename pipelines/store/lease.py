@@ -18,14 +18,13 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 from pipelines.errors import ObjectStoreError, OutputBusy, RunFailed
-from pipelines.store.output_folder import describe_holder
 from pipelines.store.object_store import not_found, precondition_failed, refusal
-
+from pipelines.store.output_folder import describe_holder
 
 CLOCK_GRAIN_S = 1.0
 
@@ -124,7 +123,7 @@ class Lease:
 
     def _put(self, **condition) -> bool:
         """Write the lease under `condition`; False if the store says it no longer holds."""
-        body = {**self._holder, "renewed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        body = {**self._holder, "renewed": datetime.now(UTC).isoformat(timespec="seconds"),
                 "token": uuid.uuid4().hex}
         try:
             reply = self._client.put_object(Bucket=self._bucket, Key=self._key, Body=json.dumps(body).encode(),

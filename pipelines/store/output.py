@@ -11,8 +11,8 @@ from typing import Protocol
 import duckdb
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.store.object_store import ObjectStore, is_s3
 from pipelines.job.options import RoadchiefOptions
+from pipelines.store.object_store import ObjectStore, is_s3
 from pipelines.store.output_bucket import OutputBucket
 from pipelines.store.output_folder import OutputFolder
 

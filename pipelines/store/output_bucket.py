@@ -26,9 +26,9 @@ import os
 import socket
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -60,7 +60,7 @@ class OutputBucket:
     def writer(self, command: str) -> Iterator["OutputBucket"]:
         """Hold the output's lease for the whole block; OutputBusy names the holder if taken."""
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command[:300]}
+                  "started": datetime.now(UTC).isoformat(timespec="seconds"), "command": command[:300]}
         lease = Lease(self._client, self._where.bucket, self._where.key(LEASE), self._lease_s, holder,
                       self.location)
         self._taken_over = lease.acquire()
@@ -87,7 +87,7 @@ class OutputBucket:
 
     def new_version(self) -> str:
         """Where one run writes its tables, named so that versions sort by start time."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         return self._where.url(VERSIONS, f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
 
     def write_text(self, version: str, name: str, text: str) -> None:
@@ -105,9 +105,9 @@ class OutputBucket:
             raise RunFailed(f"{self.location}: publish outside writer()")
         self._lease.confirm()
         name = _name(version)
-        self._put(self._where.key(VERSIONS, name, PUBLISHED), datetime.now(timezone.utc).isoformat() + "\n")
+        self._put(self._where.key(VERSIONS, name, PUBLISHED), datetime.now(UTC).isoformat() + "\n")
         previous, etag = self._found
-        pointer = {"version": name, "published": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pointer = {"version": name, "published": datetime.now(UTC).isoformat(timespec="seconds"),
                    "tables": tables}
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
         try:

@@ -26,10 +26,11 @@ import shutil
 import socket
 import sys
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from pipelines.errors import OutputBusy
 
@@ -79,7 +80,7 @@ class OutputFolder:
             handle.seek(0)
             handle.truncate()
             handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                     "started": datetime.now(UTC).isoformat(timespec="seconds"),
                                      "command": command[:300]}) + "\n")
             handle.flush()
             yield self
@@ -96,7 +97,7 @@ class OutputFolder:
         keep = self._kept()
         for version in self._all_versions():
             if version.name not in keep and not (version / PUBLISHED).exists():
-                stopped = datetime.fromtimestamp(version.stat().st_mtime, timezone.utc)
+                stopped = datetime.fromtimestamp(version.stat().st_mtime, UTC)
                 shutil.rmtree(version, ignore_errors=True)
                 removed.append(f"removed the unfinished tables of run {version.name} "
                                f"(stopped before publishing, last written {stopped:%Y-%m-%d %H:%M:%S} UTC)")
@@ -104,7 +105,7 @@ class OutputFolder:
 
     def new_version(self) -> Path:
         """An empty folder for one run's tables, named so that versions sort by start time."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         version = self._versions / f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         version.mkdir(parents=True)
         return version
@@ -117,7 +118,7 @@ class OutputFolder:
 
     def publish(self, version: Path, tables: list[str]) -> None:
         """Make `version` current in one atomic switch; keep the one it replaces, drop older ones."""
-        (version / PUBLISHED).write_text(datetime.now(timezone.utc).isoformat() + "\n")
+        (version / PUBLISHED).write_text(datetime.now(UTC).isoformat() + "\n")
         for name in tables:
             (version / name).mkdir(exist_ok=True)
         previous = self.current()

@@ -123,7 +123,8 @@ def test_a_duplicate_delivery_is_counted():
 
 
 def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
-    fn = _MatchEach(WatchlistConfig(str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)), 1, 5.0, None, 1.0, 0.0))
+    watchlist = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
+    fn = _MatchEach(WatchlistConfig(watchlist, 1, 5.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         fn.start_bundle()

@@ -91,8 +91,9 @@ class _LiveDispatch(_MakeDispatch):
     """Per plate: dispatch the first hit at once, re-issue the dispatch on each further hit.
 
     State is the latest incident of the plate: its hits and the hit that
-    opened it, which fixes its id, creation time and opening place. A hit a cooldown or more after the incident's last sighting (in
-    event time, so a replay splits incidents where the batch sessions end)
+    opened it, which fixes its id, creation time and opening place. A hit a
+    cooldown or more after the incident's last sighting (in event time, so a
+    replay splits incidents where the batch sessions end)
     replaces it with a new incident and a new id. No timer clears the state: a
     plate's state is one incident, and only watchlisted plates reach this stage,
     so state is bounded by the watchlist. Prism runs with bundle splitting off

@@ -11,7 +11,7 @@ last_seen (ISO, local time), town, road_name, segment_id, lon, lat,
 chief_chain and responders (JSON lists), best_eta_s.
 """
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import apache_beam as beam
@@ -23,7 +23,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def stream_fields(dispatch: Dispatch) -> dict[str, str]:
-    last_seen = datetime.fromtimestamp(dispatch.last_seen_us / 1e6, tz=timezone.utc).astimezone(ZONE)
+    last_seen = datetime.fromtimestamp(dispatch.last_seen_us / 1e6, tz=UTC).astimezone(ZONE)
     return {
         "dispatch_id": dispatch.dispatch_id, "plate": dispatch.plate, "category": dispatch.category,
         "priority": str(dispatch.priority), "sightings": str(dispatch.sightings),

@@ -9,8 +9,8 @@ still a passing, just not on the network.
 import apache_beam as beam
 
 from geo.shared import locator_at, placements_at, world_at
-from transforms.buffered import BufferedDoFn
 from models.records import CameraEvent, Passing, Place
+from transforms.buffered import BufferedDoFn
 
 
 def _passing(event: CameraEvent, layer: str, town: str, placement, lon, lat) -> Passing:

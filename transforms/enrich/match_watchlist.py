@@ -9,13 +9,12 @@ score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
 from dataclasses import dataclass
-from typing import Optional
 
 import apache_beam as beam
 
 from models.plate_rules import canonical, substitutions
-from transforms.buffered import BufferedDoFn
 from models.records import Hit, Passing, place_of
+from transforms.buffered import BufferedDoFn
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
 from transforms.redis_contract import is_redis
 from transforms.stage_metrics import HITS, WATCHLIST_LOOKUPS
@@ -80,7 +79,7 @@ class WatchlistConfig:
     watchlist: str
     max_substitutions: int = 1
     ttl_s: float = 5.0
-    snapshot: Optional[str] = None
+    snapshot: str | None = None
     wait_s: float = 120.0
     max_age_s: float = 0.0
 

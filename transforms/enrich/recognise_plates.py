@@ -33,15 +33,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
 
-from models.plates.images import MAX_DECODED_BYTES
-from transforms.buffered import BufferedDoFn
 from models.plate_rules import normalise_plate
+from models.plates.images import MAX_DECODED_BYTES
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
+from transforms.buffered import BufferedDoFn
 from transforms.stage_metrics import FRAMES_RECOGNISED, RECOGNITION_MS, counted
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -55,11 +54,11 @@ _BUDGETS_LOCK = threading.Lock()
 class RecognitionConfig:
     """What RecognisePlates may read and how much of it: the model, when a camera read is
     trusted, and the limits that keep a hostile or broken image from exhausting a worker."""
-    model_path: Optional[str] = None  # None: the shipped committee of three
+    model_path: str | None = None  # None: the shipped committee of three
     min_camera_confidence: float = 0.8
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
-    image_root: Optional[str] = None  # absolute image paths are allowed only under it
+    image_root: str | None = None  # absolute image paths are allowed only under it
     max_image_decoded_bytes: int = MAX_DECODED_BYTES
     max_image_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES
 

@@ -23,17 +23,25 @@ import hashlib
 import json
 import logging
 import time
-from datetime import date, datetime, time as day_time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from datetime import time as day_time
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, Optional
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import redis
 from apache_beam.metrics import Metrics
 
 from models.plate_rules import canonical, normalise_plate
-from transforms.redis_contract import (RETRIES, WATCHLIST_ENTRY_PATTERN, WATCHLIST_META, connect, is_redis,
-                                       watchlist_entry_key)
+from transforms.redis_contract import (
+    RETRIES,
+    WATCHLIST_ENTRY_PATTERN,
+    WATCHLIST_META,
+    connect,
+    is_redis,
+    watchlist_entry_key,
+)
 from transforms.stage_metrics import NAMESPACE, WATCHLIST_CACHE_HITS
 
 CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "scrapped", "fake_plate")
@@ -246,14 +254,14 @@ class GuardedWatchlist:
     up to `wait_s`, then raises: a run stops loudly rather than thin silently.
     """
 
-    def __init__(self, live: RedisWatchlist, snapshot: Optional[FileWatchlist], wait_s: float,
+    def __init__(self, live: RedisWatchlist, snapshot: FileWatchlist | None, wait_s: float,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self._live = live
         self._snapshot = snapshot
         self._wait_s = wait_s
         self._clock = clock
         self._sleep = sleep
-        self._fault: Optional[str] = None
+        self._fault: str | None = None
 
     def answer(self, canons: Iterable[str]) -> Answer:
         canons = list(canons)
@@ -313,7 +321,7 @@ def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     return meta
 
 
-def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
+def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> str | None:
     """Why the Redis list at `url` cannot answer now (unreachable, refused, missing,
     empty, too old), or None if it can."""
     live = RedisWatchlist(url, retries=0, max_age_s=max_age_s)
@@ -332,7 +340,7 @@ def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
         live.close()
 
 
-def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None,
+def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: str | None = None,
                    wait_s: float = 120.0, max_age_s: float = 0.0):
     """A backend for `--watchlist`: a file path, or a redis:// or rediss:// URL guarded by
     `GuardedWatchlist` (covered from the `snapshot` file, if given, while Redis cannot answer)."""

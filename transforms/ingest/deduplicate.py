@@ -16,8 +16,8 @@ letters. The runner drops a window's state when the window expires, which
 keeps memory flat on an endless stream. A redelivery carries the same capture
 time as the original, so it falls in the same window; the window's state is
 kept for the live run's allowed lateness after it closes, and the source
-refuses lines later than that (ParseEvents), so no copy is dropped unseen. (State cleared by a user timer would also catch
-copies with different capture times, but on Prism a bundle split while timers
+refuses lines later than that (ParseEvents), so no copy is dropped unseen. (State
+cleared by a user timer would also catch copies with different capture times, but on Prism a bundle split while timers
 are pending can lose state and pass a copy twice: measured, not guessed.)
 
 On a watermark-driven runner (Prism, Flink) the replay's groups are stamped

@@ -6,26 +6,25 @@ ends up in `dead_letters`; nothing else escapes, whatever the line holds.
 import json
 import math
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Optional
+from datetime import UTC, datetime, timedelta
 
-from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
 from models.records import DeadLetter, EventLine
+from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
 
 RAW_LIMIT = 1000
 # A lone UTF-16 surrogate can only come from a JSON escape: the line itself was decoded from UTF-8.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
 class InvalidRecord(ValueError):
     """The reason a line breaks its contract, as it appears in dead_letters."""
 
-    record_id: Optional[str] = None
+    record_id: str | None = None
 
 
-def dead_letter(line: EventLine, stage: str, reason: str, record_id: Optional[str] = None) -> DeadLetter:
+def dead_letter(line: EventLine, stage: str, reason: str, record_id: str | None = None) -> DeadLetter:
     return DeadLetter(line.source, record_id, stage, reason, line.text[:RAW_LIMIT])
 
 
@@ -71,7 +70,7 @@ def _refuse_lone_surrogates(value, where: str = "") -> None:
             _refuse_lone_surrogates(item, where)
 
 
-def number_field(obj: dict, field: str, low: float, high: float) -> Optional[float]:
+def number_field(obj: dict, field: str, low: float, high: float) -> float | None:
     value = obj.get(field)
     if value is None:
         return None
@@ -97,7 +96,7 @@ def count_field(obj: dict, field: str, high: int = 10_000) -> int:
     return int(value)
 
 
-def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> Optional[str]:
+def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> str | None:
     value = obj.get(field)
     if value is None:
         if required:
@@ -134,7 +133,7 @@ def time_field(obj: dict, field: str, latest_us: int) -> int:
     return micros
 
 
-def position_fields(obj: dict, required: bool) -> tuple[Optional[float], Optional[float]]:
+def position_fields(obj: dict, required: bool) -> tuple[float | None, float | None]:
     """(lon, lat) in WGS84, both or neither."""
     lon = number_field(obj, "lon", -180.0, 180.0)
     lat = number_field(obj, "lat", -90.0, 90.0)

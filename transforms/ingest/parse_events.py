@@ -4,15 +4,23 @@ A line either becomes a CameraEvent or a DeadLetter that says which rule it
 broke; nothing escapes as an exception and nothing is dropped.
 """
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import apache_beam as beam
 
 from geo.shared import world_at
-from transforms.ingest.fields import (MAX_LINE_BYTES, InvalidRecord, dead_letter, decode_line,
-                               number_field, position_fields, text_field, time_field)
 from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, EventLine, at_event_time
+from transforms.ingest.fields import (
+    MAX_LINE_BYTES,
+    InvalidRecord,
+    dead_letter,
+    decode_line,
+    number_field,
+    position_fields,
+    text_field,
+    time_field,
+)
 from transforms.stage_metrics import EVENTS_IN, counted
 
 PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})
@@ -72,7 +80,7 @@ def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: in
 
 class _ParseFn(beam.DoFn):
     def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float],
-                 allowed_lateness_s: Optional[float]):
+                 allowed_lateness_s: float | None):
         self._world_folder = world_folder
         self._max_future_s = max_future_s
         self._clock = clock
@@ -122,7 +130,7 @@ class ParseEvents(beam.PTransform):
     """
 
     def __init__(self, world_folder: str, max_future_s: float = 300.0,
-                 clock: Callable[[], float] = time.time, allowed_lateness_s: Optional[float] = None):
+                 clock: Callable[[], float] = time.time, allowed_lateness_s: float | None = None):
         super().__init__()
         self._fn = _ParseFn(world_folder, max_future_s, clock, allowed_lateness_s)
 

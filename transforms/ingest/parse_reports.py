@@ -9,16 +9,23 @@ repeated incident_id is a duplicate delivery and its later copies are dead
 letters, so an incident is never counted twice.
 """
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import apache_beam as beam
 
 from geo.shared import world_at
+from models.records import DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, Place, at_event_time
 from transforms.ingest.deduplicate import input_position
-from transforms.ingest.fields import (InvalidRecord, choice_field, count_field, dead_letter, decode_line,
-                               position_fields, text_field, time_field)
-from models.records import (DEAD_LETTERS, DeadLetter, EventLine, Incident, OutcomeReport, Place,
-                            at_event_time)
+from transforms.ingest.fields import (
+    InvalidRecord,
+    choice_field,
+    count_field,
+    dead_letter,
+    decode_line,
+    position_fields,
+    text_field,
+    time_field,
+)
 from transforms.stage_metrics import counted
 
 INCIDENT_KINDS = frozenset({"public_order", "traffic_accident"})

@@ -10,7 +10,8 @@ MAX_LINE_BYTES + 1 bytes, enough for ParseEvents to refuse it as too long, and
 the rest is skipped as it streams past.
 """
 import os
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io import fileio

@@ -45,8 +45,9 @@ that KafkaIO could stop at.
 """
 import socket
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, NamedTuple, Optional
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import VarIntCoder
@@ -54,9 +55,9 @@ from apache_beam.transforms.external import ExternalTransform, NamedTupleBasedPa
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Timestamp
 
+from models.records import EventLine
 from transforms.ingest.read_events import MAX_LINE_BYTES
 from transforms.ingest.read_redis_stream import event_time_us, stamp
-from models.records import EventLine
 
 EVENTS_TOPIC = "roadchief.events"
 READ_WITH_METADATA = "beam:transform:org.apache.beam:kafka_read_with_metadata:v1"
@@ -73,7 +74,7 @@ class KafkaReadSettings(NamedTuple):
     topics: list[str]
     key_deserializer: str
     value_deserializer: str
-    max_num_records: Optional[int]
+    max_num_records: int | None
     commit_offset_in_finalize: bool
     timestamp_policy: str
 
@@ -108,7 +109,7 @@ class _StampEventTime(beam.DoFn):
         yield beam.window.TimestampedValue(line, stamp(event_us, bound, self._lateness_us, now_s))
 
 
-def unreachable(servers: str, timeout_s: float = 3.0) -> Optional[str]:
+def unreachable(servers: str, timeout_s: float = 3.0) -> str | None:
     """Why none of `servers` (host:port, comma-separated: brokers, a service) takes a connection, or None."""
     refusals = []
     for server in servers.split(","):
@@ -130,7 +131,7 @@ class KafkaConfig:
     and test mode); `max_future_s` and `allowed_lateness_s` bound the event times it trusts."""
     topic: str = EVENTS_TOPIC
     image_base: str = ""
-    max_records: Optional[int] = None
+    max_records: int | None = None
     max_future_s: float = 300.0
     allowed_lateness_s: float = 1800.0
 

@@ -44,9 +44,9 @@ markers are skipped: they carry no event.
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Optional
 
 import apache_beam as beam
 from apache_beam.io.iobase import WatermarkEstimator
@@ -54,11 +54,10 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 
+from models.records import EventLine
 from transforms.ingest.fields import EPOCH, MICROSECOND
 from transforms.ingest.read_events import MAX_LINE_BYTES
-from models.records import EventLine
-from transforms.redis_contract import (END_FIELD, EVENT_FIELD, EVENTS_STREAM, READ_CUT, connect, entry_id,
-                                       entry_offset)
+from transforms.redis_contract import END_FIELD, EVENT_FIELD, EVENTS_STREAM, READ_CUT, connect, entry_id, entry_offset
 
 OPEN_END = 2 ** 63 - 1
 _EVENT, _END = EVENT_FIELD.encode(), END_FIELD.encode()
@@ -66,7 +65,7 @@ _CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
 READ_BUDGET_BYTES = 32 * 1024 * 1024
 
 
-def captured_at_us(text: str) -> Optional[int]:
+def captured_at_us(text: str) -> int | None:
     """The event time in `text` (µs since the epoch), if a `captured_at` with offset is found."""
     found = _CAPTURED_AT.search(text)
     if found is None:
@@ -78,13 +77,13 @@ def captured_at_us(text: str) -> Optional[int]:
     return None if moment.tzinfo is None else (moment - EPOCH) // MICROSECOND
 
 
-def event_time_us(text: str, latest_us: int) -> Optional[int]:
+def event_time_us(text: str, latest_us: int) -> int | None:
     """The line's captured_at, unless unreadable or after `latest_us` (ParseEvents refuses those)."""
     event_us = captured_at_us(text)
     return event_us if event_us is not None and event_us <= latest_us else None
 
 
-def stamp(event_us: Optional[int], watermark: Optional[Timestamp], lateness_us: int,
+def stamp(event_us: int | None, watermark: Timestamp | None, lateness_us: int,
           now_s: float) -> Timestamp:
     """Where a live line goes in event time: at its captured_at while that is within the allowed
     lateness behind the source's watermark; at the watermark when later (too late for the windows
@@ -128,7 +127,7 @@ class EventTimeWatermark(WatermarkEstimator):
     def observe_timestamp(self, timestamp):
         pass
 
-    def saw(self, event_us: Optional[int]):
+    def saw(self, event_us: int | None):
         self._arrived_s = self._clock()
         if event_us is not None and (self._latest_us is None or event_us > self._latest_us):
             self._latest_us = event_us

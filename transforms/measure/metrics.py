@@ -12,11 +12,11 @@ a few thousand elements through the shuffle instead of five per record.
 import apache_beam as beam
 from apache_beam.transforms import window
 from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.act.dispatch import latest_version
 from models.records import Dispatch, Hit, MetricRow, Passing, at_event_time
+from transforms.act.dispatch import latest_version
 from transforms.enrich.watchlist_store import CATEGORIES
 
 DIMENSIONS = ("segment", "town", "area_type", "defence_layer")

@@ -12,8 +12,8 @@ A period is named by its kind and a label an analyst can read and type:
 A day, week or range with no counterpart a year earlier (29 February, ISO
 week 53) has none, and its year-ago figures stay null.
 """
-from datetime import date, datetime, time, timedelta, timezone
-from typing import NamedTuple, Optional
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 KINDS = ("day", "week", "month", "custom")
@@ -37,7 +37,7 @@ def parse_range(text: str) -> tuple[date, date]:
     return start, end
 
 
-def _shift_year(day: date, years: int) -> Optional[date]:
+def _shift_year(day: date, years: int) -> date | None:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -61,7 +61,7 @@ def bounds(period: Period) -> tuple[date, date]:
     return start, end + timedelta(days=1)
 
 
-def shifted(period: Period, years: int) -> Optional[Period]:
+def shifted(period: Period, years: int) -> Period | None:
     """The same period `years` later (negative: earlier), or None if there is none."""
     kind, label = period
     if kind == "week":
@@ -102,7 +102,7 @@ class Calendar:
         quarter = at_us // 900_000_000
         found = self._by_quarter.get(quarter)
         if found is None:
-            day = datetime.fromtimestamp(at_us / 1e6, tz=timezone.utc).astimezone(self._zone).date()
+            day = datetime.fromtimestamp(at_us / 1e6, tz=UTC).astimezone(self._zone).date()
             year, week, _ = day.isocalendar()
             periods = [Period("day", day.isoformat()), Period("week", f"{year}-W{week:02d}"),
                        Period("month", f"{day:%Y-%m}")]

@@ -26,9 +26,9 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
 from geo.shared import chain_at, world_at
+from models.records import Hit, Incident, Response, SafetyMetric
 from transforms.measure.metrics import ALL, UNPLACED, SlottedState
 from transforms.measure.periods import RANGE, Calendar, Period, bounds, parse_range, shifted
-from models.records import Hit, Incident, Response, SafetyMetric
 
 DIMENSIONS = ("segment", "town", "area_type")
 COVERAGE = "coverage"

@@ -13,8 +13,17 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
-from models.records import (DeadLetter, Dispatch, Hit, Incident, MetricRow, OutcomeReport, Passing,
-                                Response, SafetyMetric)
+from models.records import (
+    DeadLetter,
+    Dispatch,
+    Hit,
+    Incident,
+    MetricRow,
+    OutcomeReport,
+    Passing,
+    Response,
+    SafetyMetric,
+)
 
 TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch, "metrics": MetricRow,
           "incidents": Incident, "outcomes": OutcomeReport, "responses": Response,

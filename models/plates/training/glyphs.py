@@ -77,7 +77,8 @@ def _strokes(ch: str, p: dict[str, float]) -> list[list[tuple[float, float]]]:
         "L": [[(L, T), (L, B), (R, B)]],
         "M": [[(L, B), (L, T), (cx, M + 14 * p["dip"]), (R, T), (R, B)]],
         "N": [[(L, B), (L, T), (R, B), (R, T)]],
-        "P": [[(L, B), (L, T), (R - r, T)] + _arc(R - r, T + ry_top / 2 + 1, r, ry_top / 2 + 1, 270, 450) + [(L, M + 2)]],
+        "P": [[(L, B), (L, T), (R - r, T)] + _arc(R - r, T + ry_top / 2 + 1, r, ry_top / 2 + 1, 270, 450)
+              + [(L, M + 2)]],
         "R": [
             [(L, B), (L, T), (R - r, T)] + _arc(R - r, T + ry_top / 2 + 1, r, ry_top / 2 + 1, 270, 450) + [(L, M + 2)],
             [(cx - 2, M + 2), (R, B)],

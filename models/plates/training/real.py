@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.plates.training import render
 from models.plates.rows import as_one_row, looks_double_row
+from models.plates.training import render
 
 
 def is_test_plate(plate: str) -> bool:

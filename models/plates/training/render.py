@@ -16,7 +16,7 @@ Everything takes a ``numpy.random.Generator`` so that a seed fixes the output.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -71,7 +71,8 @@ def random_plate(rng: np.random.Generator) -> tuple[str, str]:
     """A plausible plate string and its colour (blue, yellow, green or white)."""
     color = str(rng.choice(["blue", "yellow", "green", "white"], p=[0.55, 0.2, 0.17, 0.08]))
     province = PROVINCES[rng.choice(len(PROVINCES), p=_PROVINCE_WEIGHTS)]
-    letter = OFFICE_LETTERS[rng.integers(len(OFFICE_LETTERS))] if rng.random() < 0.03 else LETTERS[rng.integers(len(LETTERS))]
+    letters = OFFICE_LETTERS if rng.random() < 0.03 else LETTERS
+    letter = letters[rng.integers(len(letters))]
     if rng.random() < 0.5:  # many series start with A/B: bias a little as on real roads
         letter = "AB"[rng.integers(2)]
 
@@ -94,7 +95,7 @@ def random_plate(rng: np.random.Generator) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------- glyphs
-@lru_cache(maxsize=None)
+@cache
 def _glyph(char: str, font_path: str) -> np.ndarray:
     """Tight float mask (0..1) of one character, drawn at 96 px."""
     font = ImageFont.truetype(font_path, 96)
@@ -132,7 +133,8 @@ def _elastic(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     no two printers' dies draw a stroke's curve or a dot's angle quite alike."""
     h, w = mask.shape
     amplitude = rng.uniform(0.005, 0.02) * max(h, w)
-    field = [cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC) for _ in range(2)]
+    field = [cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+             for _ in range(2)]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     return cv2.remap(mask, xs + amplitude * field[0], ys + amplitude * field[1], cv2.INTER_LINEAR)
 
@@ -252,7 +254,8 @@ def render_plate(text: str, color: str, rng: np.random.Generator, rows: int = 1)
         cv2.circle(img, (int(dot[0] * k), int(h * dot[1])), max(1, int(5 * k)), fg, -1)
     if rng.random() < 0.6:  # rivets
         for fx in (0.25, 0.75):
-            cv2.circle(img, (int(w * fx), int(h * 0.12)), max(1, int(4 * k)), tuple(float(c) * 0.8 for c in bg[0, 0]), -1)
+            shade = tuple(float(c) * 0.8 for c in bg[0, 0])
+            cv2.circle(img, (int(w * fx), int(h * 0.12)), max(1, int(4 * k)), shade, -1)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from models.plates import charset
-from models.plates.training import real, render
 from models.plates.rows import as_one_row
+from models.plates.training import real, render
 
 CHUNK = 500
 DOUBLE_ROW_SHARE = 0.3  # of 7-character yellow plates: lorries', coaches' and trailers' plates
@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         steps_per_epoch=steps_per_epoch,
         epochs=-(-args.steps // steps_per_epoch),
         verbose=2,
-        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: save_for_inference(model, args.out))],
+        callbacks=[keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: save_for_inference(model, args.out))],
     )
 
     save_for_inference(model, args.out)

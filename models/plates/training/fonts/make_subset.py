@@ -41,7 +41,8 @@ def save_subset(font, out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    outs = [save_subset(TTCollection(str(NOTO / f"NotoSansCJK-{w}.ttc")).fonts[SC_INDEX], HERE / f"NotoSansCJKsc-{w}-plates.otf") for w in WEIGHTS]
+    outs = [save_subset(TTCollection(str(NOTO / f"NotoSansCJK-{w}.ttc")).fonts[SC_INDEX],
+                        HERE / f"NotoSansCJKsc-{w}-plates.otf") for w in WEIGHTS]
     outs.append(save_subset(TTFont(str(DROID)), HERE / "DroidSansFallback-plates.ttf"))
     outs.append(save_subset(TTCollection(str(ZENHEI)).fonts[0], HERE / "WenQuanYiZenHei-plates.ttf"))
     outs.append(save_subset(TTFont(str(SMILEY)), HERE / "SmileySans-Oblique-plates.ttf"))

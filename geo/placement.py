@@ -8,7 +8,7 @@ configured maximum distance: a camera inside a compound is not on the road
 outside it.
 """
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import geopandas as gpd
 import numpy as np
@@ -36,7 +36,7 @@ def _placement(row, distance_m: float) -> Placement:
                      str(row.area_type), float(row.speed_kmh), round(float(distance_m), 1))
 
 
-def camera_placements(world, locator: "SegmentLocator") -> dict[str, Placement | None]:
+def camera_placements(world, locator: "SegmentLocator") -> dict[str, Optional[Placement]]:
     """camera_id → the nearest segment within the locator's range, or None."""
     cameras = gpd.GeoDataFrame(
         world.cameras[[]], geometry=gpd.points_from_xy(world.cameras.lon, world.cameras.lat),
@@ -81,7 +81,7 @@ class SegmentLocator:
         distance[points_found] = d[order][first]
         return index, distance
 
-    def locate(self, lons: Sequence[float], lats: Sequence[float]) -> list[Placement | None]:
+    def locate(self, lons: Sequence[float], lats: Sequence[float]) -> list[Optional[Placement]]:
         x, y = self._to_metric.transform(np.asarray(lons, float), np.asarray(lats, float))
         index, distance = self.nearest_projected(shapely.points(x, y))
         return [None if i < 0 else _placement(self._rows[i], d) for i, d in zip(index, distance)]

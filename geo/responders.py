@@ -6,6 +6,7 @@ travel mode and the road class of the segment where the vehicle was seen.
 This is an estimate to rank officers by, not a route.
 """
 from datetime import UTC, datetime
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -44,7 +45,7 @@ class ResponderIndex:
         overnight = (self._start > self._end) & ((minute >= self._start) | (minute < self._end))
         return same_day | overnight
 
-    def nearest(self, lon: float | None, lat: float | None, at_us: int, k: int,
+    def nearest(self, lon: Optional[float], lat: Optional[float], at_us: int, k: int,
                 road_speed_kmh: float) -> list[AssignedResponder]:
         """The k nearest on-duty responders, fastest first."""
         if lon is None or lat is None or k <= 0:

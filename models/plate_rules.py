@@ -39,6 +39,7 @@ however many substitutions are allowed.
 """
 import re
 import unicodedata
+from typing import Optional
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -62,7 +63,7 @@ _STANDARD = str.maketrans({PUBLIC_SECURITY_OFFICE: "0", "I": "1"})
 _CANONICAL = str.maketrans({char: members[0] for members in CONFUSION_CLASSES for char in members})
 
 
-def normalise_plate(text: object) -> str | None:
+def normalise_plate(text: object) -> Optional[str]:
     """The plate in standard form, or None when it is not a Chinese plate.
 
     Full-width characters become ASCII, separators go, letters are upper-cased,
@@ -82,7 +83,7 @@ def canonical(plate: str) -> str:
     return plate[:1] + plate[1:].translate(_CANONICAL)
 
 
-def substitutions(read: str, listed: str) -> int | None:
+def substitutions(read: str, listed: str) -> Optional[int]:
     """OCR substitutions that turn `read` into `listed`, or None if unrelated."""
     if len(read) != len(listed) or canonical(read) != canonical(listed):
         return None

@@ -7,7 +7,7 @@ Parquet tables store.
 """
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
@@ -28,19 +28,19 @@ class CameraEvent(NamedTuple):
     event_id: str
     camera_id: str
     captured_at_us: int
-    plate: str | None
-    plate_confidence: float | None
-    plate_color: str | None
+    plate: Optional[str]
+    plate_confidence: Optional[float]
+    plate_color: Optional[str]
     plate_source: str
     plate_alternates: Sequence[str]
-    image: str | None
+    image: Optional[str]
     image_kind: str
     image_base: str
-    lon: float | None
-    lat: float | None
-    heading_deg: float | None
-    speed_kmh: float | None
-    lane: int | None
+    lon: Optional[float]
+    lat: Optional[float]
+    heading_deg: Optional[float]
+    speed_kmh: Optional[float]
+    lane: Optional[int]
 
 
 class Place(NamedTuple):
@@ -53,12 +53,12 @@ class Place(NamedTuple):
     them. A position beyond reach of every road has no segment, road or area
     type (and a town only where its camera's registry entry names one).
     """
-    segment_id: str | None = None
-    road_name: str | None = None
-    town: str | None = None
-    area_type: str | None = None
-    lon: float | None = None
-    lat: float | None = None
+    segment_id: Optional[str] = None
+    road_name: Optional[str] = None
+    town: Optional[str] = None
+    area_type: Optional[str] = None
+    lon: Optional[float] = None
+    lat: Optional[float] = None
 
 
 def place_of(record) -> Place:
@@ -72,21 +72,21 @@ class Passing(NamedTuple):
     event_id: str
     camera_id: str
     captured_at_us: int
-    plate: str | None
-    plate_confidence: float | None
+    plate: Optional[str]
+    plate_confidence: Optional[float]
     plate_source: str
     plate_alternates: Sequence[str]
-    plate_color: str | None
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
+    plate_color: Optional[str]
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
     defence_layer: str
-    lon: float | None
-    lat: float | None
-    distance_m: float | None
+    lon: Optional[float]
+    lat: Optional[float]
+    distance_m: Optional[float]
     watchlist_hit: bool
-    list_version: str | None = None  # the watchlist version the plate was checked against
+    list_version: Optional[str] = None  # the watchlist version the plate was checked against
 
 
 class Hit(NamedTuple):
@@ -103,13 +103,13 @@ class Hit(NamedTuple):
     substitutions: int
     score: float
     camera_id: str
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
     defence_layer: str
-    lon: float | None
-    lat: float | None
+    lon: Optional[float]
+    lat: Optional[float]
     list_version: str
 
 
@@ -151,21 +151,21 @@ class Dispatch(NamedTuple):
     sightings: int
     first_seen_us: int
     last_seen_us: int
-    opened_segment_id: str | None
-    opened_town: str | None
-    opened_area_type: str | None
+    opened_segment_id: Optional[str]
+    opened_town: Optional[str]
+    opened_area_type: Optional[str]
     opened_defence_layer: str
     camera_id: str
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
     defence_layer: str
-    lon: float | None
-    lat: float | None
+    lon: Optional[float]
+    lat: Optional[float]
     chief_chain: Sequence[ChiefOnDuty]
     responders: Sequence[AssignedResponder]
-    best_eta_s: float | None
+    best_eta_s: Optional[float]
     created_at_us: int
 
 
@@ -193,16 +193,16 @@ class Incident(NamedTuple):
     source: str
     incident_id: str
     kind: str
-    category: str | None
+    category: Optional[str]
     reported_at_us: int
     lon: float
     lat: float
     deaths: int
     injuries: int
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
 
 
 class OutcomeReport(NamedTuple):
@@ -212,13 +212,13 @@ class OutcomeReport(NamedTuple):
     status: str
     at_us: int
     dispatched_at_us: int
-    responder_id: str | None
+    responder_id: Optional[str]
     lon: float
     lat: float
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
 
 
 class Response(NamedTuple):
@@ -229,17 +229,17 @@ class Response(NamedTuple):
     dispatch_id: str
     dispatched_at_us: int
     made_by_run: bool
-    responder_id: str | None
-    segment_id: str | None
-    road_name: str | None
-    town: str | None
-    area_type: str | None
-    lon: float | None
-    lat: float | None
-    acknowledge_s: float | None
-    arrive_s: float | None
-    resolve_s: float | None
-    result: str | None
+    responder_id: Optional[str]
+    segment_id: Optional[str]
+    road_name: Optional[str]
+    town: Optional[str]
+    area_type: Optional[str]
+    lon: Optional[float]
+    lat: Optional[float]
+    acknowledge_s: Optional[float]
+    arrive_s: Optional[float]
+    resolve_s: Optional[float]
+    result: Optional[str]
 
 
 class SafetyMetric(NamedTuple):
@@ -254,7 +254,7 @@ class SafetyMetric(NamedTuple):
     period_end_us: int
     dimension: str
     key: str
-    name: str | None
+    name: Optional[str]
     incidents: int
     accidents: int
     deaths: int
@@ -264,35 +264,35 @@ class SafetyMetric(NamedTuple):
     resolved: int
     interceptions: int
     false_hits: int
-    interception_rate: float | None
-    acknowledge_p50_s: float | None
-    acknowledge_p90_s: float | None
-    arrive_p50_s: float | None
-    arrive_p90_s: float | None
-    resolve_p50_s: float | None
-    resolve_p90_s: float | None
+    interception_rate: Optional[float]
+    acknowledge_p50_s: Optional[float]
+    acknowledge_p90_s: Optional[float]
+    arrive_p50_s: Optional[float]
+    arrive_p90_s: Optional[float]
+    resolve_p50_s: Optional[float]
+    resolve_p90_s: Optional[float]
     arrivals: int
     arrivals_within_target: int
-    within_target_share: float | None
-    incidents_year_ago: int | None
-    accidents_year_ago: int | None
-    deaths_year_ago: int | None
-    injuries_year_ago: int | None
-    hits_year_ago: int | None
-    dispatches_year_ago: int | None
-    interceptions_year_ago: int | None
-    arrive_p50_s_year_ago: float | None
-    incidents_change_pct: float | None
-    accidents_change_pct: float | None
-    deaths_change_pct: float | None
-    injuries_change_pct: float | None
-    interceptions_change_pct: float | None
+    within_target_share: Optional[float]
+    incidents_year_ago: Optional[int]
+    accidents_year_ago: Optional[int]
+    deaths_year_ago: Optional[int]
+    injuries_year_ago: Optional[int]
+    hits_year_ago: Optional[int]
+    dispatches_year_ago: Optional[int]
+    interceptions_year_ago: Optional[int]
+    arrive_p50_s_year_ago: Optional[float]
+    incidents_change_pct: Optional[float]
+    accidents_change_pct: Optional[float]
+    deaths_change_pct: Optional[float]
+    injuries_change_pct: Optional[float]
+    interceptions_change_pct: Optional[float]
 
 
 class DeadLetter(NamedTuple):
     """An input that could not be accepted, and why."""
     source: str
-    event_id: str | None
+    event_id: Optional[str]
     stage: str
     reason: str
     raw: str

@@ -36,6 +36,7 @@ seconds. A refused password is not retried (it will not get better). Each
 retry is counted in the Beam metric `roadchief/redis_retries`, so a run can
 show that it survived an outage rather than never having met one.
 """
+from typing import Optional
 
 import redis
 from apache_beam.metrics import Metrics
@@ -112,12 +113,12 @@ def entry_time_s(entry_id: str) -> float:
     return int(entry_id.split("-")[0]) / 1000
 
 
-def is_redis(spec: str | None) -> bool:
+def is_redis(spec: Optional[str]) -> bool:
     """Whether `spec` names a Redis (rather than, say, a file)."""
     return bool(spec) and spec.startswith(REDIS_SCHEMES)
 
 
-def redis_problem(url: str) -> str | None:
+def redis_problem(url: str) -> Optional[str]:
     """Why the Redis at `url` cannot be used now (not a Redis URL, unreachable, refused), or None."""
     if not is_redis(url):
         return "give a redis:// or rediss:// URL"
@@ -157,7 +158,7 @@ def backoff_retry(retries: int = RETRIES) -> CountedRetry:
     return CountedRetry(ExponentialBackoff(cap=5.0, base=0.05), retries)
 
 
-def connect(url: str, timeout_s: float | None = 5.0, *, retries: int = RETRIES,
+def connect(url: str, timeout_s: Optional[float] = 5.0, *, retries: int = RETRIES,
             decode_responses: bool = False) -> redis.Redis:
     """A client for `url` whose every command rides out a restart (module docstring).
 

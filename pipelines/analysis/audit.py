@@ -27,7 +27,7 @@ import os
 import pwd
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 GENESIS = "0" * 64
 FIELDS = frozenset({"seq", "at", "user", "action", "reason", "detail", "prev_hash", "hash"})
@@ -37,8 +37,8 @@ _TAIL_BLOCK = 4096
 class VerifyResult(NamedTuple):
     ok: bool
     entries: int            # entries that verified before the first problem
-    problem: str | None  # which line, and what is wrong with it
-    head: str | None     # hash of the last good entry: record it elsewhere as an anchor
+    problem: Optional[str]  # which line, and what is wrong with it
+    head: Optional[str]     # hash of the last good entry: record it elsewhere as an anchor
 
 
 def _canonical(value) -> bytes:
@@ -109,7 +109,7 @@ class AuditLog:
             os.close(fd)  # closing releases the lock
 
 
-def _problem(raw: bytes, line: int, prev_hash: str) -> str | None:
+def _problem(raw: bytes, line: int, prev_hash: str) -> Optional[str]:
     """What is wrong with one line of the log, given the hash before it; None if nothing."""
     if not raw.endswith(b"\n"):
         return "cut off (no newline): the write did not finish or the file was truncated"
@@ -129,7 +129,7 @@ def _problem(raw: bytes, line: int, prev_hash: str) -> str | None:
     return None
 
 
-def verify(path: str | Path, expected_head: str | None = None) -> VerifyResult:
+def verify(path: str | Path, expected_head: Optional[str] = None) -> VerifyResult:
     """Check the whole chain; with `expected_head`, also that it still holds that entry.
 
     `expected_head` is a head hash recorded earlier: the log may have grown
@@ -155,7 +155,7 @@ def verify(path: str | Path, expected_head: str | None = None) -> VerifyResult:
 
 
 def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: str | Path,
-                  user: str | None = None) -> tuple[list[tuple], list[str]]:
+                  user: Optional[str] = None) -> tuple[list[tuple], list[str]]:
     """Run SQL over the output tables and log who ran it, why, and how many rows came back.
 
     A query that fails is logged too, with its error: an attempt is access.
@@ -176,7 +176,7 @@ def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: st
 
 
 def audit_watchlist_change(log_path: str | Path, *, reason: str, source: str, count: int,
-                           version: str, user: str | None = None) -> dict:
+                           version: str, user: Optional[str] = None) -> dict:
     """Log a watchlist replacement: who loaded which file, how many entries, which version."""
     _require_reason(reason)
     return AuditLog(log_path).append(user or os_user(), "watchlist_load", reason,

@@ -14,6 +14,7 @@ Both become dead letters, so every outcome line still ends in exactly one row.
 A dispatch of this run with no report yet is a response with no result.
 """
 from collections.abc import Iterable
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
@@ -26,7 +27,7 @@ from transforms.stage_metrics import counted
 ACCEPTED = "outcomes"
 
 
-def _seconds(at_us: int | None, since_us: int) -> float | None:
+def _seconds(at_us: Optional[int], since_us: int) -> Optional[float]:
     return None if at_us is None else round((at_us - since_us) / 1e6, 3)
 
 
@@ -55,7 +56,7 @@ def follow_dispatch(dispatch_id: str, made: list[Dispatch], reports: Iterable[Ou
         first = min(accepted.values(), key=lambda r: (r.at_us, input_position(r.source)))
         since_us, place, first_responder = first.dispatched_at_us, place_of(first), None
 
-    def step_us(status: str) -> int | None:
+    def step_us(status: str) -> Optional[int]:
         return accepted[status].at_us if status in accepted else None
     result = next((s for s in RESULTS if s in accepted), None)
     responder = next((accepted[s].responder_id for s in ("on_scene", "acknowledged") + RESULTS

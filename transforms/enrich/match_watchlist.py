@@ -9,6 +9,7 @@ score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import apache_beam as beam
 
@@ -79,7 +80,7 @@ class WatchlistConfig:
     watchlist: str
     max_substitutions: int = 1
     ttl_s: float = 5.0
-    snapshot: str | None = None
+    snapshot: Optional[str] = None
     wait_s: float = 120.0
     max_age_s: float = 0.0
 

@@ -24,6 +24,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Optional
 
 from models.plate_rules import PROVINCES, SUFFIXES, normalise_plate
 
@@ -46,7 +47,7 @@ class PlateKey(bytes):
     __str__ = __repr__
 
 
-def load_plate_key(env: Mapping[str, str] = os.environ, key_file: str | None = None) -> PlateKey:
+def load_plate_key(env: Mapping[str, str] = os.environ, key_file: Optional[str] = None) -> PlateKey:
     """The plate key from `key_file` if given, else from ROADCHIEF_PLATE_KEY.
 
     ValueError if neither is set, the file cannot be read, the text is not hex,

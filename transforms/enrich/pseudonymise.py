@@ -9,6 +9,7 @@ every plate-like text in it replaced by its token (`privacy.redact_plates`).
 The key is read on the worker (`setup`), from the environment or a key file,
 so it never travels inside the pipeline graph.
 """
+from typing import Optional
 
 import apache_beam as beam
 
@@ -17,7 +18,7 @@ from transforms.enrich.privacy import load_plate_key, pseudonymise_passing, reda
 
 
 class _Keyed(beam.DoFn):
-    def __init__(self, key_file: str | None):
+    def __init__(self, key_file: Optional[str]):
         self._key_file = key_file
 
     def setup(self):
@@ -38,7 +39,7 @@ class _RedactRaw(_Keyed):
 class PseudonymiseNonHits(beam.PTransform):
     """Passings marked by MatchWatchlist → passings whose non-hit plates are tokens."""
 
-    def __init__(self, key_file: str | None = None):
+    def __init__(self, key_file: Optional[str] = None):
         super().__init__()
         self._fn = _Pseudonymise(key_file)
 
@@ -49,7 +50,7 @@ class PseudonymiseNonHits(beam.PTransform):
 class PseudonymiseDeadLetters(beam.PTransform):
     """DeadLetters → the same, with no plain plate in their raw lines or reasons."""
 
-    def __init__(self, key_file: str | None = None):
+    def __init__(self, key_file: Optional[str] = None):
         super().__init__()
         self._fn = _RedactRaw(key_file)
 

@@ -33,6 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
@@ -54,11 +55,11 @@ _BUDGETS_LOCK = threading.Lock()
 class RecognitionConfig:
     """What RecognisePlates may read and how much of it: the model, when a camera read is
     trusted, and the limits that keep a hostile or broken image from exhausting a worker."""
-    model_path: str | None = None  # None: the shipped committee of three
+    model_path: Optional[str] = None  # None: the shipped committee of three
     min_camera_confidence: float = 0.8
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
-    image_root: str | None = None  # absolute image paths are allowed only under it
+    image_root: Optional[str] = None  # absolute image paths are allowed only under it
     max_image_decoded_bytes: int = MAX_DECODED_BYTES
     max_image_memory_bytes: int = MAX_IMAGE_MEMORY_BYTES
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from datetime import time as day_time
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 import redis
@@ -254,14 +254,14 @@ class GuardedWatchlist:
     up to `wait_s`, then raises: a run stops loudly rather than thin silently.
     """
 
-    def __init__(self, live: RedisWatchlist, snapshot: FileWatchlist | None, wait_s: float,
+    def __init__(self, live: RedisWatchlist, snapshot: Optional[FileWatchlist], wait_s: float,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self._live = live
         self._snapshot = snapshot
         self._wait_s = wait_s
         self._clock = clock
         self._sleep = sleep
-        self._fault: str | None = None
+        self._fault: Optional[str] = None
 
     def answer(self, canons: Iterable[str]) -> Answer:
         canons = list(canons)
@@ -321,7 +321,7 @@ def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     return meta
 
 
-def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> str | None:
+def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
     """Why the Redis list at `url` cannot answer now (unreachable, refused, missing,
     empty, too old), or None if it can."""
     live = RedisWatchlist(url, retries=0, max_age_s=max_age_s)
@@ -340,7 +340,7 @@ def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> str | None:
         live.close()
 
 
-def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: str | None = None,
+def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None,
                    wait_s: float = 120.0, max_age_s: float = 0.0):
     """A backend for `--watchlist`: a file path, or a redis:// or rediss:// URL guarded by
     `GuardedWatchlist` (covered from the `snapshot` file, if given, while Redis cannot answer)."""

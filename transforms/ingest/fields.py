@@ -7,6 +7,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Optional
 
 from models.records import DeadLetter, EventLine
 from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
@@ -21,10 +22,10 @@ MICROSECOND = timedelta(microseconds=1)
 class InvalidRecord(ValueError):
     """The reason a line breaks its contract, as it appears in dead_letters."""
 
-    record_id: str | None = None
+    record_id: Optional[str] = None
 
 
-def dead_letter(line: EventLine, stage: str, reason: str, record_id: str | None = None) -> DeadLetter:
+def dead_letter(line: EventLine, stage: str, reason: str, record_id: Optional[str] = None) -> DeadLetter:
     return DeadLetter(line.source, record_id, stage, reason, line.text[:RAW_LIMIT])
 
 
@@ -70,7 +71,7 @@ def _refuse_lone_surrogates(value, where: str = "") -> None:
             _refuse_lone_surrogates(item, where)
 
 
-def number_field(obj: dict, field: str, low: float, high: float) -> float | None:
+def number_field(obj: dict, field: str, low: float, high: float) -> Optional[float]:
     value = obj.get(field)
     if value is None:
         return None
@@ -96,7 +97,7 @@ def count_field(obj: dict, field: str, high: int = 10_000) -> int:
     return int(value)
 
 
-def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> str | None:
+def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> Optional[str]:
     value = obj.get(field)
     if value is None:
         if required:
@@ -133,7 +134,7 @@ def time_field(obj: dict, field: str, latest_us: int) -> int:
     return micros
 
 
-def position_fields(obj: dict, required: bool) -> tuple[float | None, float | None]:
+def position_fields(obj: dict, required: bool) -> tuple[Optional[float], Optional[float]]:
     """(lon, lat) in WGS84, both or neither."""
     lon = number_field(obj, "lon", -180.0, 180.0)
     lat = number_field(obj, "lat", -90.0, 90.0)

@@ -5,6 +5,7 @@ broke; nothing escapes as an exception and nothing is dropped.
 """
 import time
 from collections.abc import Callable
+from typing import Optional
 
 import apache_beam as beam
 
@@ -80,7 +81,7 @@ def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: in
 
 class _ParseFn(beam.DoFn):
     def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float],
-                 allowed_lateness_s: float | None):
+                 allowed_lateness_s: Optional[float]):
         self._world_folder = world_folder
         self._max_future_s = max_future_s
         self._clock = clock
@@ -130,7 +131,7 @@ class ParseEvents(beam.PTransform):
     """
 
     def __init__(self, world_folder: str, max_future_s: float = 300.0,
-                 clock: Callable[[], float] = time.time, allowed_lateness_s: float | None = None):
+                 clock: Callable[[], float] = time.time, allowed_lateness_s: Optional[float] = None):
         super().__init__()
         self._fn = _ParseFn(world_folder, max_future_s, clock, allowed_lateness_s)
 

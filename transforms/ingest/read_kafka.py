@@ -47,7 +47,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.coders import VarIntCoder
@@ -74,7 +74,7 @@ class KafkaReadSettings(NamedTuple):
     topics: list[str]
     key_deserializer: str
     value_deserializer: str
-    max_num_records: int | None
+    max_num_records: Optional[int]
     commit_offset_in_finalize: bool
     timestamp_policy: str
 
@@ -109,7 +109,7 @@ class _StampEventTime(beam.DoFn):
         yield beam.window.TimestampedValue(line, stamp(event_us, bound, self._lateness_us, now_s))
 
 
-def unreachable(servers: str, timeout_s: float = 3.0) -> str | None:
+def unreachable(servers: str, timeout_s: float = 3.0) -> Optional[str]:
     """Why none of `servers` (host:port, comma-separated: brokers, a service) takes a connection, or None."""
     refusals = []
     for server in servers.split(","):
@@ -131,7 +131,7 @@ class KafkaConfig:
     and test mode); `max_future_s` and `allowed_lateness_s` bound the event times it trusts."""
     topic: str = EVENTS_TOPIC
     image_base: str = ""
-    max_records: int | None = None
+    max_records: Optional[int] = None
     max_future_s: float = 300.0
     allowed_lateness_s: float = 1800.0
 

@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.io.iobase import WatermarkEstimator
@@ -65,7 +66,7 @@ _CAPTURED_AT = re.compile(r'"captured_at"\s*:\s*"([^"\\]{1,64})"')
 READ_BUDGET_BYTES = 32 * 1024 * 1024
 
 
-def captured_at_us(text: str) -> int | None:
+def captured_at_us(text: str) -> Optional[int]:
     """The event time in `text` (µs since the epoch), if a `captured_at` with offset is found."""
     found = _CAPTURED_AT.search(text)
     if found is None:
@@ -77,13 +78,13 @@ def captured_at_us(text: str) -> int | None:
     return None if moment.tzinfo is None else (moment - EPOCH) // MICROSECOND
 
 
-def event_time_us(text: str, latest_us: int) -> int | None:
+def event_time_us(text: str, latest_us: int) -> Optional[int]:
     """The line's captured_at, unless unreadable or after `latest_us` (ParseEvents refuses those)."""
     event_us = captured_at_us(text)
     return event_us if event_us is not None and event_us <= latest_us else None
 
 
-def stamp(event_us: int | None, watermark: Timestamp | None, lateness_us: int,
+def stamp(event_us: Optional[int], watermark: Optional[Timestamp], lateness_us: int,
           now_s: float) -> Timestamp:
     """Where a live line goes in event time: at its captured_at while that is within the allowed
     lateness behind the source's watermark; at the watermark when later (too late for the windows
@@ -127,7 +128,7 @@ class EventTimeWatermark(WatermarkEstimator):
     def observe_timestamp(self, timestamp):
         pass
 
-    def saw(self, event_us: int | None):
+    def saw(self, event_us: Optional[int]):
         self._arrived_s = self._clock()
         if event_us is not None and (self._latest_us is None or event_us > self._latest_us):
             self._latest_us = event_us

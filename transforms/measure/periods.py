@@ -13,7 +13,7 @@ A day, week or range with no counterpart a year earlier (29 February, ISO
 week 53) has none, and its year-ago figures stay null.
 """
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 KINDS = ("day", "week", "month", "custom")
@@ -37,7 +37,7 @@ def parse_range(text: str) -> tuple[date, date]:
     return start, end
 
 
-def _shift_year(day: date, years: int) -> date | None:
+def _shift_year(day: date, years: int) -> Optional[date]:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -61,7 +61,7 @@ def bounds(period: Period) -> tuple[date, date]:
     return start, end + timedelta(days=1)
 
 
-def shifted(period: Period, years: int) -> Period | None:
+def shifted(period: Period, years: int) -> Optional[Period]:
     """The same period `years` later (negative: earlier), or None if there is none."""
     kind, label = period
     if kind == "week":

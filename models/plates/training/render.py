@@ -71,8 +71,8 @@ def random_plate(rng: np.random.Generator) -> tuple[str, str]:
     """A plausible plate string and its colour (blue, yellow, green or white)."""
     color = str(rng.choice(["blue", "yellow", "green", "white"], p=[0.55, 0.2, 0.17, 0.08]))
     province = PROVINCES[rng.choice(len(PROVINCES), p=_PROVINCE_WEIGHTS)]
-    letters = OFFICE_LETTERS if rng.random() < 0.03 else LETTERS
-    letter = letters[rng.integers(len(letters))]
+    letter = (OFFICE_LETTERS[rng.integers(len(OFFICE_LETTERS))] if rng.random() < 0.03
+              else LETTERS[rng.integers(len(LETTERS))])
     if rng.random() < 0.5:  # many series start with A/B: bias a little as on real roads
         letter = "AB"[rng.integers(2)]
 

@@ -79,6 +79,22 @@ def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
     assert [e.entry_id for e in live.lookup([key])[key]] == ["W1"]
 
 
+def test_a_full_cache_still_answers_every_plate_of_the_lookup(tmp_path, redis_url):
+    """A lookup that mixes plates cached within the TTL with new ones, when the new ones
+    overflow the cache, answers all of them (it used to drop the cached ones: KeyError)."""
+    now = [0.0]
+    path = write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)
+    load_into_redis(read_watchlist_file(path), redis_url, "w")
+    live = RedisWatchlist(redis_url, ttl_s=60, clock=lambda: now[0])
+    live.max_cached = 1
+    cached, new = canonical("琼C12345"), [canonical(p) for p in ("粤B88888", "京A00000", "京A00001")]
+    live.lookup([cached, canonical("粤B00000")])
+    now[0] = 1.0
+    expected = FileWatchlist(path).lookup([cached, *new])
+    assert live.lookup([cached, *new]) == expected and cached in expected
+    assert live.lookup([cached, *new]) == expected
+
+
 def test_a_parquet_watchlist_reads_like_the_csv(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -177,6 +177,8 @@ class RedisWatchlist:
     older than `max_age_s` (0: any age) raises WatchlistUnavailable.
     """
 
+    max_cached = 200_000  # plates; past it the cache keeps only those of the current lookup
+
     def __init__(self, url: str, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
                  retries: int = RETRIES, max_age_s: float = 0.0, wall_clock: Callable[[], float] = time.time):
         self._client = connect(url, retries=retries)
@@ -207,8 +209,8 @@ class RedisWatchlist:
         if stale or now - self._version[0] > self._ttl_s:
             meta, values = self._fetch(stale)
             self._version = (now, self._checked_version(*meta))
-            if len(self._cache) > 200_000:
-                self._cache.clear()
+            if len(self._cache) + len(stale) > self.max_cached:
+                self._cache = {key: self._cache[key] for key in wanted if key in self._cache}
             for key, value in zip(stale, values):
                 self._cache[key] = (now, _decode(value) if value else ())
         entries = {key: self._cache[key][1] for key in wanted if self._cache[key][1]}

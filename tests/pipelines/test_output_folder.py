@@ -48,9 +48,14 @@ def counts(output) -> tuple:
     return connect(output).execute(COUNTS).fetchone()
 
 
-def wait_for_version(output, timeout=60) -> None:
+def version_ids(output) -> set[str]:
+    return {p.name for p in (output / ".versions").glob("*")}
+
+
+def wait_for_version(output, known=frozenset(), timeout=60) -> None:
+    """Until a run has started writing a version of its own (one not in `known`)."""
     deadline = time.monotonic() + timeout
-    while not any((output / ".versions").glob("*")) and time.monotonic() < deadline:
+    while not version_ids(output) - known and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -77,8 +82,9 @@ def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_ti
     before = counts(output)
     reconciliation = (output / "reconciliation.json").read_text()
     for delay in (0.5, 3.0):
+        known = version_ids(output)
         victim = start(large, output)
-        wait_for_version(output)
+        wait_for_version(output, known)
         time.sleep(delay)
         victim.send_signal(signal.SIGKILL)
         victim.wait()

@@ -77,3 +77,12 @@ def simulated_events(folder: Path, world_folder: str, seed: int, events: int = 3
              start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"), duration_s=1800, seed=seed,
              watchlisted_share=0.05)
     return path
+
+
+def large_and_small(folder: Path, world_folder: str, seed: int, events: int, small_lines: int) -> tuple[Path, Path]:
+    """A larger events file and its first `small_lines` lines, whose tables differ in every count."""
+    large = simulated_events(folder, world_folder, seed=seed, events=events)
+    small = folder / "small.jsonl"
+    small.write_text("".join(large.read_text(encoding="utf-8").splitlines(keepends=True)[:small_lines]),
+                     encoding="utf-8")
+    return large, small

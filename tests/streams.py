@@ -1,6 +1,7 @@
 """A Redis Stream of camera events and a streaming pipeline on Prism to read it, for the
 tests of the live source and of what it feeds."""
 import json
+from pathlib import Path
 
 import apache_beam as beam
 import redis
@@ -29,3 +30,15 @@ def streaming_pipeline(prism: str) -> beam.Pipeline:
     return beam.Pipeline(options=PipelineOptions([
         "--runner", "PrismRunner", "--prism_location", prism,
         "--environment_type", "LOOPBACK", "--streaming"]))
+
+
+class AppendJsonLines(beam.DoFn):
+    """Appends each element, as a JSON line, to a file the test reads once the pipeline ends
+    (a streaming pipeline's elements cannot be asserted on in the pipeline itself)."""
+
+    def __init__(self, path: Path):
+        self._path = str(path)
+
+    def process(self, row):
+        with open(self._path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")

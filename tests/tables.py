@@ -43,3 +43,7 @@ def counted_once(tables) -> bool:
     (counted,) = con.execute("SELECT sum(dispatches) FROM metrics WHERE dimension = 'all'").fetchone()
     (incidents,) = con.execute("SELECT count(DISTINCT dispatch_id) FROM dispatches").fetchone()
     return counted == incidents > 0
+
+
+# Three counts that differ between any two runs of different inputs: which run a reader sees.
+COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"

@@ -23,24 +23,19 @@ from pipelines.job.run import run
 from pipelines.store.lease import LeaseLost
 from pipelines.store.object_store import ObjectStore, S3Location
 from pipelines.store.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
-from tests.builders import simulated_events
-from tests.tables import all_tables
+from tests.builders import large_and_small
+from tests.tables import COUNTS, all_tables
 
 pytestmark = [pytest.mark.beam, pytest.mark.s3]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, world_folder):
     """A larger and a smaller events file, whose tables differ in every count."""
-    folder = tmp_path_factory.mktemp("bucket-inputs")
-    large = simulated_events(folder, world_folder, seed=11, events=8_000)
-    small = folder / "small.jsonl"
-    small.write_text("".join(large.read_text(encoding="utf-8").splitlines(keepends=True)[:2000]),
-                     encoding="utf-8")
-    return large, small
+    return large_and_small(tmp_path_factory.mktemp("bucket-inputs"), world_folder, seed=11, events=8_000,
+                           small_lines=2000)
 
 
 def start(events, output, *extra) -> subprocess.Popen:

@@ -15,22 +15,18 @@ import pytest
 
 from pipelines.analysis.tables import connect
 from pipelines.store.output_folder import OutputFolder
-from tests.builders import simulated_events
+from tests.builders import large_and_small
+from tests.tables import COUNTS
 
 pytestmark = pytest.mark.beam
 
-COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, world_folder):
     """A large and a small events file, whose tables differ in every count."""
-    folder = tmp_path_factory.mktemp("writers")
-    large = simulated_events(folder, world_folder, seed=5, events=20_000)
-    small = folder / "small.jsonl"
-    small.write_text("".join(large.read_text(encoding="utf-8").splitlines(keepends=True)[:3000]),
-                     encoding="utf-8")
-    return large, small
+    return large_and_small(tmp_path_factory.mktemp("writers"), world_folder, seed=5, events=20_000,
+                           small_lines=3000)
 
 
 def start(events, output) -> subprocess.Popen:

@@ -1,7 +1,6 @@
 """Camera events read from Kafka: record lines, event time against each partition's bound,
 the 2.62 expansion, and dead letters from a real broker through a job on a real Flink cluster."""
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import apache_beam as beam
@@ -12,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from models.records import DEAD_LETTERS
 from pipelines.flink.submit import flink_arguments
 from tests.servers import free_port, produce
+from tests.streams import AppendJsonLines, camera_line
 from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_events import MAX_LINE_BYTES
 from transforms.ingest.read_kafka import (
@@ -28,8 +28,7 @@ EIGHT_AM_MS = 1_795_910_400_000  # 2026-11-29T08:00:00+08:00
 
 
 def event(n: int, at: str) -> bytes:
-    return json.dumps({"event_id": f"e{n}", "camera_id": "QH-BC-001", "captured_at": at,
-                       "plate": "琼C12345"}, ensure_ascii=False).encode()
+    return camera_line(n, at).encode()
 
 
 def record(value, offset=0, timestamp=EIGHT_AM_MS, partition=0):
@@ -102,17 +101,6 @@ def test_java_262_refuses_the_stock_read_and_expands_this_one(kafka_broker, kafk
     assert lines.element_type.__name__ == "EventLine"
 
 
-class _Append(beam.DoFn):
-    """Appends each element, as a JSON line, to a file the test reads."""
-
-    def __init__(self, path: Path):
-        self._path = str(path)
-
-    def process(self, row):
-        with open(self._path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 @pytest.mark.beam
 def test_records_on_flink_become_events_in_event_time_or_dead_letters(
         flink_cluster, kafka_broker, kafka_expansion, world_folder, tmp_path):
@@ -137,9 +125,9 @@ def test_records_on_flink_become_events_in_event_time_or_dead_letters(
     parsed = lines | ParseEvents(world_folder, allowed_lateness_s=30 * 60)
     (parsed.events
      | beam.ParDo(lambda e, at=beam.DoFn.TimestampParam: [["event", e.source, e.event_id, at.micros // 1000]])
-     | "Events" >> beam.ParDo(_Append(out)))
+     | "Events" >> beam.ParDo(AppendJsonLines(out)))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, len(dead.raw)])
-     | "Dead" >> beam.ParDo(_Append(out)))
+     | "Dead" >> beam.ParDo(AppendJsonLines(out)))
     p.run().wait_until_finish()
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(rows) == sorted([

@@ -12,23 +12,12 @@ import pytest
 from apache_beam.runners.runner import PipelineState
 
 from models.records import DEAD_LETTERS
-from tests.streams import STREAM, camera_line, push, streaming_pipeline
+from tests.streams import STREAM, AppendJsonLines, camera_line, push, streaming_pipeline
 from transforms.ingest.parse_events import ParseEvents
 from transforms.ingest.read_redis_stream import EventTimeWatermark, ReadRedisStream, StreamConfig, captured_at_us
 from transforms.redis_contract import END_FIELD, EVENT_FIELD, entry_id, entry_offset
 
 MINUTE_US = 60_000_000
-
-
-class _Append(beam.DoFn):
-    """Appends each element, as a JSON line, to a file the test reads."""
-
-    def __init__(self, path: Path):
-        self._path = str(path)
-
-    def process(self, row):
-        with open(self._path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def rows(path: Path) -> list:
@@ -41,7 +30,7 @@ def read_sources(url: str, out: Path, prism: str, **options) -> list[str]:
     """The sources of the lines one bounded (stop_at_end) read of the stream gives."""
     p = streaming_pipeline(prism)
     (p | ReadRedisStream(url, StreamConfig(STREAM, stop_at_end=True, **options))
-       | beam.Map(lambda line: line.source) | beam.ParDo(_Append(out)))
+       | beam.Map(lambda line: line.source) | beam.ParDo(AppendJsonLines(out)))
     p.run().wait_until_finish()
     return rows(out)
 
@@ -102,9 +91,9 @@ def test_windows_fire_as_the_watermark_advances_and_the_replay_ends(tmp_path, re
      | beam.WindowInto(beam.window.FixedWindows(60))
      | beam.combiners.Count.Globally().without_defaults()
      | beam.ParDo(lambda n, w=beam.DoFn.WindowParam: [(w.start.micros // MINUTE_US % 60, n)])
-     | "Windows" >> beam.ParDo(_Append(out)))
+     | "Windows" >> beam.ParDo(AppendJsonLines(out)))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.reason])
-     | "Dead" >> beam.ParDo(_Append(out)))
+     | "Dead" >> beam.ParDo(AppendJsonLines(out)))
     result = p.run()
     try:
         push(redis_url, *({EVENT_FIELD: camera_line(n, f"2026-11-29T08:0{at}+08:00")}
@@ -142,9 +131,9 @@ def test_entries_that_are_not_events_become_dead_letters(tmp_path, redis_url, wo
     out = tmp_path / "out"
     p = streaming_pipeline(prism)
     parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
-    parsed.events | beam.Map(lambda e: ["event", e.source, e.event_id]) | "Events" >> beam.ParDo(_Append(out))
+    parsed.events | beam.Map(lambda e: ["event", e.source, e.event_id]) | "Events" >> beam.ParDo(AppendJsonLines(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, dead.raw])
-     | "Dead" >> beam.ParDo(_Append(out)))
+     | "Dead" >> beam.ParDo(AppendJsonLines(out)))
     p.run().wait_until_finish()
     assert sorted(rows(out)) == sorted([
         ["event", f"{STREAM}:{good}", "e1"],
@@ -163,9 +152,9 @@ def test_entries_no_coder_could_carry_or_too_large_to_hold_are_dead_letters(tmp_
     out = tmp_path / "out"
     p = streaming_pipeline(prism)
     parsed = p | ReadRedisStream(redis_url, StreamConfig(STREAM, stop_at_end=True)) | ParseEvents(world_folder)
-    parsed.events | beam.Map(lambda e: ["event", e.source]) | "Events" >> beam.ParDo(_Append(out))
+    parsed.events | beam.Map(lambda e: ["event", e.source]) | "Events" >> beam.ParDo(AppendJsonLines(out))
     (parsed[DEAD_LETTERS] | beam.Map(lambda dead: ["dead", dead.source, dead.reason, len(dead.raw)])
-     | "Dead" >> beam.ParDo(_Append(out)))
+     | "Dead" >> beam.ParDo(AppendJsonLines(out)))
     p.run().wait_until_finish()
     assert sorted(rows(out)) == sorted([
         ["event", f"{STREAM}:{good}"],

@@ -96,8 +96,8 @@ def watchlist_entry_key(canonical_plate: str) -> str:
 
 def entry_offset(entry_id: str) -> int:
     """The sortable offset of a stream entry id `ms-seq` (or `ms`)."""
-    ms, _, seq = entry_id.partition("-")
-    ms, seq = int(ms), int(seq or 0)
+    ms_text, _, seq_text = entry_id.partition("-")
+    ms, seq = int(ms_text), int(seq_text or 0)
     if ms < 0 or not 0 <= seq < 2 ** SEQ_BITS:
         raise ValueError(f"entry id {entry_id!r} outside ms-seq with seq < 2^{SEQ_BITS}")
     return (ms << SEQ_BITS) | seq
@@ -115,7 +115,7 @@ def entry_time_s(entry_id: str) -> float:
 
 def is_redis(spec: Optional[str]) -> bool:
     """Whether `spec` names a Redis (rather than, say, a file)."""
-    return bool(spec) and spec.startswith(REDIS_SCHEMES)
+    return spec is not None and spec.startswith(REDIS_SCHEMES)
 
 
 def redis_problem(url: str) -> Optional[str]:

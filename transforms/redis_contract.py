@@ -167,3 +167,16 @@ def connect(url: str, timeout_s: Optional[float] = 5.0, *, retries: int = RETRIE
     """
     return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                 retry=backoff_retry(retries), decode_responses=decode_responses)
+
+
+# An entry of a stream, (id, fields), as a client that decodes responses reads it.
+StreamEntry = tuple[str, dict[str, str]]
+
+
+def read_streams(client: redis.Redis, after: dict[str, str], count: int,
+                 block_ms: Optional[int]) -> list[tuple[str, list[StreamEntry]]]:
+    """XREAD: each stream's entries after its id in `after`, none when the block times out.
+
+    `client` decodes responses and speaks RESP2 (see connect); redis-py types the reply
+    for every protocol and either decoding, and wants a dict keyed by any key type."""
+    return client.xread(after, count=count, block=block_ms) or []  # type: ignore[arg-type, return-value]

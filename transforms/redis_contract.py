@@ -179,4 +179,5 @@ def read_streams(client: redis.Redis, after: dict[str, str], count: int,
 
     `client` decodes responses and speaks RESP2 (see connect); redis-py types the reply
     for every protocol and either decoding, and wants a dict keyed by any key type."""
-    return client.xread(after, count=count, block=block_ms) or []  # type: ignore[arg-type, return-value]
+    reply: list[list] = client.xread(after, count=count, block=block_ms) or []  # type: ignore[arg-type, assignment]
+    return [(stream, entries) for stream, entries in reply]

@@ -315,7 +315,8 @@ _SCHEMA_IDS = uuid.UUID("5b1d3f0e-6a43-4c39-9a0e-2f6d5c1e7a10")
 for _record in (EventLine, CameraEvent, Passing, Hit, ChiefOnDuty, AssignedResponder,
                 Dispatch, MetricRow, Incident, OutcomeReport, Response, SafetyMetric, DeadLetter):
     if "_beam_schema_id" not in _record.__dict__:
-        _record._beam_schema_id = str(uuid.uuid5(
+        # Beam's own attribute, read by its schema inference; no record class declares it
+        _record._beam_schema_id = str(uuid.uuid5(  # type: ignore[union-attr]
             _SCHEMA_IDS, f"{_record.__module__}.{_record.__qualname__}{_record.__annotations__}"))
         schemas.typing_to_runner_api(_record)  # registers the schema under that id
     beam.coders.registry.register_coder(_record, beam.coders.RowCoder)

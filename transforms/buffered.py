@@ -17,7 +17,7 @@ class BufferedDoFn(beam.DoFn):
 
     buffer_size = 512
 
-    def start_bundle(self):
+    def start_bundle(self) -> None:
         self._buffer: list[WindowedValue] = []
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam, win=beam.DoFn.WindowParam):

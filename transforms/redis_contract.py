@@ -96,8 +96,8 @@ def watchlist_entry_key(canonical_plate: str) -> str:
 
 def entry_offset(entry_id: str) -> int:
     """The sortable offset of a stream entry id `ms-seq` (or `ms`)."""
-    ms, _, seq = entry_id.partition("-")
-    ms, seq = int(ms), int(seq or 0)
+    ms_text, _, seq_text = entry_id.partition("-")
+    ms, seq = int(ms_text), int(seq_text or 0)
     if ms < 0 or not 0 <= seq < 2 ** SEQ_BITS:
         raise ValueError(f"entry id {entry_id!r} outside ms-seq with seq < 2^{SEQ_BITS}")
     return (ms << SEQ_BITS) | seq
@@ -115,7 +115,7 @@ def entry_time_s(entry_id: str) -> float:
 
 def is_redis(spec: Optional[str]) -> bool:
     """Whether `spec` names a Redis (rather than, say, a file)."""
-    return bool(spec) and spec.startswith(REDIS_SCHEMES)
+    return spec is not None and spec.startswith(REDIS_SCHEMES)
 
 
 def redis_problem(url: str) -> Optional[str]:
@@ -167,3 +167,17 @@ def connect(url: str, timeout_s: Optional[float] = 5.0, *, retries: int = RETRIE
     """
     return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                 retry=backoff_retry(retries), decode_responses=decode_responses)
+
+
+# An entry of a stream, (id, fields), as a client that decodes responses reads it.
+StreamEntry = tuple[str, dict[str, str]]
+
+
+def read_streams(client: redis.Redis, after: dict[str, str], count: int,
+                 block_ms: Optional[int]) -> list[tuple[str, list[StreamEntry]]]:
+    """XREAD: each stream's entries after its id in `after`, none when the block times out.
+
+    `client` decodes responses and speaks RESP2 (see connect); redis-py types the reply
+    for every protocol and either decoding, and wants a dict keyed by any key type."""
+    reply: list[list] = client.xread(after, count=count, block=block_ms) or []  # type: ignore[arg-type, assignment]
+    return [(stream, entries) for stream, entries in reply]

@@ -520,9 +520,9 @@ def build_responders(net: Network, seed: int, villages: dict[str, list[str]]) ->
     for _ in range(30):
         town = TOWNS[rng.integers(2)]
         add("patrol", people.name(), "琼海市公安局巡特警大队", town.name, shift(DAY, NIGHT), "car")
-    for town, name in SERVICE_STATIONS:
-        roads = [s for s in by_town[town] if s["road_name"] == COAST_ROAD] if "滨海" in name else None
-        add("service_station", name, "琼海市公安局", town, ALWAYS, "car", roads)
+    for town_name, name in SERVICE_STATIONS:
+        roads = [s for s in by_town[town_name] if s["road_name"] == COAST_ROAD] if "滨海" in name else None
+        add("service_station", name, "琼海市公安局", town_name, ALWAYS, "car", roads)
     return rows
 
 

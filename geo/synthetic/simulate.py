@@ -187,7 +187,7 @@ class _Clock:
     def __init__(self, start: datetime, timezone: str):
         self.epoch = start.timestamp()
         self.zone = ZoneInfo(timezone)
-        self.second = None
+        self.second: int | None = None
         self.prefix = self.offset = ""
 
     def iso(self, t: float) -> str:

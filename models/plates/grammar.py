@@ -106,10 +106,10 @@ def best_plate_paths(log_probs: np.ndarray) -> list[tuple[np.ndarray, float] | N
         if not np.isfinite(total):
             out.append(None)  # too few frames for a plate
             continue
-        state, cls = _FINALS[best // NUM_CLASSES], int(best % NUM_CLASSES)
+        at_state, at_class = _FINALS[best // NUM_CLASSES], int(best % NUM_CLASSES)
         path = np.empty(n_frames, np.int64)
         for t in range(n_frames - 1, -1, -1):
-            path[t] = cls
-            state, cls = int(back[t, 0, i, state, cls]), int(back[t, 1, i, state, cls])
+            path[t] = at_class
+            at_state, at_class = int(back[t, 0, i, at_state, at_class]), int(back[t, 1, i, at_state, at_class])
         out.append((path, total))
     return out

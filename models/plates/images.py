@@ -141,7 +141,7 @@ def decode_image(data: bytes, *, max_pixels: int = 40_000_000,
     import cv2
     header = checked_header(data, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
     try:
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        img: np.ndarray | None = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
     if img is None or img.size == 0:

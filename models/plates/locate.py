@@ -81,13 +81,13 @@ def plate_color(crop: np.ndarray) -> str:
         name: cv2.countNonZero(cv2.inRange(hsv, (lo, 61, 41), (hi, 255, 255)))
         for name, lo, hi in (("yellow", 10, 35), ("green", 36, 87), ("blue", 88, 134))
     }
-    return max(votes, key=votes.get)
+    return max(votes, key=votes.__getitem__)
 
 
 def _order_corners(pts: np.ndarray) -> np.ndarray:
     """Corners as top-left, top-right, bottom-right, bottom-left."""
     s, d = pts.sum(1), np.diff(pts, axis=1)[:, 0]
-    return np.float32([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]])
+    return np.array([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]], np.float32)
 
 
 def _in_frame(rect, scale: float) -> tuple:
@@ -105,7 +105,7 @@ def _rectify(frame: np.ndarray, rect) -> tuple[np.ndarray, tuple[int, int, int, 
     corners = _order_corners(cv2.boxPoints(rect))
     out_w = int(np.clip(rect[1][0], 40, 400))
     out_h = max(12, int(round(out_w * rect[1][1] / rect[1][0])))
-    dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
+    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float32)
     crop = cv2.warpPerspective(frame, cv2.getPerspectiveTransform(corners, dst), (out_w, out_h),
                                borderMode=cv2.BORDER_REPLICATE)
     fh, fw = frame.shape[:2]

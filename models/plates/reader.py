@@ -31,7 +31,7 @@ from models.plates import charset
 from models.plates.decode import Decoded, decode_batch, softmax
 from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
-from models.plates.locate import find_candidates, plate_color, recut
+from models.plates.locate import Candidate, find_candidates, plate_color, recut
 from models.plates.model import INPUT_H, INPUT_W, for_reading, preprocess
 from models.plates.rows import as_one_row, looks_double_row
 from models.plates.slant import upright
@@ -221,17 +221,19 @@ class PlateReader:
         # recut the best valid candidate, or the most plate-like one where none is valid
         recuts = [recut(images[i], (bests[i] or reads[i][0])[1]) for i in unsure]
         for i, again in zip(unsure, self._read_candidates(recuts)):
-            bests[i] = _best(again if bests[i] is None else [bests[i], *again])
+            before = bests[i]
+            bests[i] = _best(again if before is None else [before, *again])
         out = []
         for reason, cs, best in zip(reasons, cands, bests):
             if reason or best is None:
                 out.append(failed(reason or ("no plate found" if not cs else "no readable plate among candidates")))
                 continue
             read, cand = best
+            assert read.plate is not None, "_best keeps only reads with a plate"
             out.append(read._replace(color=_color_from_text(read.plate, plate_color(cand.crop))))
         return out
 
-    def _read_candidates(self, cands: list[list]) -> list[list[tuple[PlateRead, object]]]:
+    def _read_candidates(self, cands: list[list[Candidate]]) -> list[list[tuple[PlateRead, Candidate]]]:
         """(read, candidate) pairs for each frame's candidates, read in one batch."""
         decoded = iter(self.decode([c.crop for cs in cands for c in cs]))
         return [[(to_read(next(decoded), c.box), c) for c in cs] for cs in cands]
@@ -245,7 +247,7 @@ class PlateReader:
         return [next(crops) if c else next(frames) for c in as_crop]
 
 
-def _best(reads: list[tuple[PlateRead, object]]) -> tuple[PlateRead, object] | None:
+def _best(reads: list[tuple[PlateRead, Candidate]]) -> tuple[PlateRead, Candidate] | None:
     """The most confident valid (read, candidate) pair, or None."""
     valid = [rc for rc in reads if rc[0].plate]
     return max(valid, key=lambda rc: rc[0].confidence) if valid else None

@@ -53,5 +53,5 @@ def upright(img: np.ndarray) -> np.ndarray:
     if abs(s) < MIN_SLANT:
         return img
     h, w = img.shape[:2]
-    unshear = np.float32([[1, s, -s * h / 2], [0, 1, 0]])
+    unshear = np.array([[1, s, -s * h / 2], [0, 1, 0]], np.float32)
     return cv2.warpAffine(img, unshear, (w, h), borderMode=cv2.BORDER_REPLICATE)

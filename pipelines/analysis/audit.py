@@ -27,7 +27,7 @@ import os
 import pwd
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 GENESIS = "0" * 64
 FIELDS = frozenset({"seq", "at", "user", "action", "reason", "detail", "prev_hash", "hash"})
@@ -96,7 +96,7 @@ class AuditLog:
             if last and not last.endswith(b"\n"):
                 raise ValueError(f"audit log {self.path} ends in a cut-off entry; "
                                  f"run verify before appending")
-            previous = json.loads(last) if last else {"seq": 0, "hash": GENESIS}
+            previous: dict[str, Any] = json.loads(last) if last else {"seq": 0, "hash": GENESIS}
             entry = {"seq": previous["seq"] + 1,
                      "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                      "user": user, "action": action, "reason": reason, "detail": detail,

@@ -95,9 +95,9 @@ def _purge_table(folder: Path, table: str, cutoff: datetime) -> PurgeReport:
             if rows_after == 0:
                 moves.append((path, None))
             else:
-                temp = path.with_name(path.name + TEMP_SUFFIX)
-                moves.append((path, temp))
-                pq.write_table(kept, temp)
+                replacement = path.with_name(path.name + TEMP_SUFFIX)
+                moves.append((path, replacement))
+                pq.write_table(kept, replacement)
     except BaseException:
         for _, temp in moves:
             if temp is not None:

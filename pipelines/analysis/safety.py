@@ -60,11 +60,11 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple[list[
     return [d[0] for d in result.description], result.fetchall()
 
 
-def headline(con, period: tuple[str, str]):
+def headline(con, period: tuple[str, str]) -> tuple[list[str], list[tuple]]:
     """The city, urban and rural rows of a period: incidents to arrivals, with changes."""
     return query(con, HEADLINE, list(period))
 
 
-def league(con, period: tuple[str, str], chief_ids: list[str]):
+def league(con, period: tuple[str, str], chief_ids: list[str]) -> tuple[list[str], list[tuple]]:
     """The given chiefs ranked by median arrival, then interception rate."""
     return query(con, LEAGUE, [*period, chief_ids])

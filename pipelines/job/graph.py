@@ -19,6 +19,7 @@ PublishDispatches also appends each dispatch to a Redis Stream when asked.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.transforms.window import GlobalWindows
 
 from models.records import EventLine
 from pipelines.flink.expansion import expansion_service
@@ -66,7 +67,7 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
     safety = ({"dead_letters": ()} if standard.streaming else
               _safety_tables(lines.pipeline, options, hits, dispatches, incident_lines, outcome_lines))
     dead_letters = (
-        [rejects | f"Global{i}" >> beam.WindowInto(beam.window.GlobalWindows())
+        [rejects | f"Global{i}" >> beam.WindowInto(GlobalWindows())
          for i, rejects in enumerate((parsed.dead_letters, unique.dead_letters, unusable_images,
                                       *safety.pop("dead_letters")))]
         | "DeadLetters" >> beam.Flatten())

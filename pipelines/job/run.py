@@ -25,7 +25,7 @@ from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.job.stage_metrics import print_stage_metrics
 from pipelines.job.summary import print_summary, reconcile
 from pipelines.operate.replay import count_entries
-from pipelines.store.output import Output, output_of
+from pipelines.store.output import Output, Version, output_of
 from pipelines.store.output_folder import RECONCILIATION
 from transforms.enrich.watchlist_store import live_watchlist_problem
 from transforms.redis_contract import is_redis
@@ -109,7 +109,7 @@ def _warn_if_running_on_the_snapshot(app) -> None:
               f"snapshot {app.watchlist_snapshot} and every hit is marked stale", file=sys.stderr)
 
 
-def _run_into(folder: Output, options: PipelineOptions, app, summary: bool) -> int:
+def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: bool) -> int:
     live = options.view_as(StandardOptions).streaming
     version = folder.new_version()
     if live:

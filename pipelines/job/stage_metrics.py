@@ -33,24 +33,24 @@ class Spread:
         return f"count {self.count:,}, mean {mean:,.1f}, max {self.max:,}"
 
 
-def stage_metrics(result) -> dict[str, object]:
+def stage_metrics(result) -> dict[str, int | Spread]:
     """Counter name → value (int) and distribution name → Spread, summed over stages."""
     try:
         found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
     except Exception:  # a runner that keeps no metrics: the run has still succeeded
         return {}
-    metrics: dict[str, object] = {}
+    counters: dict[str, int] = {}
     for counter in found.get(MetricResults.COUNTERS, ()):
         value = _value(counter)
         if value is not None:
             name = counter.key.metric.name
-            metrics[name] = metrics.get(name, 0) + value
+            counters[name] = counters.get(name, 0) + value
+    spreads: dict[str, Spread] = {}
     for distribution in found.get(MetricResults.DISTRIBUTIONS, ()):
         value = _value(distribution)
         if value is not None:
-            spread = metrics.setdefault(distribution.key.metric.name, Spread())
-            spread.add(value.count, value.sum, value.max)
-    return metrics
+            spreads.setdefault(distribution.key.metric.name, Spread()).add(value.count, value.sum, value.max)
+    return {**counters, **spreads}
 
 
 def _value(metric):

@@ -54,7 +54,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, lines_in: dict[str, int], accept_s
     stages = con.execute("SELECT stage, count(*) FROM dead_letters GROUP BY stage ORDER BY stage").fetchall()
     accounts, verdicts = {}, []
     for name, table in ACCEPTED.items():
-        accepted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        counted = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        assert counted is not None, "a count is one row"
+        accepted = counted[0]
         by_stage = {stage: n for stage, n in stages if input_of(stage) == name}
         dead = sum(by_stage.values())
         lines = lines_in.get(name, 0)

@@ -29,6 +29,7 @@ from transforms.redis_contract import (
     SENT_ESCALATIONS,
     connect,
     entry_time_s,
+    read_streams,
 )
 
 
@@ -56,7 +57,8 @@ def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
     """Record an acknowledgement; returns its stream entry id."""
     client = connect(url, decode_responses=True)
     try:
-        return client.xadd(ACKS_STREAM, {"dispatch_id": dispatch_id, "responder_id": responder_id,
+        # the client decodes responses, so the id is a str; redis-py types it for either decoding
+        return client.xadd(ACKS_STREAM, {"dispatch_id": dispatch_id, "responder_id": responder_id,  # type: ignore[return-value]
                                          "at": datetime.now(UTC).isoformat(timespec="seconds")})
     finally:
         client.close()
@@ -76,7 +78,7 @@ class Escalator:
 
     def step(self, block_ms: int = 0) -> list[Escalation]:
         """Read what arrived on both streams, then escalate whatever is overdue."""
-        for stream, entries in self._client.xread(self._last, count=1000, block=block_ms or None) or []:
+        for stream, entries in read_streams(self._client, self._last, count=1000, block_ms=block_ms or None):
             for entry_id, fields in entries:
                 self._last[stream] = entry_id
                 if stream == ACKS_STREAM:

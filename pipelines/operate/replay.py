@@ -37,7 +37,8 @@ def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed:
     appends an entry that ends a ReadRedisStream in replay mode (stop_at_end).
     """
     client = connect(redis_url, timeout_s=10)
-    pending, ids, undated = [], [], 0
+    pending: list[dict[str, bytes | str]] = []
+    ids, undated = [], 0
     started, first_us = clock(), None
 
     def flush():
@@ -79,7 +80,9 @@ def count_entries(redis_url: str, stream: str = EVENTS_STREAM, after: str = "0")
     count, start = 0, f"({after}"
     try:
         while True:
-            entries = client.xrange(stream, min=start, count=BATCH)
+            # XRANGE's (id, fields) as RESP2 gives them undecoded; redis-py types them for every protocol
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
+                stream, min=start, count=BATCH)
             for _, fields in entries:
                 if EVENT_FIELD.encode() not in fields and END_FIELD.encode() in fields:
                     return count

@@ -2,7 +2,7 @@
 import json
 from collections.abc import Callable
 
-from transforms.redis_contract import DISPATCHES_STREAM, connect
+from transforms.redis_contract import DISPATCHES_STREAM, connect, read_streams
 
 
 def dispatch_line(fields: dict[str, str]) -> str:
@@ -24,7 +24,7 @@ def watch(url: str, stream: str = DISPATCHES_STREAM, from_start: bool = False, c
     last_id, shown = ("0" if from_start else "$"), 0
     try:
         while not count or shown < count:
-            for _, entries in client.xread({stream: last_id}, block=block_ms, count=100) or []:
+            for _, entries in read_streams(client, {stream: last_id}, count=100, block_ms=block_ms):
                 for entry_id, fields in entries:
                     show(dispatch_line(fields))
                     last_id = entry_id

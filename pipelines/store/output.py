@@ -5,8 +5,7 @@ is; what differs (an flock or a lease, a symbolic link or a pointer object) stay
 `pipelines.store.output_folder` and `pipelines.store.output_bucket`.
 """
 from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -16,14 +15,16 @@ from pipelines.store.object_store import ObjectStore, is_s3
 from pipelines.store.output_bucket import OutputBucket
 from pipelines.store.output_folder import OutputFolder
 
-Version = Path | str  # where one run writes its tables: a folder, or an s3:// prefix
+# Where one run writes its tables: a folder's Path, or an s3:// prefix. Each output takes back
+# only the versions it made itself.
+Version = TypeVar("Version")
 
 
-class Output(Protocol):
+class Output(Protocol[Version]):
     """The output of runs: one writer at a time, and readers that see one whole run."""
     location: str
 
-    def writer(self, command: str) -> AbstractContextManager["Output"]:
+    def writer(self, command: str) -> AbstractContextManager["Output[Version]"]:
         """Hold the output for one writer; OutputBusy names the holder if another has it."""
 
     def clean_leftovers(self) -> list[str]:
@@ -42,8 +43,9 @@ class Output(Protocol):
         """DuckDB views over `version`'s tables, or else the current version's."""
 
 
-def output_of(options: PipelineOptions) -> Output:
-    """The output a run's `--output` names, reached as the run's workers reach it."""
+def output_of(options: PipelineOptions) -> Output[Any]:
+    """The output a run's `--output` names, reached as the run's workers reach it; which
+    kind of version it makes is only known at run time."""
     app = options.view_as(RoadchiefOptions)
     if is_s3(app.output):
         return OutputBucket(app.output, ObjectStore.for_run(options), app.output_lease_s)

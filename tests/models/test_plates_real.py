@@ -1,5 +1,6 @@
 """The real crops split into a training and a test half by plate, and training crops vary."""
 import numpy as np
+import pytest
 
 from models.plates.rows import looks_double_row
 from models.plates.training.real import is_test_plate, load_easypr, training_half, vary
@@ -47,3 +48,11 @@ def test_double_row_plates_in_the_training_half_come_as_one_row_and_others_as_th
     double, blue = kept.index("粤AB2893"), kept.index("粤A696L6")  # the blue one is merely cut tall
     assert looks_double_row(images[plates.index("粤AB2893")]) and not looks_double_row(crops[double])
     assert np.array_equal(crops[blue], images[plates.index("粤A696L6")])
+
+
+def test_a_missing_crop_stops_the_load_instead_of_entering_training_as_none(tmp_path):
+    folder = tmp_path / "easypr_gdts_crops"
+    folder.mkdir()
+    (folder / "labels.csv").write_text("crop,plate,color\ncrops/gone.png,粤AB2893,yellow\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="gone.png"):
+        load_easypr(tmp_path)

@@ -14,6 +14,7 @@ from transforms.redis_contract import (
     entry_offset,
     entry_time_s,
     is_redis,
+    read_streams,
     redis_problem,
     watchlist_entry_key,
 )
@@ -91,3 +92,14 @@ def test_each_retry_of_a_client_is_counted_in_the_beam_metric():
     result.wait_until_finish()
     counters = result.metrics().query(MetricsFilter().with_namespace("roadchief").with_name("redis_retries"))
     assert sum(counter.committed for counter in counters["counters"]) == 2
+
+
+def test_read_streams_gives_each_stream_its_decoded_entries_after_the_id_and_none_when_the_block_ends(redis_url):
+    client = connect(redis_url, decode_responses=True)
+    first = client.xadd("a", {"n": "1"})
+    second = client.xadd("a", {"n": "2"})
+    client.xadd("b", {"m": "x"})
+    read = read_streams(client, {"a": first, "b": "0"}, count=10, block_ms=None)
+    assert read == [("a", [(second, {"n": "2"})]), ("b", [(read[1][1][0][0], {"m": "x"})])]
+    assert read_streams(client, {"a": second}, count=10, block_ms=50) == []
+    client.close()

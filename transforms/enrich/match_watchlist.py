@@ -8,6 +8,7 @@ carry alternates; those are tried too, at one more substitution's cost.
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -24,17 +25,19 @@ DOUBT = 0.8
 CHECKED = "passings"
 
 
-def _candidates(passing: Passing) -> list[tuple[str, int]]:
+def _candidates(read_plate: str, alternates: Sequence[str]) -> list[tuple[str, int]]:
     """(plate, extra substitutions) for the read and each of its alternates."""
-    return [(passing.plate, 0)] + [(alt, 1) for alt in passing.plate_alternates if alt != passing.plate]
+    return [(read_plate, 0)] + [(alt, 1) for alt in alternates if alt != read_plate]
 
 
 def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
              max_substitutions: int, version: str) -> list[Hit]:
-    """Every valid entry the passing matches, best match per entry."""
+    """Every valid entry the passing, whose plate was read, matches, best match per entry."""
+    read_plate = passing.plate
+    assert read_plate is not None, "a passing without a plate is not matched"
     best: dict[str, Hit] = {}
     confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
-    for read, extra in _candidates(passing):
+    for read, extra in _candidates(read_plate, passing.plate_alternates):
         for entry in index.get(canonical(read), ()):
             subs = substitutions(read, entry.plate)
             if subs is None:
@@ -42,23 +45,25 @@ def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
             cost = subs + extra
             if cost > max_substitutions or not entry.valid_at(passing.captured_at_us):
                 continue
-            hit = _hit(passing, entry, cost, round(confidence * DOUBT ** cost, 4), version)
+            hit = _hit(passing, read_plate, entry, cost, round(confidence * DOUBT ** cost, 4), version)
             if entry.entry_id not in best or hit.score > best[entry.entry_id].score:
                 best[entry.entry_id] = hit
     return sorted(best.values(), key=lambda hit: (hit.priority, -hit.score, hit.entry_id))
 
 
-def _hit(passing: Passing, entry: WatchEntry, cost: int, score: float, version: str) -> Hit:
+def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score: float, version: str) -> Hit:
     return Hit(
         event_id=passing.event_id, captured_at_us=passing.captured_at_us, plate=entry.plate,
-        read_plate=passing.plate, entry_id=entry.entry_id, category=entry.category,
+        read_plate=read_plate, entry_id=entry.entry_id, category=entry.category,
         priority=entry.priority, action=entry.action, match="exact" if cost == 0 else "fuzzy",
         substitutions=cost, score=score, camera_id=passing.camera_id,
         **place_of(passing)._asdict(), defence_layer=passing.defence_layer, list_version=version)
 
 
 def _canons(passing: Passing) -> list[str]:
-    return [canonical(read) for read, _ in _candidates(passing)] if passing.plate else []
+    if not passing.plate:
+        return []
+    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates)]
 
 
 def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:

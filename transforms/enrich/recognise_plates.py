@@ -163,6 +163,7 @@ class _ReadImages(BufferedDoFn):
 
     def _located(self, event: CameraEvent) -> tuple[str, Path]:
         """(reference, folder it must stay in): absolute paths only under the image root."""
+        assert event.image is not None, "only events that need the model, which have an image, are read"
         path = Path(event.image)
         if self._image_root and path.is_absolute() and path.is_relative_to(self._image_root):
             return str(path.relative_to(self._image_root)), self._image_root

@@ -310,14 +310,15 @@ def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     keep = {watchlist_entry_key(key) for key in index}
     stale = [key for key in client.scan_iter(match=WATCHLIST_ENTRY_PATTERN, count=1000)
              if key.decode() not in keep]
-    meta = {"version": entries_version(entries), "count": len(entries),
+    meta: dict[str, str | int] = {"version": entries_version(entries), "count": len(entries),
             "loaded_at": datetime.now(ZONE).isoformat(timespec="seconds"), "source": source}
     with client.pipeline(transaction=True) as tx:
         for key, group in index.items():
             tx.set(watchlist_entry_key(key), _encode(group))
         if stale:
             tx.delete(*stale)
-        tx.hset(WATCHLIST_META, mapping=meta)
+        # redis-py types the mapping's keys as its whole encodable union, which no dict[str, ...] is
+        tx.hset(WATCHLIST_META, mapping=meta)  # type: ignore[arg-type]
         tx.execute()
     client.close()
     return meta

@@ -7,7 +7,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Optional
+from typing import Literal, Optional, overload
 
 from models.records import DeadLetter, EventLine
 from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
@@ -97,7 +97,16 @@ def count_field(obj: dict, field: str, high: int = 10_000) -> int:
     return int(value)
 
 
+@overload
+def text_field(obj: dict, field: str, required: Literal[True], limit: int = 128) -> str: ...
+
+
+@overload
+def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> Optional[str]: ...
+
+
 def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> Optional[str]:
+    """The field's string, None where it is absent; a required field is present and not blank."""
     value = obj.get(field)
     if value is None:
         if required:

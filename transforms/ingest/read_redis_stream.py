@@ -53,6 +53,7 @@ import apache_beam as beam
 from apache_beam.io.iobase import WatermarkEstimator
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.transforms.core import RestrictionProvider, WatermarkEstimatorProvider
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 
 from models.records import EventLine
@@ -263,7 +264,7 @@ class _ReadStream(beam.DoFn, RestrictionProvider, WatermarkEstimatorProvider):
             line = _entry_line(stream, entry, fields, self._image_base)
             event_us = event_time_us(line.text, latest_us)
             watermark.saw(event_us)
-            yield beam.window.TimestampedValue(
+            yield TimestampedValue(
                 line, stamp(event_us, watermark.current_watermark(), self._lateness_us, self._clock()))
         tracker.defer_remainder()
 

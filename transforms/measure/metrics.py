@@ -40,7 +40,7 @@ class Tally(SlottedState):
     """Counts for one window and key; tallies add up by `merge`."""
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.passings = self.unread = self.hits = 0
         self.plates: set[str] = set()
         self.dispatches = 0
@@ -93,7 +93,7 @@ class _TallyBundle(beam.DoFn):
     def __init__(self, window_us: int):
         self._window_us = window_us
 
-    def start_bundle(self):
+    def start_bundle(self) -> None:
         self._tallies: dict = {}
 
     def process(self, record):

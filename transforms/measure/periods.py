@@ -27,13 +27,14 @@ class Period(NamedTuple):
 
 def parse_range(text: str) -> tuple[date, date]:
     """`FROM..TO` (inclusive ISO dates) as two dates; ValueError if it is not one."""
+    problem = f"{text!r}: expected FROM..TO, two ISO dates in order (2025-12-01..2026-11-29)"
     first, sep, last = text.partition(RANGE)
     try:
         start, end = date.fromisoformat(first), date.fromisoformat(last)
     except ValueError:
-        start = end = None
-    if not sep or start is None or end < start:
-        raise ValueError(f"{text!r}: expected FROM..TO, two ISO dates in order (2025-12-01..2026-11-29)")
+        raise ValueError(problem) from None
+    if not sep or end < start:
+        raise ValueError(problem)
     return start, end
 
 

@@ -44,7 +44,7 @@ class SafetyTally(SlottedState):
     __slots__ = ("incidents", "accidents", "deaths", "injuries", "hits", "dispatches", "resolved",
                  "interceptions", "false_hits", "acknowledge", "arrive", "resolve", "within_target")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.incidents = self.accidents = self.deaths = self.injuries = self.hits = 0
         self.dispatches = self.resolved = self.interceptions = self.false_hits = 0
         self.within_target = 0
@@ -71,6 +71,7 @@ class SafetyTally(SlottedState):
             self.resolved += 1
             self.interceptions += response.result == "intercepted"
             self.false_hits += response.result == "false_hit"
+            assert response.resolve_s is not None, "a result is timed from the dispatch"
             self.resolve.append(response.resolve_s)
         if response.acknowledge_s is not None:
             self.acknowledge.append(response.acknowledge_s)
@@ -103,7 +104,7 @@ class _TallyBundle(beam.DoFn):
         self._chains = {segment: [chief.chief_id for chief in chain]
                         for segment, chain in chain_at(self._world_folder).items()}
 
-    def start_bundle(self):
+    def start_bundle(self) -> None:
         self._tallies: dict = {}
         self._spans: dict = {}
 
@@ -258,13 +259,13 @@ class SafetyMetrics(beam.PTransform):
 
     def __init__(self, world_folder: str, custom: tuple = (), targets: dict[str, float] | None = None):
         super().__init__()
-        ranges = []
+        wanted = []
         for start, end in custom:
-            ranges.append((start, end))
+            wanted.append((start, end))
             earlier = shifted(Period("custom", f"{start}{RANGE}{end}"), -1)
             if earlier is not None:
-                ranges.append(parse_range(earlier.label))
-        ranges = tuple(dict.fromkeys(ranges))
+                wanted.append(parse_range(earlier.label))
+        ranges = tuple(dict.fromkeys(wanted))
         self._tally = _TallyBundle(world_folder, ranges, targets or {"urban": 180.0, "rural": 600.0})
         self._rows = _ToRow(world_folder, frozenset(f"{start}{RANGE}{end}" for start, end in ranges))
 

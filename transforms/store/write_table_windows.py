@@ -141,7 +141,8 @@ class WriteTableWindows(beam.PTransform):
             results[name] = (
                 records
                 | f"{name}:Key" >> beam.Map(lambda r, key=name: (key, r)).with_output_types(
-                    tuple[str, record_type])
+                    # a type hint for Beam built at run time from the table's record type
+                    tuple[str, record_type])  # type: ignore[valid-type]
                 | f"{name}:Group" >> beam.GroupByKey()
                 | f"{name}:Write" >> beam.ParDo(
                     _WritePane(FileSystems.join(self._output, name), schema)))

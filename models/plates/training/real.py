@@ -35,9 +35,18 @@ def load_easypr(root: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
     (PROVENANCE.md): read as O."""
     folder = Path(root) / "easypr_gdts_crops"
     rows = list(csv.DictReader(open(folder / "labels.csv", encoding="utf-8")))
-    images = [cv2.imread(str(folder / r["crop"])) for r in rows]
+    images = [_read_crop(folder / r["crop"]) for r in rows]
     plates = [r["plate"][0] + "O" + r["plate"][2:] if r["plate"][1] == "0" else r["plate"] for r in rows]
     return images, plates, [r["color"] for r in rows]
+
+
+def _read_crop(path: Path) -> np.ndarray:
+    """The crop at ``path``; a missing or unreadable one stops the load rather than
+    slipping into training as None."""
+    crop = cv2.imread(str(path))
+    if crop is None:
+        raise FileNotFoundError(f"{path}: missing or not an image")
+    return crop
 
 
 def training_half(root: Path) -> tuple[list[np.ndarray], list[str]]:
@@ -53,7 +62,7 @@ def vary(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A fresh camera-like variant of a real crop (BGR uint8)."""
     h, w = crop.shape[:2]
     pad = int(0.3 * h) + 2
-    big = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE).astype(np.float32)
+    big: np.ndarray = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE).astype(np.float32)
     m = cv2.getRotationMatrix2D((pad + w / 2, pad + h / 2), rng.normal(0, 2), rng.uniform(0.93, 1.07))
     m[0, 1] += rng.normal(0, 0.05)  # slant
     m[:, 2] += rng.uniform(-1, 1, 2) * [0.04 * w, 0.08 * h]

@@ -101,9 +101,9 @@ def _glyph(char: str, font_path: str) -> np.ndarray:
     font = ImageFont.truetype(font_path, 96)
     img = Image.new("L", (160, 160), 0)
     ImageDraw.Draw(img).text((20, 10), char, font=font, fill=255)
-    mask = np.asarray(img, np.float32) / 255.0
+    mask: np.ndarray = np.asarray(img, np.float32) / 255.0
     if font_path == str(SMILEY_CJK):  # set upright: shift each row left by its height above the baseline
-        upright = np.float32([[1, _SMILEY_SLANT, -_SMILEY_SLANT * 120], [0, 1, 0]])
+        upright = np.array([[1, _SMILEY_SLANT, -_SMILEY_SLANT * 120], [0, 1, 0]], np.float32)
         mask = cv2.warpAffine(mask, upright, (160, 160), flags=cv2.INTER_LINEAR)
     ys, xs = np.nonzero(mask > 0.1)
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
@@ -177,7 +177,7 @@ def _glyph_mask(char: str, w: int, h: int, face, rng: np.random.Generator, plain
     # per-glyph shear, shrink and shift: print and mounting vary a little
     shear, sx, sy = rng.normal(0, 0.03), rng.uniform(0.88, 1.0), rng.uniform(0.92, 1.0)
     dx = w * (1 - sx) * rng.uniform(0.2, 0.8)
-    m = np.float32([[sx, shear, dx - shear * h / 2], [0, sy, h * (1 - sy) / 2]])
+    m = np.array([[sx, shear, dx - shear * h / 2], [0, sy, h * (1 - sy) / 2]], np.float32)
     return cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR)
 
 
@@ -190,7 +190,8 @@ def _layout(n_chars: int) -> tuple[int, int, list[tuple[float, float, float, flo
         width, cw, gap, big = 480, 43, 9, 51
     else:
         width, cw, gap, big = 440, 45, 12, 34
-    x, boxes = 15.5, []
+    x = 15.5
+    boxes: list[tuple[float, float, float, float]] = []
     for i in range(n_chars):
         boxes.append((x, 0.5, cw, 90.0))
         x += cw + (big if i == 1 else gap)
@@ -275,7 +276,7 @@ def _background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _motion_kernel(length: int, angle: float) -> np.ndarray:
-    k = np.zeros((length, length), np.float32)
+    k: np.ndarray = np.zeros((length, length), np.float32)
     k[length // 2, :] = 1.0
     rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
     k = cv2.warpAffine(k, rot, (length, length))
@@ -320,7 +321,9 @@ def degrade(img: np.ndarray, rng: np.random.Generator, harsh: bool) -> np.ndarra
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None, "a JPEG just encoded decodes"
+    return decoded
 
 
 def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) -> np.ndarray:
@@ -334,7 +337,7 @@ def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) 
     ph, pw = plate.shape[:2]
     pad = int(ph * 0.8)
     canvas = _background(ph + 2 * pad, pw + 2 * pad, rng)
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     d = rng.normal(0, 0.035, (4, 2)) * np.array([pw, ph]) * rng.uniform(0.3, 1.0)
     angle = np.deg2rad(rng.normal(0, 3))
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
@@ -400,9 +403,9 @@ def render_frame(
     tw, th = pw * s, ph * s
     px = cx + car_w / 2 - tw / 2 + rng.uniform(-0.1, 0.1) * car_w
     py = cy + car_h * rng.uniform(0.65, 0.8) - th / 2
-    dst = np.float32([[px, py], [px + tw, py], [px + tw, py + th], [px, py + th]])
-    dst += rng.normal(0, 0.03, (4, 2)).astype(np.float32) * np.float32([tw, th])
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    dst = np.array([[px, py], [px + tw, py], [px + tw, py + th], [px, py + th]], np.float32)
+    dst += rng.normal(0, 0.03, (4, 2)).astype(np.float32) * np.array([tw, th], np.float32)
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     cv2.warpPerspective(img, m, (fw, fh), dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
     frame = np.clip(frame * rng.uniform(0.8, 1.1, 3) + rng.normal(0, 4, frame.shape), 0, 255).astype(np.uint8)

@@ -290,3 +290,17 @@ def stop_run(process: subprocess.Popen, timeout_s: float = 120) -> str:
             os.killpg(process.pid, signal.SIGKILL)
             _, err = process.communicate()
     return err or ""
+
+
+def children_running(name: str) -> list[int]:
+    """The pids of this process's child processes whose command line names `name`."""
+    children = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and name in cmdline:
+            children.append(int(proc.name))
+    return children

@@ -1,9 +1,9 @@
 """What `roadchief run --runner FlinkRunner` adds to Beam's flags, unless they are given.
 
-- `--flink_job_server_jar`: the job server `make flink` built from Maven Central. Beam
-  starts it for the run and stops it afterwards; without it Beam would try to download a
-  job-server jar from the internet. (`--job_endpoint HOST:PORT` uses a job server that is
-  already running instead.)
+- `--flink_job_server_jar`: the job server `make flink` built from Maven Central; without
+  it Beam would try to download a job-server jar from the internet. Beam starts it for the
+  run, and `FlinkRunnerForOneRun` stops it when the run ends. (`--job_endpoint HOST:PORT`
+  uses a job server that is already running instead.)
 - `FLINK_CONF_DIR`: the Flink configuration that job server builds each job from
   (`conf-jobserver/`).
 - `--environment_type LOOPBACK`: the Python workers run inside `roadchief run`, which
@@ -19,6 +19,8 @@
   sources end.)
 """
 import os
+
+from apache_beam.runners.portability.flink_runner import FlinkRunner
 
 from pipelines.flink.tools import JOB_SERVER_CONF, JOB_SERVER_JAR
 
@@ -44,3 +46,22 @@ def flink_arguments(argv: list[str]) -> list[str]:
         extra += ["--checkpointing_interval", str(CHECKPOINT_INTERVAL_MS), "--finish_bundle_before_checkpointing"]
     os.environ.setdefault("FLINK_CONF_DIR", str(JOB_SERVER_CONF))
     return argv + extra
+
+
+class FlinkRunnerForOneRun(FlinkRunner):
+    """Beam's FlinkRunner, whose job server stops when the run ends (`stop_job_server`).
+
+    Beam stops the job server it starts only when the process exits: a process that runs
+    several pipelines (a scheduler, the tests) would otherwise keep one JVM per run.
+    """
+
+    _job_server = None
+
+    def default_job_server(self, options):
+        self._job_server = super().default_job_server(options)
+        return self._job_server
+
+    def stop_job_server(self) -> None:
+        if self._job_server is not None:
+            self._job_server.stop()
+            self._job_server = None

@@ -19,7 +19,7 @@ from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, 
 
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
-from pipelines.flink.submit import flink_arguments
+from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.job.stage_metrics import print_stage_metrics
@@ -115,14 +115,18 @@ def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: b
     if live:
         folder.publish(version, list(TABLES))
     started = time.perf_counter()
+    flink = FlinkRunnerForOneRun() if options.view_as(StandardOptions).runner == "FlinkRunner" else None
     try:
-        with beam.Pipeline(options=options) as pipeline:
+        with beam.Pipeline(runner=flink, options=options) as pipeline:
             build(pipeline, app, str(version))
     except Exception as failure:
         if not live:
             folder.discard(version)
         changed = "windows written before it stopped stay" if live else "changed no table"
         raise RunFailed(f"the run failed and {changed} under {folder.location}: {_cause(failure)}") from failure
+    finally:
+        if flink:
+            flink.stop_job_server()
     elapsed = time.perf_counter() - started
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
     if app.events_stream:

@@ -17,7 +17,7 @@ from pipelines.analysis.tables import connect
 from pipelines.job.run import run
 from pipelines.operate.replay import replay
 from tests.builders import simulated_events
-from tests.servers import RedisServer, free_port, stop_run
+from tests.servers import RedisServer, children_running, free_port, stop_run
 from tests.tables import LIVE_COMPARED, all_tables, counted_once, live_rows
 from transforms.redis_contract import DISPATCHES_STREAM
 from transforms.store.write_tables import TABLES
@@ -75,6 +75,7 @@ def test_a_batch_run_on_the_session_cluster_writes_the_fnapi_runners_tables(flin
     (read_by_model,) = connect(tmp_path / "out").execute(
         "SELECT count(*) FROM passings WHERE plate_source = 'model'").fetchone()
     assert read_by_model > 0  # the frames were read by the plate model on the cluster
+    assert children_running("beam-flink-job-server") == []  # the run stopped the job server it started
 
 
 def test_two_taskmanagers_at_parallelism_two_give_the_same_tables(flink_cluster, inputs, expected, tmp_path):

@@ -79,7 +79,10 @@ class World:
 
 def world_zone(folder: str | Path) -> ZoneInfo:
     """The world's time zone alone, without loading its roads and rosters."""
-    return ZoneInfo(_timezone(Path(folder) / "world.json", _read_meta(Path(folder))))
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: not a world folder (no such folder)")
+    return ZoneInfo(_timezone(folder / "world.json", _read_meta(folder)))
 
 
 def load_world(folder: str | Path) -> World:

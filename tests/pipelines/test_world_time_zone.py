@@ -64,3 +64,8 @@ def test_a_world_json_without_a_time_zone_is_read_as_chinas(tmp_path):
 def test_an_unknown_time_zone_is_refused_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"world\.json: timezone 'Asia/Qionghai' is not an IANA time zone"):
         world_zone(world_in(tmp_path, "Asia/Qionghai"))
+
+
+def test_a_missing_world_folder_is_refused_not_read_as_the_default_zone(tmp_path):
+    with pytest.raises(ValueError, match="not a world folder"):
+        world_zone(tmp_path / "wrold")

@@ -6,7 +6,11 @@ A world folder holds:
   road_name, road_class, town, area_type, speed_kmh, road_manager_id;
 - ``chiefs.csv``: the road-chief roster (路长制), each row pointing one level up;
 - ``cameras.csv``, ``responders.csv``, ``watchlist.csv``;
-- ``world.json`` (optional): timezone and metric CRS.
+- ``world.json`` (optional): the time zone every local time and day is read
+  in, and the metric CRS distances are measured in (estimated from the roads,
+  the UTM zone they lie in, when it names none).
+
+docs/inputs.md documents every file and column.
 
 Everything is validated up front, so a broken roster or network fails at load
 with a ``ValueError`` naming the file and the problem, not later inside a
@@ -20,9 +24,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas
 import pandas
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from models.records import ChiefOnDuty
 
@@ -47,6 +54,7 @@ RESPONDER_COLUMNS = ("responder_id", "name", "kind", "unit", "phone", "lon", "la
                      "shift_start", "shift_end", "mode")
 WATCHLIST_COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
                      "valid_from", "valid_to", "note")
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # a world.json that names no time zone is read as China's
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,12 +71,25 @@ class World:
     metric_crs: str
     chains: dict[str, tuple[ChiefOnDuty, ...]] = field(repr=False, default_factory=dict)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone of the world's local times: shifts, validity days, periods, what people read."""
+        return ZoneInfo(self.timezone)
+
+
+def world_zone(folder: str | Path) -> ZoneInfo:
+    """The world's time zone alone, without loading its roads and rosters."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: not a world folder (no such folder)")
+    return ZoneInfo(_timezone(folder / "world.json", _read_meta(folder)))
+
 
 def load_world(folder: str | Path) -> World:
     """Read and validate every file of a world folder."""
     folder = Path(folder)
-    meta_path = folder / "world.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    meta = _read_meta(folder)
+    timezone = _timezone(folder / "world.json", meta)
     chiefs = _read_csv(folder / "chiefs.csv", CHIEF_COLUMNS, "chief_id")
     chains = _chains(folder / "chiefs.csv", chiefs)
     roads = _read_roads(folder, chiefs)
@@ -84,8 +105,47 @@ def load_world(folder: str | Path) -> World:
     _read_csv(watchlist_path, WATCHLIST_COLUMNS, "entry_id", nrows=0)
     return World(folder=folder, roads=roads, cameras=cameras, chiefs=chiefs,
                  responders=responders, watchlist_path=watchlist_path,
-                 timezone=meta.get("timezone", "Asia/Shanghai"),
-                 metric_crs=meta.get("metric_crs", "EPSG:32649"), chains=chains)
+                 timezone=timezone, metric_crs=_metric_crs(folder / "world.json", meta, roads),
+                 chains=chains)
+
+
+def _read_meta(folder: Path) -> dict:
+    path = folder / "world.json"
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as bad:
+        raise ValueError(f"{path}: not valid JSON ({bad})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return meta
+
+
+def _timezone(path: Path, meta: dict) -> str:
+    name = meta.get("timezone", DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"{path}: timezone {name!r} is not an IANA time zone"
+                         " (such as Asia/Shanghai)") from None
+    return name
+
+
+def _metric_crs(path: Path, meta: dict, roads: geopandas.GeoDataFrame) -> str:
+    """The CRS that world.json names, checked to measure in metres; else the roads' UTM zone."""
+    name = meta.get("metric_crs")
+    if name is None:
+        return roads.estimate_utm_crs().to_string()
+    try:
+        crs = CRS.from_user_input(name)
+    except CRSError:
+        raise ValueError(f"{path}: metric_crs {name!r} is not a coordinate reference system") from None
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not crs.is_projected or units != {"metre"}:
+        raise ValueError(f"{path}: metric_crs {name!r} does not measure in metres"
+                         " (expected a projected CRS such as EPSG:32649)")
+    return name
 
 
 def chief_chain(world: World, chief_id: str) -> list[ChiefOnDuty]:

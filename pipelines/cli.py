@@ -93,9 +93,11 @@ AUDIT_ENV = "ROADCHIEF_AUDIT_LOG"
 
 
 def _query(args) -> int:
+    from geo.world import world_zone
     from pipelines.analysis.audit import audited_query
     from pipelines.analysis.tables import render
-    rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log)
+    rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log,
+                                  zone=world_zone(args.world))
     print(render(columns, rows, args.max_rows))
     return 0
 
@@ -116,11 +118,12 @@ def _report(args) -> int:
 
 
 def _load_watchlist(args) -> int:
+    from geo.world import world_zone
     from pipelines.analysis.audit import audit_watchlist_change
     from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
     if not args.reason.strip():
         raise ValueError("a reason is required")
-    meta = load_into_redis(read_watchlist_file(args.file), args.redis, source=str(args.file))
+    meta = load_into_redis(read_watchlist_file(args.file, world_zone(args.world)), args.redis, source=str(args.file))
     audit_watchlist_change(args.audit_log, reason=args.reason, source=str(args.file),
                            count=meta["count"], version=meta["version"])
     print(f"loaded {meta['count']} entries, version {meta['version']}")
@@ -243,6 +246,8 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--reason", required=True, help="why you are looking (recorded in the audit log)")
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=100)
+    query.add_argument("--world", default=str(SAMPLE_WORLD),
+                       help="folder of the world, whose time zone times are shown in")
     _audit_log_option(query)
     query.set_defaults(handler=_query)
 
@@ -271,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--redis", required=True, help="redis://host:port/db")
     load.add_argument("--reason", required=True, help="why the list changes (recorded in the audit log)")
+    load.add_argument("--world", default=str(SAMPLE_WORLD),
+                      help="folder of the world, whose time zone the validity days are in")
     _audit_log_option(load)
     load.set_defaults(handler=_load_watchlist)
 

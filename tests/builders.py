@@ -7,11 +7,14 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+from geo.world import world_zone
 from models.records import CameraEvent, Dispatch, Hit, Passing
+from pipelines.job.options import SAMPLE_WORLD
 from transforms.enrich.watchlist_store import entry_from_row, index_by_canonical
 
 T0 = 1_795_910_400_000_000  # 2026-11-29 08:00 +08:00
 MINUTE = 60_000_000
+ZONE = world_zone(SAMPLE_WORLD)  # the sample world's, which the watchlist's validity days are read in
 
 
 def camera_event(plate="琼C12345", confidence=0.9, image=None, base="/data", kind="plate") -> CameraEvent:
@@ -57,7 +60,7 @@ WATCHLIST_ROWS = [
     {"entry_id": "W3", "plate": "粤B88888", "plate_color": "yellow", "category": "overdue_inspection",
      "priority": "5", "action": "observe", "valid_from": "2025-01-01", "valid_to": "2025-06-30", "note": ""},
 ]
-WATCHLIST_INDEX = index_by_canonical(entry_from_row(row, "test") for row in WATCHLIST_ROWS)
+WATCHLIST_INDEX = index_by_canonical(entry_from_row(row, "test", ZONE) for row in WATCHLIST_ROWS)
 
 
 def write_watchlist_csv(path, rows):

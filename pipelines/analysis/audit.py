@@ -28,6 +28,7 @@ import pwd
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
+from zoneinfo import ZoneInfo
 
 GENESIS = "0" * 64
 FIELDS = frozenset({"seq", "at", "user", "action", "reason", "detail", "prev_hash", "hash"})
@@ -154,19 +155,21 @@ def verify(path: str | Path, expected_head: Optional[str] = None) -> VerifyResul
     return VerifyResult(True, entries, None, head)
 
 
-def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: str | Path,
+def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: str | Path, zone: ZoneInfo,
                   user: Optional[str] = None) -> tuple[list[tuple], list[str]]:
     """Run SQL over the output tables and log who ran it, why, and how many rows came back.
+
+    Times come back in `zone`, the world's local time.
 
     A query that fails is logged too, with its error: an attempt is access.
     """
     _require_reason(reason)
     import duckdb  # with Beam (via pipelines.analysis.tables), loaded only where queries run
 
-    from pipelines.analysis.tables import connect
+    from pipelines.analysis.tables import connect, in_local_time
     log, user = AuditLog(log_path), user or os_user()
     try:
-        cursor = connect(tables_dir).execute(sql)
+        cursor = in_local_time(connect(tables_dir), zone).execute(sql)
         rows = cursor.fetchall()
     except (duckdb.Error, ValueError) as problem:
         log.append(user, "query", reason, {"sql": sql, "error": str(problem)})

@@ -3,6 +3,7 @@ import glob
 import gzip
 import unicodedata
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 from pyarrow.dataset import dataset
@@ -44,6 +45,12 @@ def views(files: dict[str, list[str]], filesystem: FileSystem | None = None) -> 
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
         else:
             con.register(name, dataset(files[name], filesystem=filesystem, format="parquet"))
+    return con
+
+
+def in_local_time(con: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> duckdb.DuckDBPyConnection:
+    """`con`, its TIMESTAMPTZ values shown in the world's zone (`zone`), with their offset."""
+    con.execute(f"SET TimeZone = '{zone.key}'")  # a key ZoneInfo found is a path-like name, no quotes
     return con
 
 

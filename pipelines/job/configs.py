@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import StandardOptions
 
+from geo.world import world_zone
 from pipelines.job.options import RoadchiefOptions, watchlist_spec
 from transforms.act.dispatch import DispatchConfig
 from transforms.enrich.match_watchlist import WatchlistConfig
@@ -46,7 +47,8 @@ def stage_configs(options: RoadchiefOptions) -> StageConfigs:
             image_root=app.image_root, max_image_decoded_bytes=app.max_image_decoded_bytes,
             max_image_memory_bytes=app.max_image_memory_bytes),
         watchlist=WatchlistConfig(
-            watchlist=watchlist_spec(app), max_substitutions=app.max_substitutions,
+            watchlist=watchlist_spec(app), timezone=world_zone(app.world).key,
+            max_substitutions=app.max_substitutions,
             ttl_s=app.watchlist_ttl_s, snapshot=app.watchlist_snapshot, wait_s=app.watchlist_wait_s,
             max_age_s=app.watchlist_max_age_h * 3600),
         dispatch=DispatchConfig(

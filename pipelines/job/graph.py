@@ -123,5 +123,5 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
     else:
         tables | "Write" >> WriteTables(output, metadata)
     if options.publish_dispatches:
-        tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches)
+        tables["dispatches"] | "Publish" >> PublishDispatches(options.publish_dispatches, options.world)
     return tables

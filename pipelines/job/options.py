@@ -12,9 +12,12 @@ import shutil
 import stat
 import zipfile
 from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
 
 from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions, PortableOptions, StandardOptions
 
+from geo.world import world_zone
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
 from pipelines.flink.tools import EXPANSION_SERVICE_JAR, missing
@@ -285,14 +288,13 @@ def probe_problems(options: PipelineOptions) -> list[str]:
             problems += _input_problems(flag, pattern)
     if not _output_flag_problems(app):
         problems += _output_problems(options, app)
-    if not Path(app.world).is_dir():
-        problems.append(f"--world: {app.world} is not a folder")
+    zone = _world_zone_or_problem(app.world, problems)
     spec = watchlist_spec(app)
     for flag, path in (("--watchlist", None if is_redis(spec) else spec),
                        ("--watchlist_snapshot", app.watchlist_snapshot)):
-        if path:
+        if path and zone:
             try:
-                if not read_watchlist_file(path):
+                if not read_watchlist_file(path, zone):
                     raise ValueError(f"{path} has no entries (an empty list would match nothing)")
             except ValueError as bad:
                 problems.append(f"{flag}: {bad}")
@@ -311,6 +313,19 @@ def probe_problems(options: PipelineOptions) -> list[str]:
     if app.image_root is not None and not Path(app.image_root).is_dir():
         problems.append(f"--image_root: {app.image_root} is not a folder")
     return problems
+
+
+def _world_zone_or_problem(world: str, problems: list[str]) -> Optional[ZoneInfo]:
+    """The world's time zone, which the watchlist files' days are read in; None after noting
+    why the world cannot give it."""
+    if not Path(world).is_dir():
+        problems.append(f"--world: {world} is not a folder")
+        return None
+    try:
+        return world_zone(world)
+    except ValueError as bad:
+        problems.append(f"--world: {bad}")
+        return None
 
 
 def _input_problems(flag: str, pattern: str) -> list[str]:

@@ -17,6 +17,7 @@ import time
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
 
+from geo.world import world_zone
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
 from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
@@ -143,6 +144,6 @@ def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: b
         folder.publish(version, list(TABLES))
     print(accounts["verdict"])
     if summary:
-        print_summary(folder.connect())
+        print_summary(folder.connect(), world_zone(app.world))
         print_stage_metrics(pipeline.result)
     return 0 if accounts["ok"] else 1

@@ -1,8 +1,11 @@
 """What `roadchief run` prints when it finishes: the reconciliation and the highlights."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import duckdb
 
 from pipelines.analysis.safety import chosen_period, headline
-from pipelines.analysis.tables import render
+from pipelines.analysis.tables import in_local_time, render
 from transforms.enrich.watchlist_store import STALE
 
 SECTIONS = {
@@ -15,7 +18,7 @@ SECTIONS = {
         FROM hits GROUP BY ALL ORDER BY hits DESC""",
     "Top dispatches (who must go where)": """
         SELECT plate, category, priority AS p, sightings AS seen,
-               strftime(last_seen AT TIME ZONE 'Asia/Shanghai', '%H:%M') AS last_seen,
+               local_time(last_seen) AS last_seen,
                town || ' ' || road_name AS "where",
                chief_chain[1].name || ' ' || chief_chain[1].phone AS road_manager,
                chief_chain[4].name AS level1_chief,
@@ -89,7 +92,9 @@ def _watchlist_account(con, accept_stale: bool) -> dict:
     return account
 
 
-def print_summary(con: duckdb.DuckDBPyConnection) -> None:
+def print_summary(con: duckdb.DuckDBPyConnection, zone: ZoneInfo) -> None:
+    """The highlights, their times in `zone` (the world's) with the offset, as the command centre reads them."""
+    in_local_time(con, zone).create_function("local_time", _local_time, ["TIMESTAMPTZ"], "VARCHAR")
     for title, sql in SECTIONS.items():
         print(f"\n{title}")
         con.sql(sql).show(max_width=220, max_rows=40)
@@ -97,3 +102,8 @@ def print_summary(con: duckdb.DuckDBPyConnection) -> None:
     if period:
         print(f"\nSafety, {period[0]} {period[1]}, change against a year earlier")
         print(render(*headline(con, period), max_rows=10))
+
+
+def _local_time(moment: datetime) -> str:
+    """`2026-11-29 08:15:03+08:00`: DuckDB hands the value over in the connection's time zone."""
+    return moment.isoformat(sep=" ", timespec="seconds")

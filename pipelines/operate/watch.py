@@ -12,7 +12,7 @@ def dispatch_line(fields: dict[str, str]) -> str:
     manager = f"{chain[0]['title']} {chain[0]['name']} {chain[0]['phone']}" if chain else "no road manager"
     nearest = (f"{responders[0]['name']} ({responders[0]['kind']}) {responders[0]['eta_s'] / 60:.1f} min"
                if responders else "no responder on duty")
-    return (f"{fields['last_seen'][11:16]}  P{fields['priority']} {fields['category']:<18} "
+    return (f"{fields['last_seen'].replace('T', ' ')}  P{fields['priority']} {fields['category']:<18} "
             f"{fields['plate']:<9} seen {fields['sightings']}x  {fields['town']} {fields['road_name']}"
             f"  -> {manager}; nearest {nearest}  [{fields['dispatch_id']}]")
 

@@ -1,5 +1,7 @@
 """The shipped sample world, its generator and the loader's checks."""
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -174,4 +176,38 @@ def test_broken_worlds_fail_with_a_clear_message(copy, case):
     breaks, message = BROKEN[case]
     breaks(copy)
     with pytest.raises(ValueError, match=message):
+        load_world(copy)
+
+
+def _rewrite_meta(folder: Path, **changes) -> None:
+    """world.json with `changes` (a None value removes the key)."""
+    meta = json.loads((folder / "world.json").read_text(encoding="utf-8"))
+    meta.update(changes)
+    meta = {key: value for key, value in meta.items() if value is not None}
+    (folder / "world.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_a_world_json_without_a_metric_crs_gets_the_utm_zone_of_its_roads(copy):
+    roads = geopandas.read_file(copy / "roads.geojson")
+    roads.geometry = roads.geometry.translate(xoff=6.0)  # one UTM zone east of Qionghai's 49N
+    (copy / "roads.geojson").unlink()
+    roads.to_file(copy / "roads.geojson", driver="GeoJSON")
+    _rewrite_meta(copy, metric_crs=None)
+    assert load_world(copy).metric_crs == "EPSG:32650"
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"timezone": "China/Hainan"}, "timezone 'China/Hainan' is not an IANA time zone"),
+    ({"metric_crs": "EPSG:4326"}, "metric_crs 'EPSG:4326' does not measure in metres"),
+    ({"metric_crs": "EPSG:nope"}, "metric_crs 'EPSG:nope' is not a coordinate reference system"),
+])
+def test_a_broken_world_json_is_refused_naming_the_file_and_the_key(copy, changes, problem):
+    _rewrite_meta(copy, **changes)
+    with pytest.raises(ValueError, match=rf"world\.json: {re.escape(problem)}"):
+        load_world(copy)
+
+
+def test_a_world_json_that_is_not_json_is_refused_naming_the_file(copy):
+    (copy / "world.json").write_text("{timezone: Asia/Shanghai}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"world\.json: not valid JSON"):
         load_world(copy)

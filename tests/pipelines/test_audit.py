@@ -3,6 +3,8 @@ import json
 import multiprocessing
 import os
 import pwd
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -10,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.analysis.audit import AuditLog, audit_watchlist_change, audited_query, verify
+from tests.builders import ZONE
 
 
 @pytest.fixture
@@ -152,24 +155,35 @@ def tables(tmp_path):
 @pytest.mark.parametrize("reason", ["", "   \n"])
 def test_a_query_without_a_reason_is_refused_and_not_run(tables, tmp_path, reason):
     with pytest.raises(ValueError, match="a reason is required"):
-        audited_query(tables, "SELECT * FROM passings", reason=reason, log_path=tmp_path / "a.jsonl")
+        audited_query(tables, "SELECT * FROM passings", reason=reason, log_path=tmp_path / "a.jsonl", zone=ZONE)
     assert not (tmp_path / "a.jsonl").exists()
 
 
 def test_a_query_is_logged_with_user_reason_sql_and_row_count(tables, tmp_path):
     log = tmp_path / "a.jsonl"
     sql = "SELECT plate, count(*) AS n FROM passings GROUP BY plate ORDER BY plate"
-    rows, columns = audited_query(tables, sql, reason="case 17", log_path=log, user="li")
+    rows, columns = audited_query(tables, sql, reason="case 17", log_path=log, zone=ZONE, user="li")
     assert rows == [("h:a", 2), ("h:b", 1)] and columns == ["plate", "n"]
     entry = json.loads(log.read_text())
     assert (entry["user"], entry["action"], entry["reason"], entry["detail"]) == (
         "li", "query", "case 17", {"sql": sql, "rows": 2})
 
 
+def test_a_query_shows_times_in_the_worlds_time_zone_with_the_offset(tmp_path):
+    (tmp_path / "dispatches").mkdir()
+    moment = datetime(2026, 11, 29, 0, 15, 3, tzinfo=UTC)
+    pq.write_table(pa.table({"last_seen": pa.array([moment], pa.timestamp("us", tz="UTC"))}),
+                   tmp_path / "dispatches" / "part-0.parquet")
+    for zone, shown in (("Asia/Shanghai", "2026-11-29 08:15:03+08:00"), ("Europe/Berlin", "2026-11-29 01:15:03+01:00")):
+        (rows, _) = audited_query(tmp_path, "SELECT last_seen FROM dispatches", reason="case 19",
+                                  log_path=tmp_path / "a.jsonl", zone=ZoneInfo(zone))
+        assert str(rows[0][0]) == shown
+
+
 def test_a_failed_query_is_logged_as_an_attempt(tables, tmp_path):
     log = tmp_path / "a.jsonl"
     with pytest.raises(duckdb.Error):
-        audited_query(tables, "SELECT * FROM vehicles", reason="case 18", log_path=log)
+        audited_query(tables, "SELECT * FROM vehicles", reason="case 18", log_path=log, zone=ZONE)
     entry = json.loads(log.read_text())
     assert entry["detail"]["sql"] == "SELECT * FROM vehicles" and "vehicles" in entry["detail"]["error"]
     assert entry["user"]  # the OS user by default

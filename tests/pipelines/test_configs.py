@@ -1,6 +1,11 @@
+import json
+import shutil
+from pathlib import Path
+
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.job.configs import stage_configs
+from pipelines.job.options import SAMPLE_WORLD
 from transforms.act.dispatch import DispatchConfig
 from transforms.enrich.recognise_plates import RecognitionConfig
 from transforms.ingest.read_kafka import KafkaConfig
@@ -28,9 +33,16 @@ def test_each_flag_reaches_its_stage():
                     "--dedup_window_minutes", "4")
     assert (built.recognition.min_camera_confidence, built.recognition.image_root) == (0.6, "/srv/frames")
     assert built.watchlist == built.watchlist.__class__(
-        "redis://cache:6379/0", max_substitutions=2, snapshot="list.csv", max_age_s=7200.0)
+        "redis://cache:6379/0", "Asia/Shanghai", max_substitutions=2, snapshot="list.csv", max_age_s=7200.0)
     assert built.dispatch == DispatchConfig(cooldown_minutes=10, responders_k=5, min_score=0.7)
     assert built.deduplication.horizon_minutes == 4
+
+
+def test_the_watchlist_reads_its_validity_days_in_the_worlds_time_zone(tmp_path):
+    world = Path(shutil.copytree(SAMPLE_WORLD, tmp_path / "world"))
+    meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
+    (world / "world.json").write_text(json.dumps({**meta, "timezone": "Europe/Berlin"}), encoding="utf-8")
+    assert configs("--world", str(world)).watchlist.timezone == "Europe/Berlin"
 
 
 def test_a_live_run_dispatches_at_once_and_keeps_duplicates_for_the_allowed_lateness():

@@ -10,7 +10,7 @@ from models.plate_rules import canonical
 from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
-from tests.builders import simulated_events
+from tests.builders import ZONE, simulated_events
 from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 
@@ -53,8 +53,8 @@ def test_redis_down_at_start_with_a_snapshot_is_refused_unless_stale_data_are_ac
 
 def test_redis_restarting_mid_lookup_is_retried_and_answers(tmp_path, world_folder):
     server = RedisServer(tmp_path, persist=True)
-    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), server.url, "test")
-    plate = read_watchlist_file(f"{world_folder}/watchlist.csv")[0].plate
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv", ZONE), server.url, "test")
+    plate = read_watchlist_file(f"{world_folder}/watchlist.csv", ZONE)[0].plate
     live = RedisWatchlist(server.url, ttl_s=0)
     port = server.port
     server.stop(save=True)
@@ -125,7 +125,7 @@ def test_redis_down_mid_run_is_retried_and_the_run_loses_nothing(events, tmp_pat
     baseline = tmp_path / "file"
     assert replay(events, baseline) == 0
     server = RedisServer(tmp_path, persist=True)
-    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), server.url, "test")
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv", ZONE), server.url, "test")
     options = pipeline_options(["--events", str(events), "--output", str(tmp_path / "live"),
                                 "--watchlist", server.url])
     app = validate(options)

@@ -14,13 +14,14 @@ import redis
 
 from models.plate_rules import canonical
 from pipelines.job.options import SAMPLE_WORLD
+from tests.builders import ZONE
 from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, load_into_redis, read_watchlist_file
 from transforms.redis_contract import WATCHLIST_PREFIX
 
 pytestmark = [pytest.mark.beam, pytest.mark.redis]
 
-ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv")[:50]
+ENTRIES = read_watchlist_file(SAMPLE_WORLD / "watchlist.csv", ZONE)[:50]
 PASSWORD = secrets.token_urlsafe(24)
 WRONG = secrets.token_urlsafe(24)
 

@@ -11,7 +11,7 @@ import pytest
 from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError
 from pipelines.job.run import run
-from tests.builders import simulated_events
+from tests.builders import ZONE, simulated_events
 from tests.tables import TABLE_KEYS, table
 from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
 from transforms.stage_metrics import DEAD_LETTERS, reason_class
@@ -105,7 +105,7 @@ def test_the_printed_stage_metrics_agree_with_the_tables(events, first, first_ru
 
 def test_a_redis_watchlist_gives_the_same_hits_as_the_file(events, first, tmp_path, redis_url,
                                                            world_folder):
-    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv"), redis_url, "test")
+    load_into_redis(read_watchlist_file(f"{world_folder}/watchlist.csv", ZONE), redis_url, "test")
     live = replay(events, tmp_path / "redis", "--watchlist", redis_url)
     assert table(live, "hits") == table(first, "hits")
 

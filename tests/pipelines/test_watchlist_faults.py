@@ -14,7 +14,7 @@ import pytest
 from pipelines.analysis.tables import connect
 from pipelines.errors import OptionsError, RunFailed
 from pipelines.job.run import run
-from tests.builders import simulated_events
+from tests.builders import ZONE, simulated_events
 from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import RedisWatchlist, WatchlistUnavailable, load_into_redis, read_watchlist_file
 
@@ -38,7 +38,7 @@ def baseline(events, tmp_path_factory, world_folder):
 
 @pytest.fixture
 def entries(world_folder):
-    return read_watchlist_file(f"{world_folder}/watchlist.csv")
+    return read_watchlist_file(f"{world_folder}/watchlist.csv", ZONE)
 
 
 def replay(events, output, *extra):

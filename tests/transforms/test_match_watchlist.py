@@ -3,7 +3,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.builders import WATCHLIST_INDEX, WATCHLIST_ROWS, passing_of, write_watchlist_csv
+from tests.builders import WATCHLIST_INDEX, WATCHLIST_ROWS, ZONE, passing_of, write_watchlist_csv
 from transforms.enrich.match_watchlist import MatchWatchlist, WatchlistConfig, hits_for
 from transforms.enrich.watchlist_store import entry_from_row, load_into_redis
 
@@ -40,10 +40,10 @@ def test_an_alternate_read_can_hit_at_one_more_substitution():
 
 @pytest.mark.beam
 def test_the_transform_matches_against_redis(tmp_path, redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
+    load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")])
-                | MatchWatchlist(WatchlistConfig(redis_url, max_substitutions=0))).hits
+                | MatchWatchlist(WatchlistConfig(redis_url, ZONE.key, max_substitutions=0))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
 
@@ -53,7 +53,7 @@ def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
         hits = (p | beam.Create([passing_of("琼C12345", event_id=f"e{i}") for i in range(3)])
-                | MatchWatchlist(WatchlistConfig(path, max_substitutions=1))).hits
+                | MatchWatchlist(WatchlistConfig(path, ZONE.key, max_substitutions=1))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
 
@@ -64,6 +64,6 @@ def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
     with TestPipeline(runner="FnApiRunner") as p:
         checked = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
                                     passing_of(None, None, event_id="c")])
-                   | MatchWatchlist(WatchlistConfig(path))).passings
+                   | MatchWatchlist(WatchlistConfig(path, ZONE.key))).passings
         assert_that(checked | beam.Map(lambda c: (c.event_id, c.watchlist_hit)),
                     equal_to([("a", True), ("b", False), ("c", False)]))

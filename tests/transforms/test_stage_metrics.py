@@ -12,7 +12,7 @@ from apache_beam.utils.counters import CounterFactory
 from apache_beam.utils.timestamp import Timestamp
 
 from models.records import DeadLetter, EventLine
-from tests.builders import WATCHLIST_ROWS, camera_event, hit, passing_of, write_watchlist_csv
+from tests.builders import WATCHLIST_ROWS, ZONE, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBuffer, _MatchEach
 from transforms.enrich.recognise_plates import RecognitionConfig, _ReadImages
@@ -124,7 +124,7 @@ def test_a_duplicate_delivery_is_counted():
 
 def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
     watchlist = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
-    fn = _MatchEach(WatchlistConfig(watchlist, 1, 5.0, None, 1.0, 0.0))
+    fn = _MatchEach(WatchlistConfig(watchlist, ZONE.key, 1, 5.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         fn.start_bundle()
@@ -136,8 +136,8 @@ def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
 
 
 def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
-    fn = _MatchBuffer(WatchlistConfig(redis_url, 0, 60.0, None, 1.0, 0.0))
+    load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
+    fn = _MatchBuffer(WatchlistConfig(redis_url, ZONE.key, 0, 60.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         for _ in range(2):
@@ -151,7 +151,7 @@ def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(
 
 
 def test_a_redis_watchlist_counts_no_cache_hit_for_what_it_fetched(redis_url):
-    load_into_redis([entry_from_row(row, "t") for row in WATCHLIST_ROWS], redis_url, "t")
+    load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
     now = [0.0]
     live = RedisWatchlist(redis_url, ttl_s=5, clock=lambda: now[0])
     with counting() as totals:

@@ -3,7 +3,7 @@ import pytest
 import redis
 
 from models.plate_rules import canonical
-from tests.builders import WATCHLIST_ROWS, write_watchlist_csv
+from tests.builders import WATCHLIST_ROWS, ZONE, write_watchlist_csv
 from transforms.enrich.watchlist_store import (
     FileWatchlist,
     RedisWatchlist,
@@ -15,14 +15,14 @@ from transforms.redis_contract import WATCHLIST_ENTRY_PATTERN, watchlist_entry_k
 
 
 def test_file_watchlist_finds_entries_by_canonical_form(tmp_path):
-    store = FileWatchlist(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
+    store = FileWatchlist(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS), ZONE)
     found = store.lookup([canonical("琼C12345"), canonical("京A00000")])
     assert [e.entry_id for e in found[canonical("琼C12345")]] == ["W1", "W2"]
     assert canonical("京A00000") not in found
 
 
 def test_validity_runs_from_the_first_to_the_last_local_day():
-    entry = entry_from_row(WATCHLIST_ROWS[2], "w.csv row 3")
+    entry = entry_from_row(WATCHLIST_ROWS[2], "w.csv row 3", ZONE)
     assert entry.valid_at(entry.valid_from_us) and entry.valid_at(entry.valid_to_us)
     assert not entry.valid_at(entry.valid_to_us + 1)
     assert (entry.valid_to_us - entry.valid_from_us) / 86_400e6 == pytest.approx(181, abs=0.01)
@@ -39,28 +39,29 @@ def test_validity_runs_from_the_first_to_the_last_local_day():
 def test_a_bad_row_is_a_clear_error_naming_file_and_row(tmp_path, change, message):
     path = write_watchlist_csv(tmp_path / "w.csv", [WATCHLIST_ROWS[0], {**WATCHLIST_ROWS[1], **change}])
     with pytest.raises(ValueError, match=rf"w.csv row 2: .*{message}"):
-        read_watchlist_file(path)
+        read_watchlist_file(path, ZONE)
 
 
 def test_a_missing_column_is_named(tmp_path):
     rows = [{k: v for k, v in WATCHLIST_ROWS[0].items() if k != "category"}]
     with pytest.raises(ValueError, match="missing column 'category'"):
-        read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", rows))
+        read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", rows), ZONE)
 
 
 def test_redis_answers_like_the_file_after_a_load(tmp_path, redis_url):
     path = write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)
-    meta = load_into_redis(read_watchlist_file(path), redis_url, source=str(path))
+    meta = load_into_redis(read_watchlist_file(path, ZONE), redis_url, source=str(path))
     assert meta["count"] == 3
-    live, file = RedisWatchlist(redis_url), FileWatchlist(path)
+    live, file = RedisWatchlist(redis_url), FileWatchlist(path, ZONE)
     keys = [canonical(p) for p in ("琼C12345", "粤B88888", "京A00000")]
     assert live.lookup(keys) == file.lookup(keys)
     assert live.version == file.version == meta["version"]
 
 
 def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
-    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "a.csv", WATCHLIST_ROWS)), redis_url, "a")
-    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "b.csv", WATCHLIST_ROWS[:1])), redis_url, "b")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "a.csv", WATCHLIST_ROWS), ZONE), redis_url, "a")
+    smaller = write_watchlist_csv(tmp_path / "b.csv", WATCHLIST_ROWS[:1])
+    load_into_redis(read_watchlist_file(smaller, ZONE), redis_url, "b")
     client = redis.Redis.from_url(redis_url)
     assert sorted(k.decode() for k in client.scan_iter(WATCHLIST_ENTRY_PATTERN)) == [
         watchlist_entry_key(canonical("琼C12345"))]
@@ -68,11 +69,13 @@ def test_a_reload_removes_entries_that_left_the_list(tmp_path, redis_url):
 
 def test_a_changed_entry_is_seen_once_the_cache_expires(tmp_path, redis_url):
     now = [0.0]
-    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "v.csv", WATCHLIST_ROWS[2:])), redis_url, "v")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "v.csv", WATCHLIST_ROWS[2:]), ZONE),
+                    redis_url, "v")
     live = RedisWatchlist(redis_url, ttl_s=5, clock=lambda: now[0])
     key = canonical("琼C12345")
     assert live.lookup([key]) == {}
-    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS[:1])), redis_url, "w")
+    load_into_redis(read_watchlist_file(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS[:1]), ZONE),
+                    redis_url, "w")
     now[0] = 4.0
     assert live.lookup([key]) == {}
     now[0] = 5.5
@@ -84,13 +87,13 @@ def test_a_full_cache_still_answers_every_plate_of_the_lookup(tmp_path, redis_ur
     overflow the cache, answers all of them (it used to drop the cached ones: KeyError)."""
     now = [0.0]
     path = write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)
-    load_into_redis(read_watchlist_file(path), redis_url, "w")
+    load_into_redis(read_watchlist_file(path, ZONE), redis_url, "w")
     live = RedisWatchlist(redis_url, ttl_s=60, clock=lambda: now[0])
     live.max_cached = 1
     cached, new = canonical("琼C12345"), [canonical(p) for p in ("粤B88888", "京A00000", "京A00001")]
     live.lookup([cached, canonical("粤B00000")])
     now[0] = 1.0
-    expected = FileWatchlist(path).lookup([cached, *new])
+    expected = FileWatchlist(path, ZONE).lookup([cached, *new])
     assert live.lookup([cached, *new]) == expected and cached in expected
     assert live.lookup([cached, *new]) == expected
 
@@ -99,5 +102,5 @@ def test_a_parquet_watchlist_reads_like_the_csv(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
     pq.write_table(pa.Table.from_pylist(WATCHLIST_ROWS), tmp_path / "w.parquet")
-    assert read_watchlist_file(tmp_path / "w.parquet") == read_watchlist_file(
-        write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
+    assert read_watchlist_file(tmp_path / "w.parquet", ZONE) == read_watchlist_file(
+        write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS), ZONE)

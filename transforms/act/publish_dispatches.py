@@ -7,7 +7,7 @@ sightings), checked and appended atomically in Redis (`APPEND_ONCE` in
 page the officers twice.
 
 Stream entry fields: dispatch_id, plate, category, priority, sightings,
-last_seen (ISO, local time), town, road_name, segment_id, lon, lat,
+last_seen (ISO, in the world's local time with its offset), town, road_name, segment_id, lon, lat,
 chief_chain and responders (JSON lists), best_eta_s.
 """
 import json
@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 import apache_beam as beam
 
+from geo.world import world_zone
 from models.records import Dispatch
 from transforms.redis_contract import APPEND_ONCE, DISPATCHES_STREAM, PUBLISHED_DISPATCHES, connect
 
-ZONE = ZoneInfo("Asia/Shanghai")
 
-
-def stream_fields(dispatch: Dispatch) -> dict[str, str]:
-    last_seen = datetime.fromtimestamp(dispatch.last_seen_us / 1e6, tz=UTC).astimezone(ZONE)
+def stream_fields(dispatch: Dispatch, zone: ZoneInfo) -> dict[str, str]:
+    last_seen = datetime.fromtimestamp(dispatch.last_seen_us / 1e6, tz=UTC).astimezone(zone)
     return {
         "dispatch_id": dispatch.dispatch_id, "plate": dispatch.plate, "category": dispatch.category,
         "priority": str(dispatch.priority), "sightings": str(dispatch.sightings),
@@ -38,17 +37,19 @@ def stream_fields(dispatch: Dispatch) -> dict[str, str]:
 
 
 class _Publish(beam.DoFn):
-    def __init__(self, url: str, stream: str):
+    def __init__(self, url: str, stream: str, world_folder: str):
         self._url = url
         self._stream = stream
+        self._world_folder = world_folder
 
     def setup(self):
+        self._zone = world_zone(self._world_folder)
         self._client = connect(self._url)
         self._publish_once = self._client.register_script(APPEND_ONCE)
 
     def process(self, dispatch: Dispatch):
         version = f"{dispatch.dispatch_id}:{dispatch.sightings}"
-        args = [version] + [part for pair in stream_fields(dispatch).items() for part in pair]
+        args = [version] + [part for pair in stream_fields(dispatch, self._zone).items() for part in pair]
         self._publish_once(keys=[PUBLISHED_DISPATCHES, self._stream], args=args)
 
     def teardown(self):
@@ -64,9 +65,9 @@ class PublishDispatches(beam.PTransform):
     stateful bundle can lose its state).
     """
 
-    def __init__(self, url: str, stream: str = DISPATCHES_STREAM):
+    def __init__(self, url: str, world_folder: str, stream: str = DISPATCHES_STREAM):
         super().__init__()
-        self._fn = _Publish(url, stream)
+        self._fn = _Publish(url, stream, world_folder)
 
     def expand(self, dispatches):
         return dispatches | "OwnStage" >> beam.Reshuffle() | "Publish" >> beam.ParDo(self._fn)

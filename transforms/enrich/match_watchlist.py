@@ -11,6 +11,7 @@ confident read scores 1.0, and every step of doubt lowers it.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 import apache_beam as beam
 
@@ -77,12 +78,14 @@ def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
 class WatchlistConfig:
     """Which watchlist MatchWatchlist asks and how far it trusts it.
 
-    `watchlist` is a CSV/Parquet file or a redis:// URL. For Redis: answers are
+    `watchlist` is a CSV/Parquet file or a redis:// URL; a file's validity
+    days are read in `timezone`, the world's. For Redis: answers are
     cached `ttl_s`; a list loaded more than `max_age_s` ago is a fault (0: any
     age); while the list cannot answer, the `snapshot` file covers, or a lookup
     waits `wait_s` before the run fails.
     """
     watchlist: str
+    timezone: str
     max_substitutions: int = 1
     ttl_s: float = 5.0
     snapshot: Optional[str] = None
@@ -98,8 +101,8 @@ class _Matcher:
 
     def setup(self):
         config = self._config
-        self._store = open_watchlist(config.watchlist, ttl_s=config.ttl_s, snapshot=config.snapshot,
-                                     wait_s=config.wait_s, max_age_s=config.max_age_s)
+        self._store = open_watchlist(config.watchlist, ZoneInfo(config.timezone), ttl_s=config.ttl_s,
+                                     snapshot=config.snapshot, wait_s=config.wait_s, max_age_s=config.max_age_s)
 
     def _hits(self, passing: Passing, answer: Answer) -> list[Hit]:
         if not passing.plate or not answer.entries:

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -48,7 +48,6 @@ CATEGORIES = ("overdue_inspection", "stolen", "wanted", "unpaid_violations", "sc
 ACTIONS = ("intercept", "observe")
 COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
-ZONE = ZoneInfo("Asia/Shanghai")
 STALE = "stale:"
 SNAPSHOT_LOOKUPS = Metrics.counter(NAMESPACE, "watchlist_snapshot_lookups")
 FAULTS = Metrics.counter(NAMESPACE, "watchlist_faults")
@@ -79,14 +78,17 @@ class WatchEntry(NamedTuple):
         return self.valid_from_us <= at_us <= self.valid_to_us
 
 
-def _day_bound_us(text: str, end: bool) -> int:
+def _day_bound_us(text: str, end: bool, zone: ZoneInfo) -> int:
     day = date.fromisoformat(text)
-    moment = datetime.combine(day, day_time.max if end else day_time.min, ZONE)
+    moment = datetime.combine(day, day_time.max if end else day_time.min, zone)
     return round(moment.timestamp() * 1_000_000)
 
 
-def entry_from_row(row: dict, where: str) -> WatchEntry:
-    """A validated entry; ValueError naming `where` (file and row) otherwise."""
+def entry_from_row(row: dict, where: str, zone: ZoneInfo) -> WatchEntry:
+    """A validated entry; ValueError naming `where` (file and row) otherwise.
+
+    Its validity days run from midnight to midnight in `zone`, the world's time zone.
+    """
     try:
         plate = normalise_plate(row["plate"])
         if plate is None:
@@ -100,8 +102,8 @@ def entry_from_row(row: dict, where: str) -> WatchEntry:
             raise ValueError(f"priority {priority} outside 1..5")
         entry = WatchEntry(str(row["entry_id"]), plate, str(row.get("plate_color") or ""),
                            row["category"], priority, row["action"],
-                           _day_bound_us(str(row["valid_from"]), end=False),
-                           _day_bound_us(str(row["valid_to"]), end=True), str(row.get("note") or ""))
+                           _day_bound_us(str(row["valid_from"]), end=False, zone=zone),
+                           _day_bound_us(str(row["valid_to"]), end=True, zone=zone), str(row.get("note") or ""))
     except KeyError as missing:
         raise ValueError(f"{where}: missing column {missing}") from None
     except ValueError as bad:
@@ -111,8 +113,8 @@ def entry_from_row(row: dict, where: str) -> WatchEntry:
     return entry
 
 
-def read_watchlist_file(path: str | Path) -> list[WatchEntry]:
-    """Entries of a CSV or Parquet watchlist, validated row by row."""
+def read_watchlist_file(path: str | Path, zone: ZoneInfo) -> list[WatchEntry]:
+    """Entries of a CSV or Parquet watchlist, validated row by row, their days in `zone`."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"watchlist {path}: no such file")
@@ -122,7 +124,7 @@ def read_watchlist_file(path: str | Path) -> list[WatchEntry]:
     else:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-    return [entry_from_row(row, f"{path} row {i}") for i, row in enumerate(rows, start=1)]
+    return [entry_from_row(row, f"{path} row {i}", zone) for i, row in enumerate(rows, start=1)]
 
 
 def index_by_canonical(entries: Iterable[WatchEntry]) -> dict[str, tuple[WatchEntry, ...]]:
@@ -152,8 +154,8 @@ class FileWatchlist:
     version says so, and so does every hit matched against it.
     """
 
-    def __init__(self, path: str | Path, stale: bool = False):
-        entries = read_watchlist_file(path)
+    def __init__(self, path: str | Path, zone: ZoneInfo, stale: bool = False):
+        entries = read_watchlist_file(path, zone)
         if not entries:
             raise ValueError(f"watchlist {path}: no entries (an empty list would match nothing)")
         self._index = index_by_canonical(entries)
@@ -311,7 +313,7 @@ def load_into_redis(entries: list[WatchEntry], url: str, source: str) -> dict:
     stale = [key for key in client.scan_iter(match=WATCHLIST_ENTRY_PATTERN, count=1000)
              if key.decode() not in keep]
     meta: dict[str, str | int] = {"version": entries_version(entries), "count": len(entries),
-            "loaded_at": datetime.now(ZONE).isoformat(timespec="seconds"), "source": source}
+            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "source": source}
     with client.pipeline(transaction=True) as tx:
         for key, group in index.items():
             tx.set(watchlist_entry_key(key), _encode(group))
@@ -343,12 +345,13 @@ def live_watchlist_problem(url: str, max_age_s: float = 0.0) -> Optional[str]:
         live.close()
 
 
-def open_watchlist(spec: str, ttl_s: float = 5.0, snapshot: Optional[str] = None,
+def open_watchlist(spec: str, zone: ZoneInfo, ttl_s: float = 5.0, snapshot: Optional[str] = None,
                    wait_s: float = 120.0, max_age_s: float = 0.0):
     """A backend for `--watchlist`: a file path, or a redis:// or rediss:// URL guarded by
-    `GuardedWatchlist` (covered from the `snapshot` file, if given, while Redis cannot answer)."""
+    `GuardedWatchlist` (covered from the `snapshot` file, if given, while Redis cannot answer).
+    A file's validity days are read in `zone`."""
     if not is_redis(spec):
-        return FileWatchlist(spec)
+        return FileWatchlist(spec, zone)
     return GuardedWatchlist(RedisWatchlist(spec, ttl_s=ttl_s, max_age_s=max_age_s),
-                            FileWatchlist(snapshot, stale=True) if snapshot else None, wait_s)
+                            FileWatchlist(snapshot, zone, stale=True) if snapshot else None, wait_s)
 

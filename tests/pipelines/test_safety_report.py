@@ -235,7 +235,8 @@ def test_every_map_covers_the_reports_period(output, world_folder, tmp_path, mon
     write_report(output, tmp_path / "r.html", world_folder)
     incidents, hits, dispatches = connect(output).execute("""
         SELECT sum(incidents + accidents) FILTER (dimension = 'segment' AND key <> 'unplaced'),
-               sum(hits) FILTER (dimension = 'segment' AND key <> 'unplaced'), sum(dispatches) FILTER (dimension = 'all')
+               sum(hits) FILTER (dimension = 'segment' AND key <> 'unplaced'),
+               sum(dispatches) FILTER (dimension = 'all')
         FROM safety_metrics WHERE period = 'custom' AND label = ?""", [CUSTOM]).fetchone()
     (_, incidents_map), (_, hits_map), (_, dispatch_map), *coverage = drawn
     assert incidents_map[1].sum() == incidents > 0 and CUSTOM in incidents_map[2]

@@ -2,11 +2,16 @@
 
 Each map shows the road network and one thing on it: segments coloured by a
 count, dispatch points by result, or how many minutes the nearest on-duty
-responder needs to reach each segment. Labels stay in Latin script so the
-maps render the same on a machine without CJK fonts; the report around them
-carries the Chinese names.
+responder needs to reach each segment. Every map carries the same furniture
+so it reads on paper: a number on each town (the report lists the towns by
+number: labels stay in Latin script so the maps render the same on a machine
+without CJK fonts), a scale bar, a north arrow, and the busiest town — the
+one with most road segments, Jiaji in the sample world — enlarged in an inset,
+where its dense grid would otherwise be a blot.
 """
 import io
+import math
+from collections.abc import Callable
 from datetime import datetime
 
 import matplotlib
@@ -24,6 +29,13 @@ from geo.world import World  # noqa: E402
 RESULT_COLOURS = {"intercepted": "#1a9850", "not_found": "#d73027", "false_hit": "#999999",
                   "pending": "#4575b4"}
 SIZE = (7.5, 6.0)
+KM_PER_DEGREE = 111.32  # along a meridian; along a parallel times cos(latitude)
+
+
+def towns(world: World) -> list[str]:
+    """The towns in the order the maps number them (1, 2, …): most road segments first."""
+    sizes = world.roads.groupby("town").size()
+    return sorted(sizes.index, key=lambda town: (-sizes[town], town))
 
 
 def _png(figure) -> bytes:
@@ -33,47 +45,101 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _base(world: World, title: str):
+def _town_numbers(world: World, axes) -> None:
+    for number, town in enumerate(towns(world), start=1):
+        centre = world.roads[world.roads["town"] == town].union_all().centroid
+        axes.annotate(str(number), (centre.x, centre.y), ha="center", va="center", fontsize=8,
+                      fontweight="bold", bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "#444"})
+
+
+def _scale_bar(axes) -> None:
+    """A bar of a round number of kilometres, about a fifth of the map wide, bottom right."""
+    (west, east), (south, north) = axes.get_xlim(), axes.get_ylim()
+    km_per_degree = KM_PER_DEGREE * math.cos(math.radians((south + north) / 2))
+    wanted = (east - west) * km_per_degree / 5
+    km = max(k for k in (1, 2, 5, 10, 20, 50, 100) if k <= max(wanted, 1))
+    right, bottom = east - (east - west) * 0.04, south + (north - south) * 0.04
+    left = right - km / km_per_degree
+    axes.plot([left, right], [bottom, bottom], color="black", linewidth=3, solid_capstyle="butt")
+    axes.annotate(f"{km} km", ((left + right) / 2, bottom), xytext=(0, 4), textcoords="offset points",
+                  ha="center", va="bottom", fontsize=8)
+
+
+def _north_arrow(axes) -> None:
+    axes.annotate("N", xy=(0.04, 0.97), xytext=(0.04, 0.86), xycoords="axes fraction", ha="center",
+                  va="center", fontsize=10, fontweight="bold",
+                  arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
+
+
+def _inset(world: World, axes, draw: Callable) -> None:
+    """The busiest town enlarged, top right, framed on the main map."""
+    core = world.roads[world.roads["town"] == towns(world)[0]]
+    west, south, east, north = core.total_bounds
+    inset = axes.inset_axes((0.66, 0.6, 0.34, 0.36))
+    world.roads.plot(ax=inset, color="#d9d9d9", linewidth=0.8)
+    draw(inset, False)
+    margin = 0.05 * max(east - west, north - south)
+    inset.set_xlim(west - margin, east + margin)
+    inset.set_ylim(south - margin, north + margin)
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.text(0.03, 0.97, "1", transform=inset.transAxes, ha="left", va="top", fontsize=8, fontweight="bold")
+    axes.indicate_inset_zoom(inset, edgecolor="#444")
+
+
+def _map(world: World, title: str, draw: Callable) -> bytes:
+    """One map: grey roads, `draw(axes, legend)`'s layer, the furniture, and the inset."""
     figure, axes = plt.subplots(figsize=SIZE)
     world.roads.plot(ax=axes, color="#d9d9d9", linewidth=0.6)
-    axes.set_title(title, fontsize=10)
+    draw(axes, True)
+    axes.set_title(title, fontsize=10, pad=12)
     axes.set_axis_off()
-    return figure, axes
+    _town_numbers(world, axes)
+    _scale_bar(axes)
+    _north_arrow(axes)
+    _inset(world, axes, draw)
+    return _png(figure)
 
 
 def segments_by(world: World, counts: pd.Series, title: str, cmap: str = "OrRd") -> bytes:
     """Segments coloured and thickened by `counts` (indexed by segment_id); others grey."""
-    figure, axes = _base(world, title)
     counted = world.roads.join(counts.rename("count"), how="inner")
     counted = counted[counted["count"] > 0]
-    if len(counted):
-        widths = 0.8 + 3.2 * counted["count"] / counted["count"].max()
-        counted.plot(ax=axes, column="count", cmap=cmap, linewidth=widths, legend=True,
-                     legend_kwds={"shrink": 0.6, "label": "count"})
-    else:
-        axes.text(0.5, 0.02, "none in this period", transform=axes.transAxes, ha="center")
-    return _png(figure)
+
+    def draw(axes, legend: bool) -> None:
+        if len(counted):
+            widths = 0.8 + 3.2 * counted["count"] / counted["count"].max()
+            counted.plot(ax=axes, column="count", cmap=cmap, linewidth=widths, legend=legend,
+                         vmin=0, vmax=counted["count"].max(),
+                         legend_kwds={"shrink": 0.6, "label": "count", "location": "left"})
+        elif legend:
+            axes.text(0.5, 0.02, "none in this period", transform=axes.transAxes, ha="center")
+    return _map(world, title, draw)
 
 
 def dispatch_points(world: World, responses: pd.DataFrame, title: str) -> bytes:
     """Where dispatches were made, coloured by their result (pending: no result yet)."""
-    figure, axes = _base(world, title)
-    if len(responses):
-        results = responses["result"].fillna("pending")
-        points = gpd.GeoDataFrame(results.to_frame("result"), crs="EPSG:4326",
-                                  geometry=gpd.points_from_xy(responses["lon"], responses["lat"]))
+    results = responses["result"].fillna("pending")
+    points = gpd.GeoDataFrame(results.to_frame("result"), crs="EPSG:4326",
+                              geometry=gpd.points_from_xy(responses["lon"], responses["lat"]))
+
+    def draw(axes, legend: bool) -> None:
         for result, colour in RESULT_COLOURS.items():
             chosen = points[points["result"] == result]
             if len(chosen):
                 chosen.plot(ax=axes, color=colour, markersize=7, alpha=0.7,
                             label=f"{result.replace('_', ' ')} ({len(chosen):,})")
-        axes.legend(loc="lower left", fontsize=8, frameon=False)
-    return _png(figure)
+        if legend and len(points):
+            axes.legend(loc="lower left", fontsize=8, frameon=False)
+        elif legend:
+            axes.text(0.5, 0.02, "none in this period", transform=axes.transAxes, ha="center")
+    return _map(world, title, draw)
 
 
 def responder_coverage(world: World, at: datetime) -> bytes:
     """Minutes for the nearest on-duty responder to reach each segment's midpoint at `at`."""
-    figure, axes = _base(world, f"Responder coverage at {at:%H:%M} local: minutes to reach")
     index = ResponderIndex(world)
     at_us = round(at.timestamp() * 1_000_000)
     middles = shapely.line_interpolate_point(world.roads.geometry.values, 0.5, normalized=True)
@@ -82,10 +148,13 @@ def responder_coverage(world: World, at: datetime) -> bytes:
         nearest = index.nearest(point.x, point.y, at_us, 1, float(speed))
         minutes.append(nearest[0].eta_s / 60 if nearest else float("nan"))
     roads = world.roads.assign(minutes=minutes)
-    roads.plot(ax=axes, column="minutes", cmap="RdYlGn_r", linewidth=1.6, vmin=0, vmax=10, legend=True,
-               legend_kwds={"shrink": 0.6, "label": "minutes (capped at 10)"},
-               missing_kwds={"color": "black", "label": "nobody on duty"})
     on_duty = world.responders[index.on_duty(at_us)]
-    axes.scatter(on_duty["lon"], on_duty["lat"], s=4, color="#313695", label="on-duty responders")
-    axes.legend(loc="lower left", fontsize=8, frameon=False)
-    return _png(figure)
+
+    def draw(axes, legend: bool) -> None:
+        roads.plot(ax=axes, column="minutes", cmap="RdYlGn_r", linewidth=1.6, vmin=0, vmax=10, legend=legend,
+                   legend_kwds={"shrink": 0.6, "label": "minutes (capped at 10)", "location": "left"},
+                   missing_kwds={"color": "black", "label": "nobody on duty"})
+        axes.scatter(on_duty["lon"], on_duty["lat"], s=4, color="#313695", label="on-duty responders")
+        if legend:
+            axes.legend(loc="lower left", fontsize=8, frameon=False)
+    return _map(world, f"Responder coverage at {at:%Y-%m-%d %H:%M} local: minutes to reach", draw)

@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, 
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
 from pipelines.flink.submit import flink_arguments
+from pipelines.job.flags import unknown_flag_problems
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.job.stage_metrics import print_stage_metrics
@@ -89,7 +90,7 @@ def _cause(failure: BaseException) -> str:
 
 def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
-    app = validate(options)
+    app = validate(options, unknown_flag_problems(argv))
     _warn_if_running_on_the_snapshot(app)
     folder = output_of(options)
     with folder.writer(" ".join(["roadchief run", *argv])):

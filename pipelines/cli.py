@@ -312,7 +312,8 @@ def parser() -> argparse.ArgumentParser:
     acknowledge = commands.add_parser("ack", help="acknowledge a dispatch (stops its escalation)")
     acknowledge.add_argument("dispatch_id")
     acknowledge.add_argument("--redis", required=True, help="redis://host:port/db")
-    acknowledge.add_argument("--responder", default="", help="who acknowledges: a responder_id or chief_id the dispatch names")
+    acknowledge.add_argument("--responder", default="",
+                             help="who acknowledges: a responder_id or chief_id the dispatch names")
     acknowledge.set_defaults(handler=_ack)
 
     climb = commands.add_parser("escalate", help="escalate unacknowledged dispatches up the chief chain")

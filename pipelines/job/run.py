@@ -90,7 +90,7 @@ def _cause(failure: BaseException) -> str:
 
 def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
-    app = validate(options, unknown_flag_problems(argv))
+    app = validate(options, unknown_flag_problems(argv, runner_named(argv)))
     _warn_if_running_on_the_snapshot(app)
     folder = output_of(options)
     with folder.writer(" ".join(["roadchief run", *argv])):

@@ -44,7 +44,16 @@ def test_run_refuses_a_misspelt_flag_and_names_the_one_meant(tmp_path, capsys):
 
 
 def test_every_flag_beam_defines_passes():
-    assert unknown_flag_problems(BEAM_FLAGS + ["--window_minutes", "5", "--plain_plates"]) == []
+    assert unknown_flag_problems(BEAM_FLAGS + ["--window_minutes", "5", "--plain_plates"], "PrismRunner") == []
+
+
+def test_the_flink_runners_own_flags_pass_on_flink_only():
+    flink = ["--checkpointing_interval", "2000", "--finish_bundle_before_checkpointing",
+             "--max_bundle_time_mills=100"]
+    assert unknown_flag_problems(flink, "FlinkRunner") == []
+    assert len(unknown_flag_problems(flink, "FnApiRunner")) == 3
+    assert unknown_flag_problems(["--max_bundle_time_milliseconds", "100"], "FlinkRunner") == \
+        ["--max_bundle_time_milliseconds: unknown flag; did you mean --max_bundle_time_mills?"]
 
 
 # One flag style: both spellings everywhere, snake_case in help

@@ -92,7 +92,8 @@ def _run(args) -> int:
     if {"-h", "--help"} & set(args.beam_args):
         run_help = argparse.ArgumentParser(prog="roadchief run", description=(
             "Replay event files through the pipeline. Beam flags (--runner, --prism_location, "
-            "--flink_master, ...) pass through; the runner defaults to FnApiRunner."))
+            "--flink_master, ...) pass through, a flag nobody defines is refused; the runner defaults to "
+            "FnApiRunner."))
         RoadchiefOptions._add_argparse_args(run_help)
         run_help.print_help()
         return 0

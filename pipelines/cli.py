@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
@@ -36,9 +37,21 @@ def _frame_writer(seed: int):
     return write
 
 
+def _folder_exists(flag: str, path: str) -> None:
+    """A file's folder must be there before the work that fills the file starts, not after it."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {path}: the folder {folder} does not exist")
+
+
 def _simulate(args) -> int:
     from geo.synthetic.simulate import simulate
     from geo.world import load_world
+    if bool(args.incidents) != bool(args.outcomes):
+        raise ValueError("--incidents and --outcomes: give both files")
+    for flag, path in (("--out", args.out), ("--incidents", args.incidents), ("--outcomes", args.outcomes)):
+        if path:
+            _folder_exists(flag, path)
     summary = simulate(
         load_world(args.world), Path(args.out), events=args.events,
         start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
@@ -60,8 +73,6 @@ def _simulate(args) -> int:
 def _simulate_history(args) -> None:
     from geo.synthetic.history import simulate_history
     from geo.world import load_world
-    if not (args.incidents and args.outcomes):
-        raise ValueError("--incidents and --outcomes: give both files")
     history = simulate_history(load_world(args.world), Path(args.incidents), Path(args.outcomes),
                                end=datetime.fromisoformat(args.start), days=args.history_days,
                                seed=args.seed)
@@ -81,7 +92,8 @@ def _run(args) -> int:
     if {"-h", "--help"} & set(args.beam_args):
         run_help = argparse.ArgumentParser(prog="roadchief run", description=(
             "Replay event files through the pipeline. Beam flags (--runner, --prism_location, "
-            "--flink_master, ...) pass through; the runner defaults to FnApiRunner."))
+            "--flink_master, ...) pass through, a flag nobody defines is refused; the runner defaults to "
+            "FnApiRunner."))
         RoadchiefOptions._add_argparse_args(run_help)
         run_help.print_help()
         return 0
@@ -110,8 +122,22 @@ def _replay(args) -> int:
     return 0
 
 
+LABEL_EXAMPLES = {"day": "2026-11-23", "week": "2026-W47", "month": "2026-11", "custom": "2025-11-29..2026-11-28"}
+
+
 def _report(args) -> int:
     from pipelines.analysis.report import write_report
+    from transforms.measure.periods import Period, bounds
+    if args.label and not args.period:
+        raise ValueError(f"--label {args.label}: say which kind of period with --period "
+                         f"({', '.join(LABEL_EXAMPLES)})")
+    if args.label:
+        try:
+            bounds(Period(args.period, args.label))
+        except ValueError:
+            raise ValueError(f"--label {args.label}: not a {args.period} "
+                             f"(expected one like {LABEL_EXAMPLES[args.period]})") from None
+    _folder_exists("--out", args.out)
     period = write_report(args.tables, args.out, args.world, args.period, args.label)
     print(f"wrote the safety report for {period[0]} {period[1]} to {args.out}")
     return 0
@@ -201,14 +227,16 @@ def _worker_pool(args) -> int:
 
 
 def _audit_log_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--audit-log", default=os.environ.get(AUDIT_ENV, "roadchief-audit.jsonl"),
+    command.add_argument("--audit_log", default=os.environ.get(AUDIT_ENV, "roadchief-audit.jsonl"),
                          help=f"hash-chained audit log (default: ${AUDIT_ENV} or ./roadchief-audit.jsonl)")
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="roadchief", description=(
         "Camera events to interceptions under the road-chief system (路长制): simulate traffic, "
-        "run the pipeline, query its tables, manage the watchlist, follow dispatches."))
+        "run the pipeline, query its tables, manage the watchlist, follow dispatches. "
+        "Flags are written --snake_case; --kebab-case is accepted too."))
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('roadchief')}")
     commands = top.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="write simulated camera events (JSON Lines)")
@@ -216,18 +244,18 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--events", type=int, default=50_000, help="lines to write")
     sim.add_argument("--world", default=str(SAMPLE_WORLD))
     sim.add_argument("--start", default="2026-11-29T08:00:00+08:00", help="first event time (ISO-8601)")
-    sim.add_argument("--duration-s", type=float, default=3600.0)
+    sim.add_argument("--duration_s", type=float, default=3600.0)
     sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--watchlisted-share", type=float, default=0.01)
-    sim.add_argument("--ocr-error-rate", type=float, default=0.03)
-    sim.add_argument("--missing-read-rate", type=float, default=0.02)
-    sim.add_argument("--duplicate-rate", type=float, default=0.005)
-    sim.add_argument("--malformed-rate", type=float, default=0.001)
+    sim.add_argument("--watchlisted_share", type=float, default=0.01)
+    sim.add_argument("--ocr_error_rate", type=float, default=0.03)
+    sim.add_argument("--missing_read_rate", type=float, default=0.02)
+    sim.add_argument("--duplicate_rate", type=float, default=0.005)
+    sim.add_argument("--malformed_rate", type=float, default=0.001)
     sim.add_argument("--images", action="store_true",
                      help="render a camera frame for each missing read, for the plate model to read")
     sim.add_argument("--incidents", help="also write incident reports (警情) of the days before --start")
     sim.add_argument("--outcomes", help="also write the outcome reports of past dispatches")
-    sim.add_argument("--history-days", type=int, default=730,
+    sim.add_argument("--history_days", type=int, default=730,
                      help="days of incidents and outcomes to write (two years: a year-on-year comparison)")
     sim.set_defaults(handler=_simulate)
 
@@ -245,7 +273,7 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--tables", required=True, help="output folder of a run")
     query.add_argument("--reason", required=True, help="why you are looking (recorded in the audit log)")
     query.add_argument("sql")
-    query.add_argument("--max-rows", type=int, default=100)
+    query.add_argument("--max_rows", type=int, default=100)
     query.add_argument("--world", default=str(SAMPLE_WORLD),
                        help="folder of the world, whose time zone times are shown in")
     _audit_log_option(query)
@@ -257,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     push.add_argument("--stream", default=EVENTS_STREAM)
     push.add_argument("--speed", type=float, default=1.0,
                       help="times real time (0: as fast as Redis takes them)")
-    push.add_argument("--end-marker", action="store_true",
+    push.add_argument("--end_marker", action="store_true",
                       help="end with a marker that stops a run given --stream_until_end")
     push.set_defaults(handler=_replay)
 
@@ -284,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
     follow = commands.add_parser("watch", help="print dispatches as they are published to Redis")
     follow.add_argument("--redis", required=True, help="redis://host:port/db")
     follow.add_argument("--stream", default=DISPATCHES_STREAM)
-    follow.add_argument("--from-start", action="store_true",
+    follow.add_argument("--from_start", action="store_true",
                         help="also print the dispatches published before")
     follow.add_argument("--count", type=int, default=0, help="stop after this many (0: run until Ctrl-C)")
     follow.set_defaults(handler=_watch)
@@ -292,12 +320,13 @@ def parser() -> argparse.ArgumentParser:
     acknowledge = commands.add_parser("ack", help="acknowledge a dispatch (stops its escalation)")
     acknowledge.add_argument("dispatch_id")
     acknowledge.add_argument("--redis", required=True, help="redis://host:port/db")
-    acknowledge.add_argument("--responder", default="", help="who acknowledges (responder_id)")
+    acknowledge.add_argument("--responder", default="",
+                             help="who acknowledges: a responder_id or chief_id the dispatch names")
     acknowledge.set_defaults(handler=_ack)
 
     climb = commands.add_parser("escalate", help="escalate unacknowledged dispatches up the chief chain")
     climb.add_argument("--redis", required=True, help="redis://host:port/db")
-    climb.add_argument("--ack-within-s", type=float, default=120.0,
+    climb.add_argument("--ack_within_s", type=float, default=120.0,
                        help="each level gets this long to acknowledge before the next is called")
     climb.set_defaults(handler=_escalate)
 
@@ -305,14 +334,14 @@ def parser() -> argparse.ArgumentParser:
     audit_actions = audit.add_subparsers(dest="action", required=True)
     check = audit_actions.add_parser("verify", help="detect edited, removed or inserted entries")
     check.add_argument("log")
-    check.add_argument("--expected-head", help="a head hash recorded earlier, to detect truncation")
+    check.add_argument("--expected_head", help="a head hash recorded earlier, to detect truncation")
     check.set_defaults(handler=_verify_audit)
 
     flink = commands.add_parser("flink", help="a local Flink session cluster (up, down, status)")
     flink.add_argument("action", choices=("up", "down", "status"))
     flink.add_argument("--folder", default="out/flink", help="where the cluster keeps its state and logs")
     flink.add_argument("--taskmanagers", type=int, default=1, help="TaskManagers to start (2 slots each)")
-    flink.add_argument("--rest-port", type=int, default=0, help="REST and web UI port (default: a free one)")
+    flink.add_argument("--rest_port", type=int, default=0, help="REST and web UI port (default: a free one)")
     flink.set_defaults(handler=_flink)
 
     workers = commands.add_parser("worker-pool", help="serve Python workers to Flink TaskManagers (EXTERNAL)")
@@ -334,10 +363,20 @@ def _exit_on_terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def snake_case_flags(argv: list[str]) -> list[str]:
+    """`--duration-s` and `--duration_s` name the same flag in every command; help shows
+    snake_case, the style of Beam's own flags, which `run` passes through."""
+    if "--" in argv:
+        end = argv.index("--")
+        return snake_case_flags(argv[:end]) + argv[end:]
+    return ["--" + arg[2:].partition("=")[0].replace("-", "_") + "".join(arg.partition("=")[1:])
+            if arg.startswith("--") else arg for arg in argv]
+
+
 def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_terminate)
     top = parser()
-    args, extra = top.parse_known_args(argv)
+    args, extra = top.parse_known_args(snake_case_flags(sys.argv[1:] if argv is None else argv))
     if args.command == "run":
         args.beam_args = extra + args.beam_args
     elif args.command == "recognize":
@@ -347,12 +386,20 @@ def main(argv=None) -> int:
     import redis
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # the reader went away (`roadchief watch | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (OptionsError, ValueError, RunFailed, ObjectStoreError, FlinkClusterError) as problem:
         print(f"roadchief {args.command}: {problem}", file=sys.stderr)
         return 2
     except redis.RedisError as problem:
         print(f"roadchief {args.command}: Redis: {type(problem).__name__}: {problem}", file=sys.stderr)
         return 3
+    except OSError as problem:
+        where = f"{problem.filename}: " if problem.filename else ""
+        print(f"roadchief {args.command}: {where}{problem.strerror or problem}", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as missing:
         if not (missing.name or "").startswith(CHECKOUT_ONLY):
             raise

@@ -7,7 +7,7 @@ never change.
 Streams (entries are field/value pairs; entry ids are Redis's own `ms-seq`):
   roadchief:events          camera events: field `event` holds one JSON line;
                             an entry with `end` and no `event` is an end
-                            marker (`roadchief replay --end-marker`)
+                            marker (`roadchief replay --end_marker`)
   roadchief:dispatches      one entry per dispatch version (fields in
                             transforms.act.publish_dispatches)
   roadchief:acks            acknowledgements: dispatch_id, responder_id, at

@@ -2,8 +2,9 @@
 
 Prints one JSON object per input file and line: file, plate, confidence,
 char_confidences, box, color, alternates, and reason when plate is null.
-A bad file is reported on its line; the command carries on and exits 0
-(2 only if the model cannot be loaded).
+A bad file is reported on its line and the command carries on; it exits 0
+when it could read at least one file, 1 when it could read none (a mistyped
+name alone must not look like a success), 2 if the model cannot be loaded.
 """
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     for f in args.files:
         read = reads.get(f) or failed(errors[f])
         print(json.dumps(_row(f, read), ensure_ascii=False), flush=True)
+    if not images:
+        print(f"roadchief recognize: could not read {', '.join(args.files)}", file=sys.stderr)
+        return 1
     return 0
 
 

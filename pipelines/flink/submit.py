@@ -26,6 +26,21 @@ from pipelines.flink.tools import JOB_SERVER_CONF, JOB_SERVER_JAR
 
 CHECKPOINT_INTERVAL_MS = 10_000
 
+# The Flink runner's own flags (Java's FlinkPipelineOptions in the job server of 2.62, in the
+# snake_case the job server describes them in): Beam's Python side learns them from the job
+# server only at submission, so `roadchief run` names them here to let them through its check.
+FLINK_RUNNER_FLAGS = frozenset("--" + name for name in (
+    "flink_master", "parallelism", "max_parallelism", "checkpointing_interval", "checkpointing_mode",
+    "checkpoint_timeout_millis", "min_pause_between_checkpoints", "num_concurrent_checkpoints",
+    "fail_on_checkpointing_errors", "finish_bundle_before_checkpointing", "unaligned_checkpoint_enabled",
+    "force_unaligned_checkpoint_enabled", "shutdown_sources_after_idle_ms", "number_of_execution_retries",
+    "job_check_interval_in_secs", "attached_mode", "execution_retry_delay", "object_reuse",
+    "operator_chaining", "state_backend", "state_backend_storage_path", "disable_metrics",
+    "retain_externalized_checkpoints_on_cancellation", "max_bundle_size", "max_bundle_time_mills",
+    "latency_tracking_interval", "auto_watermark_interval", "execution_mode_for_batch", "savepoint_path",
+    "allow_non_restored_state", "report_checkpoint_duration", "re_iterable_group_by_key_result",
+    "faster_copy", "flink_conf_dir", "file_input_split_max_size_m_b", "enable_stable_input_drain"))
+
 
 def given(argv: list[str], flag: str) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in argv)

@@ -47,7 +47,7 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--stream_after", default="0", metavar="ENTRY_ID",
                             help="start after this stream entry id (0: from the start)")
         parser.add_argument("--stream_until_end", action="store_true",
-                            help="stop at the stream's end marker (roadchief replay --end-marker)")
+                            help="stop at the stream's end marker (roadchief replay --end_marker)")
         parser.add_argument("--events_kafka", default=None, metavar="BOOTSTRAP",
                             help="read camera events live from a Kafka topic instead of files: the "
                                  "brokers' host:port[,host:port] (FlinkRunner with --streaming)")
@@ -157,10 +157,11 @@ def watchlist_spec(options: RoadchiefOptions) -> str:
     return options.watchlist or str(Path(options.world) / "watchlist.csv")
 
 
-def validate(options: PipelineOptions) -> RoadchiefOptions:
+def validate(options: PipelineOptions, unknown_flags: list[str] | None = None) -> RoadchiefOptions:
     """The options if they make sense; OptionsError listing every problem otherwise: the
-    flags' own problems and, beside them, what the probes of the world outside found."""
-    problems = flag_problems(options) + probe_problems(options)
+    flags nobody defines (`unknown_flags`, from `pipelines.job.flags`), the flags' own
+    problems and, beside them, what the probes of the world outside found."""
+    problems = (unknown_flags or []) + flag_problems(options) + probe_problems(options)
     if problems:
         raise OptionsError("; ".join(problems))
     return options.view_as(RoadchiefOptions)

@@ -21,6 +21,7 @@ from geo.world import world_zone
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
 from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
+from pipelines.job.flags import unknown_flag_problems
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
 from pipelines.job.stage_metrics import print_stage_metrics
@@ -90,7 +91,7 @@ def _cause(failure: BaseException) -> str:
 
 def run(argv: list[str], summary: bool = True) -> int:
     options = pipeline_options(argv)
-    app = validate(options)
+    app = validate(options, unknown_flag_problems(argv, runner_named(argv)))
     _warn_if_running_on_the_snapshot(app)
     folder = output_of(options)
     with folder.writer(" ".join(["roadchief run", *argv])):

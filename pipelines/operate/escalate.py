@@ -21,6 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+import redis
+
+from pipelines.operate import show_at_once
 from transforms.redis_contract import (
     ACKS_STREAM,
     APPEND_ONCE,
@@ -31,6 +34,8 @@ from transforms.redis_contract import (
     entry_time_s,
     read_streams,
 )
+
+BATCH = 1000
 
 
 class Escalation(NamedTuple):
@@ -54,14 +59,43 @@ class _Pending(NamedTuple):
 
 
 def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
-    """Record an acknowledgement; returns its stream entry id."""
+    """Record an acknowledgement; returns its stream entry id.
+
+    Only a dispatch that was published can be acknowledged, and only by someone it
+    names (a responder or a chief of its chain) or by nobody in particular: an
+    officer who mistypes an id must hear so at once, not believe the dispatch
+    acknowledged while the real one escalates. ValueError otherwise.
+    """
     client = connect(url, decode_responses=True)
     try:
+        named = _people_named(client, dispatch_id)
+        if named is None:
+            raise ValueError(f"{dispatch_id}: no such dispatch in {DISPATCHES_STREAM}")
+        if responder_id and responder_id not in named:
+            raise ValueError(f"{responder_id} is not among the responders and chiefs of {dispatch_id} "
+                             f"({', '.join(sorted(named)) or 'it names nobody'})")
         # the client decodes responses, so the id is a str; redis-py types it for either decoding
         return client.xadd(ACKS_STREAM, {"dispatch_id": dispatch_id, "responder_id": responder_id,  # type: ignore[return-value]
                                          "at": datetime.now(UTC).isoformat(timespec="seconds")})
     finally:
         client.close()
+
+
+def _people_named(client: redis.Redis, dispatch_id: str) -> set[str] | None:
+    """The responder and chief ids that any version of the dispatch names; None if it was never published."""
+    named, found, after = set(), False, "-"
+    while True:
+        # the client decodes responses; redis-py types XRANGE's reply for every protocol and decoding
+        entries: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
+            DISPATCHES_STREAM, min=after, count=BATCH)
+        for _, fields in entries:
+            if fields["dispatch_id"] == dispatch_id:
+                found = True
+                named |= {responder["responder_id"] for responder in json.loads(fields.get("responders") or "[]")}
+                named |= {chief["chief_id"] for chief in json.loads(fields.get("chief_chain") or "[]")}
+        if len(entries) < BATCH:
+            return named if found else None
+        after = f"({entries[-1][0]}"
 
 
 class Escalator:
@@ -112,7 +146,7 @@ class Escalator:
         self._client.close()
 
 
-def escalate(url: str, ack_within_s: float, show: Callable[[str], None] = print) -> int:
+def escalate(url: str, ack_within_s: float, show: Callable[[str], None] = show_at_once) -> int:
     """Run the escalator until interrupted."""
     escalator = Escalator(url, ack_within_s)
     try:

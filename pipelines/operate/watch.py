@@ -2,6 +2,7 @@
 import json
 from collections.abc import Callable
 
+from pipelines.operate import show_at_once
 from transforms.redis_contract import DISPATCHES_STREAM, connect, read_streams
 
 
@@ -18,13 +19,14 @@ def dispatch_line(fields: dict[str, str]) -> str:
 
 
 def watch(url: str, stream: str = DISPATCHES_STREAM, from_start: bool = False, count: int = 0,
-          show: Callable[[str], None] = print, block_ms: int = 5000) -> int:
-    """Print dispatches as they arrive; stop after `count` (0: until interrupted)."""
+          show: Callable[[str], None] = show_at_once, block_ms: int = 5000) -> int:
+    """Print dispatches as they arrive; stop after exactly `count` (0: until interrupted)."""
     client = connect(url, timeout_s=5 + block_ms / 1000, decode_responses=True)
     last_id, shown = ("0" if from_start else "$"), 0
     try:
         while not count or shown < count:
-            for _, entries in read_streams(client, {stream: last_id}, count=100, block_ms=block_ms):
+            wanted = min(100, count - shown) if count else 100
+            for _, entries in read_streams(client, {stream: last_id}, count=wanted, block_ms=block_ms):
                 for entry_id, fields in entries:
                     show(dispatch_line(fields))
                     last_id = entry_id

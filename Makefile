@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := out/demo
+# Fewer events make a quicker demo: `make demo DEMO_EVENTS=2000` (tests/test_readme.py does).
+DEMO_EVENTS := 50000
 GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 # setup.py holds the pinned versions; Prism and the worker image follow its apache-beam.
@@ -29,7 +31,7 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: $(VENV)/.installed $(DEMO)/plate.key
-	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events 50000 --seed 7 --images \
+	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events $(DEMO_EVENTS) --seed 7 --images \
 		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl
 	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO) \
 		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl \

@@ -3,7 +3,7 @@
 The safety figures compare a period with the same period a year earlier, so
 they need history: this writes incident reports (警情) and the outcome reports
 of past dispatches, over any number of days ending at a given moment, in the
-contracts of the README.
+contracts of docs/safety-metrics.md.
 
 What is drawn, and why it is plausible for the world:
 

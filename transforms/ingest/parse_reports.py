@@ -3,7 +3,7 @@
 Incident reports (警情) are public-order incidents and traffic accidents with
 their deaths and injuries; dispatch outcomes are the steps of a dispatch as
 the command centre's dispatch system records them (acknowledged, on scene,
-and a result). Their contracts are in the README. As with camera events,
+and a result). Their contracts are in docs/safety-metrics.md. As with camera events,
 every line becomes one record or one dead letter with the rule it broke; a
 repeated incident_id is a duplicate delivery and its later copies are dead
 letters, so an incident is never counted twice.

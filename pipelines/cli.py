@@ -112,10 +112,11 @@ def _query(args) -> int:
 
 
 def _sql_problem(problem: Exception) -> str:
-    """DuckDB's error in one line: what went wrong and its "Did you mean …" hint."""
+    """DuckDB's error in one line: what went wrong and its hint ("Did you mean …",
+    "Candidate bindings: …"), without the echo of the query."""
     import duckdb
     lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
-    kept = lines[:1] + [line for line in lines[1:] if line.startswith("Did you mean")]
+    kept = lines[:1] + [line for line in lines[1:] if line.startswith(("Did you mean", "Candidate bindings"))]
     if isinstance(problem, duckdb.PermissionException) or "configuration has been locked" in str(problem):
         kept.append("(a query reads the current tables and nothing else)")
     return " ".join(kept)

@@ -33,14 +33,14 @@ def check_destination(fmt: str, out: str | None, forbidden: list[Path]) -> None:
     if out is None:
         return
     target = Path(out).resolve()
-    if not target.parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {Path(out).parent} does not exist")
-    if target.is_dir():
-        raise ValueError(f"--out {out}: is a folder; give a file name")
     for place in forbidden:
         place = place.resolve()
         if target == place or place in target.parents:
             raise ValueError(f"--out {out}: inside {place}, which the query only reads")
+    if not target.parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {Path(out).parent} does not exist")
+    if target.is_dir():
+        raise ValueError(f"--out {out}: is a folder; give a file name")
 
 
 def deliver(result: duckdb.DuckDBPyRelation | None, fmt: str, out: str | None,

@@ -39,54 +39,53 @@ def test_the_current_tables_are_read(output):
     assert rows == [("h:a",), ("h:b",)] and columns == ["plate"]
 
 
-def _escapes(out: str) -> list[str]:
-    current, key, log = f"{out}/.versions/v1", f"{out}/plate.key", f"{out}/.audit/audit.jsonl"
-    return [
-        # reading what is not a table
-        f"SELECT * FROM read_text('{key}')",
-        f"SELECT * FROM read_blob('{key}')",
-        f"SELECT * FROM read_csv('{key}')",
-        f"SELECT * FROM '{key}'",
-        "SELECT * FROM read_csv('/etc/passwd')",
-        "SELECT * FROM read_text('/proc/self/environ')",
-        "SELECT * FROM read_json('/etc/hostname')",
-        "SELECT * FROM sniff_csv('/etc/passwd')",
-        f"SELECT * FROM read_text('{log}')",
-        f"SELECT * FROM glob('{out}/*')",
-        f"SELECT * FROM read_parquet('{out}/.versions/v0/passings/part-0.parquet')",
-        f"SELECT * FROM parquet_metadata('{current}/passings/part-0.parquet')",
-        "SELECT * FROM read_csv('https://example.com/x.csv')",
-        f"ATTACH '{out}/x.duckdb' AS x",
-        f"IMPORT DATABASE '{out}'",
-        # writing into the tables, the audit log or anywhere else
-        f"COPY (SELECT 'h:forged' AS plate) TO '{current}/passings/part-9.parquet'",
-        f"COPY (SELECT 1 WHERE false) TO '{log}'",
-        f"COPY (SELECT 'x') TO '{key}'",
-        "COPY (SELECT 1) TO '/dev/stdout'",
-        f"EXPORT DATABASE '{out}/export'",
-        "CREATE SECRET s (TYPE s3, KEY_ID 'x', SECRET 'y')",
-        # code from outside
-        "INSTALL httpfs",
-        "FORCE INSTALL httpfs FROM 'http://example.com'",
-        "LOAD httpfs",
-        f"LOAD '{out}/evil.duckdb_extension'",
-        # switching the sandbox off again
-        "SET enable_external_access = true",
-        "RESET enable_external_access",
-        "SET allowed_directories = ['/']",
-        "SET lock_configuration = false",
-        "SET GLOBAL lock_configuration = false",
-        f"SET temp_directory = '{out}'",
-        f"SET profiling_output = '{out}/profile.json'",
-        "PRAGMA enable_profiling",
-        "SET python_enable_replacements = true",
-        f"CALL enable_logging(storage = 'file', storage_path = '{out}/logs')",
-    ]
+CURRENT, KEY, LOG = "{out}/.versions/v1", "{out}/plate.key", "{out}/.audit/audit.jsonl"
+ESCAPES = [
+    # reading what is not a table
+    f"SELECT * FROM read_text('{KEY}')",
+    f"SELECT * FROM read_blob('{KEY}')",
+    f"SELECT * FROM read_csv('{KEY}')",
+    f"SELECT * FROM '{KEY}'",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/proc/self/environ')",
+    "SELECT * FROM read_json('/etc/hostname')",
+    "SELECT * FROM sniff_csv('/etc/passwd')",
+    f"SELECT * FROM read_text('{LOG}')",
+    "SELECT * FROM glob('{out}/*')",
+    "SELECT * FROM read_parquet('{out}/.versions/v0/passings/part-0.parquet')",
+    f"SELECT * FROM parquet_metadata('{CURRENT}/passings/part-0.parquet')",
+    "SELECT * FROM read_csv('https://example.com/x.csv')",
+    "ATTACH '{out}/x.duckdb' AS x",
+    "IMPORT DATABASE '{out}'",
+    # writing into the tables, the audit log or anywhere else
+    f"COPY (SELECT 'h:forged' AS plate) TO '{CURRENT}/passings/part-9.parquet'",
+    f"COPY (SELECT 1 WHERE false) TO '{LOG}'",
+    f"COPY (SELECT 'x') TO '{KEY}'",
+    "COPY (SELECT 1) TO '/dev/stdout'",
+    "EXPORT DATABASE '{out}/export'",
+    "CREATE SECRET s (TYPE s3, KEY_ID 'x', SECRET 'y')",
+    # code from outside
+    "INSTALL httpfs",
+    "FORCE INSTALL httpfs FROM 'http://example.com'",
+    "LOAD httpfs",
+    "LOAD '{out}/evil.duckdb_extension'",
+    # switching the sandbox off again
+    "SET enable_external_access = true",
+    "RESET enable_external_access",
+    "SET allowed_directories = ['/']",
+    "SET lock_configuration = false",
+    "SET GLOBAL lock_configuration = false",
+    "SET temp_directory = '{out}'",
+    "SET profiling_output = '{out}/profile.json'",
+    "PRAGMA enable_profiling",
+    "SET python_enable_replacements = true",
+    "CALL enable_logging(storage = 'file', storage_path = '{out}/logs')",
+]
 
 
-@pytest.mark.parametrize("index", range(len(_escapes("OUT"))))
-def test_every_way_out_is_refused_and_nothing_changes(output, index):
-    sql = _escapes(str(output))[index]
+@pytest.mark.parametrize("template", ESCAPES)
+def test_every_way_out_is_refused_and_nothing_changes(output, template):
+    sql = template.format(out=output)
     before, log = _snapshot(output), output / ".audit" / "audit.jsonl"
     with pytest.raises(duckdb.Error):
         audited_query(output, sql, reason="probing", log_path=log)

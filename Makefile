@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 DEMO := out/demo
 # Fewer events make a quicker demo: `make demo DEMO_EVENTS=2000` (tests/test_readme.py does).
 DEMO_EVENTS := 50000
+DEMO_KEY := out/keys/demo.key
 GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 # setup.py holds the pinned versions; Prism and the worker image follow its apache-beam.
@@ -30,17 +31,17 @@ $(VENV)/.installed: setup.py
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-demo: $(VENV)/.installed $(DEMO)/plate.key
+demo: $(VENV)/.installed $(DEMO_KEY)
 	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events $(DEMO_EVENTS) --seed 7 --images \
 		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl
 	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO) \
 		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl \
-		--custom_period 2025-11-29..2026-11-28 --plate_key_file $(DEMO)/plate.key
+		--custom_period 2025-11-29..2026-11-28 --plate_key_file $(DEMO_KEY)
 	$(BIN)/roadchief report --tables $(DEMO) --out $(DEMO)/report.html
 
-# The demo's own plate key; a deployment keeps its key outside the output folder.
-$(DEMO)/plate.key:
-	@mkdir -p $(DEMO)
+# The demo's own plate key, outside the tables folder as a deployment's must be.
+$(DEMO_KEY):
+	@mkdir -p -m 700 $(dir $@)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
 test: lint system-packages $(VENV)/.installed $(PRISM) flink $(VERSITYGW) kafka

@@ -11,6 +11,7 @@ from pathlib import Path
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
+from pipelines.analysis.export import FORMATS  # noqa: E402
 from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
@@ -101,17 +102,37 @@ def _run(args) -> int:
     return run(args.beam_args)
 
 
-AUDIT_ENV = "ROADCHIEF_AUDIT_LOG"
-
-
 def _query(args) -> int:
+    import duckdb
+
     from geo.world import world_zone
-    from pipelines.analysis.audit import audited_query
-    from pipelines.analysis.tables import render
-    rows, columns = audited_query(args.tables, args.sql, reason=args.reason, log_path=args.audit_log,
-                                  zone=world_zone(args.world))
-    print(render(columns, rows, args.max_rows))
+    from pipelines.analysis.audit import audited_access, log_home
+    from pipelines.analysis.export import check_destination, deliver
+    from pipelines.analysis.sandbox import sealed
+    log = log_home(args.tables, args.audit_log)
+    tables = [] if "://" in args.tables else [Path(args.tables)]
+    check_destination(args.format, args.out, tables + [log])
+    try:
+        with audited_access(log, args.sql, reason=args.reason) as detail:
+            detail.update(deliver(sealed(args.tables, world_zone(args.world)).sql(args.sql), args.format, args.out, args.max_rows))
+    except duckdb.Error as problem:
+        raise ValueError(_sql_problem(problem)) from None
+    except OSError as problem:
+        if args.out is None:
+            raise
+        raise ValueError(f"--out {args.out}: {problem.strerror or problem}") from None
     return 0
+
+
+def _sql_problem(problem: Exception) -> str:
+    """DuckDB's error in one line: what went wrong and its hint ("Did you mean …",
+    "Candidate bindings: …"), without the echo of the query."""
+    import duckdb
+    lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
+    kept = lines[:1] + [line for line in lines[1:] if line.startswith(("Did you mean", "Candidate bindings"))]
+    if isinstance(problem, duckdb.PermissionException) or "configuration has been locked" in str(problem):
+        kept.append("(a query reads the current tables and nothing else)")
+    return " ".join(kept)
 
 
 def _replay(args) -> int:
@@ -145,12 +166,12 @@ def _report(args) -> int:
 
 def _load_watchlist(args) -> int:
     from geo.world import world_zone
-    from pipelines.analysis.audit import audit_watchlist_change
+    from pipelines.analysis.audit import audit_watchlist_change, log_home
     from transforms.enrich.watchlist_store import load_into_redis, read_watchlist_file
     if not args.reason.strip():
         raise ValueError("a reason is required")
     meta = load_into_redis(read_watchlist_file(args.file, world_zone(args.world)), args.redis, source=str(args.file))
-    audit_watchlist_change(args.audit_log, reason=args.reason, source=str(args.file),
+    audit_watchlist_change(log_home(None, args.audit_log), reason=args.reason, source=str(args.file),
                            count=meta["count"], version=meta["version"])
     print(f"loaded {meta['count']} entries, version {meta['version']}")
     return 0
@@ -173,14 +194,43 @@ def _escalate(args) -> int:
     return escalate(args.redis, args.ack_within_s)
 
 
+def _audit_log(args) -> Path:
+    from pipelines.analysis.audit import log_home
+    return Path(args.log) if args.log else log_home(args.tables, args.audit_log)
+
+
 def _verify_audit(args) -> int:
     from pipelines.analysis.audit import verify
-    result = verify(args.log, expected_head=args.expected_head)
+    result = verify(_audit_log(args), expected_head=args.expected_head)
     if result.ok:
         print(f"audit log intact: {result.entries} entries, head {result.head}")
         return 0
     print(f"audit log TAMPERED: {result.problem}", file=sys.stderr)
     return 1
+
+
+def _show_audit(args) -> int:
+    """The entries asked for; a log that does not verify is shown but named, and fails."""
+    from pipelines.analysis.audit import entries, verify
+    from pipelines.analysis.tables import render
+    log = _audit_log(args)
+    found = entries(log, user=args.user, reason=args.reason, since=args.since, until=args.until)
+    rows = [(e["seq"], e["at"], e["user"], e["action"], e["reason"], _what(e["detail"])) for e in found]
+    print(render(["seq", "at (UTC)", "user", "action", "reason", "what"], rows, max_rows=len(rows),
+                 max_cell=args.max_cell))
+    result = verify(log)
+    if not result.ok:
+        print(f"audit log TAMPERED: {result.problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _what(detail: dict) -> str:
+    """An entry's detail in one line: the SQL or file, then what came of it."""
+    subject = detail.get("sql") or detail.get("source") or ""
+    facts = [f"{key} {detail[key]}" for key in ("rows", "shown", "format", "out", "count", "version", "error")
+             if key in detail]
+    return " ".join(f"{subject} [{'; '.join(facts)}]".split()) if facts else " ".join(str(subject).split())
 
 
 def _purge(args) -> int:
@@ -227,8 +277,15 @@ def _worker_pool(args) -> int:
 
 
 def _audit_log_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--audit_log", default=os.environ.get(AUDIT_ENV, "roadchief-audit.jsonl"),
-                         help=f"hash-chained audit log (default: ${AUDIT_ENV} or ./roadchief-audit.jsonl)")
+    command.add_argument("--audit_log", help="the deployment's hash-chained audit log (default: "
+                         "$ROADCHIEF_AUDIT_LOG, else .audit/audit.jsonl in the --tables folder)")
+
+
+def _day(text: str):
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-29") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -269,11 +326,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("beam_args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=_run)
 
-    query = commands.add_parser("query", help="SQL over the output tables (DuckDB), audited")
-    query.add_argument("--tables", required=True, help="output folder of a run")
+    query = commands.add_parser("query", help="SQL over the output tables (DuckDB, read-only), audited",
+                                description="Read-only SQL over the tables of the current run: the query "
+                                            "reaches those tables and nothing else. Every query is audited.")
+    query.add_argument("--tables", required=True, help="output folder (or s3:// output) of a run")
     query.add_argument("--reason", required=True, help="why you are looking (recorded in the audit log)")
     query.add_argument("sql")
-    query.add_argument("--max_rows", type=int, default=100)
+    query.add_argument("--format", choices=FORMATS, default="table",
+                       help="table (long cells cut, marked …), csv, json (one object a line) or parquet")
+    query.add_argument("--out", metavar="FILE", help="write the result here instead of standard output")
+    query.add_argument("--max_rows", type=int, default=100, help="rows shown by --format table")
     query.add_argument("--world", default=str(SAMPLE_WORLD),
                        help="folder of the world, whose time zone times are shown in")
     _audit_log_option(query)
@@ -330,12 +392,22 @@ def parser() -> argparse.ArgumentParser:
                        help="each level gets this long to acknowledge before the next is called")
     climb.set_defaults(handler=_escalate)
 
-    audit = commands.add_parser("audit", help="check the audit log")
+    audit = commands.add_parser("audit", help="check and read the audit log")
     audit_actions = audit.add_subparsers(dest="action", required=True)
     check = audit_actions.add_parser("verify", help="detect edited, removed or inserted entries")
-    check.add_argument("log")
+    check.add_argument("log", nargs="?", help="the audit log (default: as --audit_log finds it)")
     check.add_argument("--expected_head", help="a head hash recorded earlier, to detect truncation")
-    check.set_defaults(handler=_verify_audit)
+    show = audit_actions.add_parser("show", help="list entries: who looked at what, why, and what left")
+    show.add_argument("log", nargs="?", help="the audit log (default: as --audit_log finds it)")
+    show.add_argument("--user", help="only this account's entries")
+    show.add_argument("--reason", help="only entries whose reason contains this (any case)")
+    show.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="from this UTC day on")
+    show.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="up to this UTC day, included")
+    show.add_argument("--max_cell", type=int, default=120, help="cut longer cells, marked …")
+    for command, handler in ((check, _verify_audit), (show, _show_audit)):
+        command.add_argument("--tables", help="the output folder whose .audit/audit.jsonl to read")
+        _audit_log_option(command)
+        command.set_defaults(handler=handler)
 
     flink = commands.add_parser("flink", help="a local Flink session cluster (up, down, status)")
     flink.add_argument("action", choices=("up", "down", "status"))

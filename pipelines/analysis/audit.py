@@ -4,6 +4,11 @@ Every query of the output tables and every watchlist change is one JSON line:
 
     {seq, at, user, action, reason, detail, prev_hash, hash}
 
+A query's detail says what left: its SQL, the rows written (or returned and shown on
+a terminal), and a file's path, size and SHA-256. A deployment has one log, found
+the same from any folder (`log_home`): --audit_log, $ROADCHIEF_AUDIT_LOG, or else
+`.audit/audit.jsonl` in the tables folder.
+
 `hash` is the SHA-256 of the entry's canonical JSON without `hash`, and
 `prev_hash` is the hash of the entry before it (64 zeros for the first), so
 editing, removing, reordering or inserting an entry breaks the chain at that
@@ -25,12 +30,16 @@ import hashlib
 import json
 import os
 import pwd
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 GENESIS = "0" * 64
+ENV = "ROADCHIEF_AUDIT_LOG"
+BESIDE_TABLES = Path(".audit") / "audit.jsonl"
 FIELDS = frozenset({"seq", "at", "user", "action", "reason", "detail", "prev_hash", "hash"})
 _TAIL_BLOCK = 4096
 
@@ -88,6 +97,13 @@ class AuditLog:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    def ready(self) -> None:
+        """Create the log, and its folder, if absent: nothing is read that could not be logged."""
+        if not self.path.parent.parent.is_dir():
+            raise ValueError(f"audit log {self.path}: the folder {self.path.parent.parent} does not exist")
+        self.path.parent.mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600))
+
     def append(self, user: str, action: str, reason: str, detail: dict) -> dict:
         """Write one entry chained to the current last one, and return it."""
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -108,6 +124,45 @@ class AuditLog:
             return entry
         finally:
             os.close(fd)  # closing releases the lock
+
+
+def log_home(tables: Optional[str], configured: Optional[str]) -> Path:
+    """The deployment's one audit log, wherever the command runs from: `configured`
+    (--audit_log), else $ROADCHIEF_AUDIT_LOG, else `.audit/audit.jsonl` in the tables folder."""
+    from pipelines.store.object_store import is_s3  # with boto3 and Beam: only where a log is looked for
+    configured = configured or os.environ.get(ENV)
+    if configured:
+        return Path(configured)
+    if tables is None:
+        raise ValueError(f"--audit_log: name the deployment's audit log, or set ${ENV}")
+    if is_s3(tables):
+        raise ValueError(f"--audit_log: an s3:// output has no folder for the audit log; "
+                         f"name one with --audit_log or ${ENV}")
+    if not Path(tables).is_dir():
+        raise ValueError(f"--tables: {tables} is not a folder")
+    return Path(tables) / BESIDE_TABLES
+
+
+def entries(path: str | Path, *, user: Optional[str] = None, reason: Optional[str] = None,
+            since: Optional[date] = None, until: Optional[date] = None) -> list[dict]:
+    """The log's entries by `user`, with `reason` in their reason (any case), made
+    from `since` to `until` (UTC days, both included)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no audit log at {path}")
+    found = []
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                entry = json.loads(raw)
+                day = date.fromisoformat(entry["at"][:10])
+            except (ValueError, TypeError, KeyError):
+                continue  # verify names the broken line
+            if ((user is None or entry.get("user") == user)
+                    and (reason is None or reason.casefold() in str(entry.get("reason")).casefold())
+                    and (since is None or day >= since) and (until is None or day <= until)):
+                found.append(entry)
+    return found
 
 
 def _problem(raw: bytes, line: int, prev_hash: str) -> Optional[str]:
@@ -155,26 +210,36 @@ def verify(path: str | Path, expected_head: Optional[str] = None) -> VerifyResul
     return VerifyResult(True, entries, None, head)
 
 
-def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: str | Path, zone: ZoneInfo,
-                  user: Optional[str] = None) -> tuple[list[tuple], list[str]]:
-    """Run SQL over the output tables and log who ran it, why, and how many rows came back.
-
-    Times come back in `zone`, the world's local time.
+@contextmanager
+def audited_access(log_path: str | Path, sql: str, *, reason: str,
+                   user: Optional[str] = None) -> Iterator[dict]:
+    """Log one query when the block ends: who ran it, why, and what the block put in
+    the yielded detail (rows, and where they went).
 
     A query that fails is logged too, with its error: an attempt is access.
     """
     _require_reason(reason)
     import duckdb  # with Beam (via pipelines.analysis.tables), loaded only where queries run
-
-    from pipelines.analysis.tables import connect, in_local_time
     log, user = AuditLog(log_path), user or os_user()
+    log.ready()
+    detail: dict[str, Any] = {"sql": sql}
     try:
-        cursor = in_local_time(connect(tables_dir), zone).execute(sql)
-        rows = cursor.fetchall()
-    except (duckdb.Error, ValueError) as problem:
-        log.append(user, "query", reason, {"sql": sql, "error": str(problem)})
+        yield detail
+    except (duckdb.Error, ValueError, OSError) as problem:
+        log.append(user, "query", reason, {**detail, "error": str(problem)})
         raise
-    log.append(user, "query", reason, {"sql": sql, "rows": len(rows)})
+    log.append(user, "query", reason, detail)
+
+
+def audited_query(tables_dir: str | Path, sql: str, *, reason: str, log_path: str | Path,
+                  zone: Optional[ZoneInfo] = None, user: Optional[str] = None) -> tuple[list[tuple], list[str]]:
+    """Run SQL over the output tables, sealed in (`pipelines.analysis.sandbox`), and log
+    who ran it, why, and how many rows came back; times come back in `zone`, the world's."""
+    from pipelines.analysis.sandbox import sealed
+    with audited_access(log_path, sql, reason=reason, user=user) as detail:
+        cursor = sealed(tables_dir, zone).execute(sql)
+        rows = cursor.fetchall()
+        detail["rows"] = len(rows)
     return rows, [column[0] for column in cursor.description]
 
 

@@ -25,12 +25,20 @@ def connect(tables_dir: str | Path) -> duckdb.DuckDBPyConnection:
     A table with no files (nothing written yet, or all purged) is an empty
     view with the table's schema, so queries still run.
     """
+    files, filesystem = table_files(tables_dir)
+    return views(files, filesystem)
+
+
+def table_files(tables_dir: str | Path) -> tuple[dict[str, list[str]], FileSystem | None]:
+    """Each table's Parquet files in the version of `tables_dir` current now, and the
+    filesystem they are on: None for a local folder, the object store for s3://."""
     if is_s3(str(tables_dir)):
-        return OutputBucket(str(tables_dir)).connect()
+        bucket = OutputBucket(str(tables_dir))
+        return bucket.table_files(), bucket.filesystem()
     if not Path(tables_dir).is_dir():
         raise ValueError(f"--tables: {tables_dir} is not a folder")
     tables_dir = tables_root(tables_dir)
-    return views({name: sorted(glob.glob(str(tables_dir / name / "*.parquet"))) for name in TABLES})
+    return {name: sorted(glob.glob(str(tables_dir / name / "*.parquet"))) for name in TABLES}, None
 
 
 def views(files: dict[str, list[str]], filesystem: FileSystem | None = None) -> duckdb.DuckDBPyConnection:
@@ -68,14 +76,23 @@ def count_lines(patterns: list[str]) -> int:
     return total
 
 
+CUT = "…"
+
+
 def _width(text: str) -> int:
     """Terminal columns: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def render(columns: list[str], rows: list[tuple], max_rows: int, max_cell: int = 60) -> str:
-    """Rows as an aligned text table, at most `max_rows` of them."""
-    cells = [[("NULL" if v is None else str(v))[:max_cell] for v in row] for row in rows[:max_rows]]
+    """Rows as an aligned text table, at most `max_rows` of them.
+
+    A cell longer than `max_cell` characters ends in `…` where it was cut, and a
+    line under the table says so: a cut value must never pass for the whole one.
+    """
+    texts = [["NULL" if v is None else str(v) for v in row] for row in rows[:max_rows]]
+    cut = any(len(text) > max_cell for row in texts for text in row)
+    cells = [[text if len(text) <= max_cell else text[:max_cell - 1] + CUT for text in row] for row in texts]
     widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values):
@@ -84,4 +101,6 @@ def render(columns: list[str], rows: list[tuple], max_rows: int, max_cell: int =
     if len(rows) > max_rows:
         out.append(f"... {len(rows) - max_rows:,} more rows")
     out.append(f"({len(rows):,} rows)")
+    if cut:
+        out.append(f"{CUT} marks a cell cut at {max_cell} characters")
     return "\n".join(out)

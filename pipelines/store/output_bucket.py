@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import duckdb
+from pyarrow.fs import FileSystem
 
 from pipelines.errors import ObjectStoreError, RunFailed
 from pipelines.store.lease import Lease
@@ -130,6 +131,11 @@ class OutputBucket:
         An output never published through the pointer is read as it is.
         """
         from pipelines.analysis.tables import views  # pipelines.analysis.tables reads s3:// outputs through this class
+        return views(self.table_files(version), self.filesystem())
+
+    def table_files(self, version: str | None = None) -> dict[str, list[str]]:
+        """Each table's Parquet objects in `version`, or else in the current version
+        (resolved once), as `bucket/key` paths on `filesystem()`."""
         if version is None:
             current = self.current()
             root = self._where.key(VERSIONS, current) if current else self._where.key()
@@ -143,7 +149,11 @@ class OutputBucket:
             table, _, file = key[len(root):].lstrip("/").partition("/")
             if file.endswith(".parquet") and "/" not in file:
                 files[table].append(f"{self._where.bucket}/{key}")
-        return views(files, self._store.filesystem())
+        return files
+
+    def filesystem(self) -> FileSystem:
+        """The store as pyarrow reaches it, to read `table_files` back."""
+        return self._store.filesystem()
 
     def _key_of(self, version: str) -> str:
         return S3Location.parse(version).prefix

@@ -114,7 +114,8 @@ def _query(args) -> int:
     check_destination(args.format, args.out, tables + [log])
     try:
         with audited_access(log, args.sql, reason=args.reason) as detail:
-            detail.update(deliver(sealed(args.tables, world_zone(args.world)).sql(args.sql), args.format, args.out, args.max_rows))
+            result = sealed(args.tables, world_zone(args.world)).sql(args.sql)
+            detail.update(deliver(result, args.format, args.out, args.max_rows))
     except duckdb.Error as problem:
         raise ValueError(_sql_problem(problem)) from None
     except OSError as problem:

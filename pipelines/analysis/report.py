@@ -9,6 +9,7 @@ so the file opens anywhere, offline, and can be mailed as it is.
 """
 import base64
 import html
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -92,13 +93,18 @@ def _maps(con, world, period: tuple[str, str]) -> list[str]:
 
 
 def write_report(tables_dir, out_path, world_folder, period: str | None = None,
-                 label: str | None = None) -> tuple[str, str]:
-    """Write the report for one period (default: see pipelines.analysis.safety); return the period."""
+                 label: str | None = None, progress: Callable[[str], None] = lambda step: None) -> tuple[str, str]:
+    """Write the report for one period (default: see pipelines.analysis.safety); return the period.
+
+    `progress` is told each step as it begins: the maps take most of the time."""
+    progress("reading the tables")
     con = connect(tables_dir)
     chosen = chosen_period(con, period, label)
     if chosen is None:
         raise ValueError(f"{tables_dir}: no safety metrics to report; run with --incidents and --outcomes")
+    progress("loading the world")
     world = load_world(world_folder)
+    progress("league tables")
     levels = world.chiefs["level"]
     managers = league(con, chosen, list(levels.index[levels == "road_manager"]))
     slowest = (managers[0], [row for row in managers[1] if row[managers[0].index("arrive p50 min")] is not None]
@@ -113,8 +119,9 @@ def write_report(tables_dir, out_path, world_folder, period: str | None = None,
         _table(*league(con, chosen, list(levels.index[levels == "level1"]))),
         f"<h2>{TITLES['level2']}</h2>", _table(*league(con, chosen, list(levels.index[levels == "level2"]))),
         f"<h2>{TITLES['road_manager']}: the {SLOWEST_MANAGERS} slowest median arrivals</h2>", _table(*slowest),
-        "<h2>Maps</h2>", '<div class="maps">' + "".join(_maps(con, world, chosen)) + "</div>",
     ]
+    progress("drawing the maps")
+    sections += ["<h2>Maps</h2>", '<div class="maps">' + "".join(_maps(con, world, chosen)) + "</div>"]
     generated = datetime.now(ZoneInfo(world.timezone)).strftime("%Y-%m-%d %H:%M %Z")
     page = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>roadchief safety report {html.escape(chosen[1])}</title><style>{STYLE}</style></head>"

@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
 from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
+from pipelines.progress import Progress, set_verbosity  # noqa: E402
 from transforms.redis_contract import DISPATCHES_STREAM, EVENTS_STREAM  # noqa: E402
 
 # Training and synthetic data ship with the repository, not with the runtime package (setup.py).
@@ -39,15 +39,20 @@ def _frame_writer(seed: int):
 def _simulate(args) -> int:
     from geo.synthetic.simulate import simulate
     from geo.world import load_world
-    summary = simulate(
-        load_world(args.world), Path(args.out), events=args.events,
-        start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
-        watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
-        missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
-        malformed_rate=args.malformed_rate,
-        image_writer=_frame_writer(args.seed) if args.images else None)
-    if args.incidents or args.outcomes:
-        _simulate_history(args)
+    with Progress.for_user(args.verbose) as progress:
+        progress.step("loading the world")
+        world = load_world(args.world)
+        progress.step(f"writing {args.out}", total=args.events, unit="lines")
+        summary = simulate(
+            world, Path(args.out), events=args.events,
+            start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
+            watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
+            missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
+            malformed_rate=args.malformed_rate,
+            image_writer=_frame_writer(args.seed) if args.images else None, progress=progress.done)
+        if args.incidents or args.outcomes:
+            progress.step(f"writing {args.history_days} days of incidents and outcomes")
+            _simulate_history(args)
     print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s "
           f"({summary.events_per_s:,.0f} lines/s): "
           f"{summary.vehicles:,} vehicles, {summary.ocr_errors:,} misreads, "
@@ -74,7 +79,8 @@ def _simulate_history(args) -> None:
 
 def _recognize(args) -> int:
     from models.plates.cli import main as recognize
-    return recognize(args.recognize_args)
+    with Progress.for_user(args.verbose) as progress:
+        return recognize(args.recognize_args, progress)
 
 
 def _run(args) -> int:
@@ -83,10 +89,12 @@ def _run(args) -> int:
             "Replay event files through the pipeline. Beam flags (--runner, --prism_location, "
             "--flink_master, ...) pass through; the runner defaults to FnApiRunner."))
         RoadchiefOptions._add_argparse_args(run_help)
+        run_help.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
         run_help.print_help()
         return 0
     from pipelines.job.run import run
-    return run(args.beam_args)
+    with Progress.for_user(args.verbose) as progress:
+        return run(args.beam_args, verbose=args.verbose, progress=progress.step)
 
 
 AUDIT_ENV = "ROADCHIEF_AUDIT_LOG"
@@ -101,8 +109,13 @@ def _query(args) -> int:
 
 
 def _replay(args) -> int:
+    from pipelines.analysis.tables import count_lines
     from pipelines.operate.replay import replay
-    counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker)
+    with Progress.for_user(args.verbose) as progress:
+        progress.step(f"pushing to {args.stream}", total=count_lines([args.events]) + args.end_marker,
+                      unit="entries")
+        counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker,
+                        progress=progress.done)
     print(f"pushed {counts.entries:,} entries to {args.stream} (last {counts.last_id}); "
           f"{counts.undated:,} without a readable captured_at went at once")
     return 0
@@ -110,7 +123,9 @@ def _replay(args) -> int:
 
 def _report(args) -> int:
     from pipelines.analysis.report import write_report
-    period = write_report(args.tables, args.out, args.world, args.period, args.label)
+    with Progress.for_user(args.verbose) as progress:
+        period = write_report(args.tables, args.out, args.world, args.period, args.label,
+                              progress=progress.step)
     print(f"wrote the safety report for {period[0]} {period[1]} to {args.out}")
     return 0
 
@@ -162,7 +177,9 @@ def _purge(args) -> int:
         if not days.isdigit():
             raise ValueError(f"--keep {item}: expected TABLE=DAYS")
         policy[table] = int(days)
-    for table, report in purge(args.tables, policy).items():
+    with Progress.for_user(args.verbose) as progress:
+        reports = purge(args.tables, policy, progress=lambda table: progress.step(f"purging {table}"))
+    for table, report in reports.items():
         print(f"{table:<13} kept {report.rows_after:>10,}  deleted {report.deleted:>10,} "
               f"(older than {policy[table]} days)")
     return 0
@@ -195,6 +212,14 @@ def _worker_pool(args) -> int:
     from pipelines.flink.worker import pool
     pool(args.port)
     return 0
+
+
+VERBOSE_HELP = "show Beam's and TensorFlow's logs and the full cause of a failure"
+
+
+def _take_verbose(arguments: list[str]) -> tuple[list[str], bool]:
+    """--verbose out of the arguments that `run` and `recognize` hand on to their own parsers."""
+    return [arg for arg in arguments if arg != "--verbose"], "--verbose" in arguments
 
 
 def _audit_log_option(command: argparse.ArgumentParser) -> None:
@@ -318,6 +343,12 @@ def parser() -> argparse.ArgumentParser:
                        help="override a retention (defaults: passings=30 hits=365 dispatches=365 "
                             "dead_letters=30 incidents=outcomes=responses=1095)")
     purge.set_defaults(handler=_purge)
+
+    # run and recognize hand their flags on (see _take_verbose); watchlist and audit are groups of commands
+    groups = {"run", "recognize", "watchlist", "audit"}
+    for command in [*(parser for name, parser in commands.choices.items() if name not in groups),
+                    *actions.choices.values(), *audit_actions.choices.values()]:
+        command.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return top
 
 
@@ -332,11 +363,12 @@ def main(argv=None) -> int:
     top = parser()
     args, extra = top.parse_known_args(argv)
     if args.command == "run":
-        args.beam_args = extra + args.beam_args
+        args.beam_args, args.verbose = _take_verbose(extra + args.beam_args)
     elif args.command == "recognize":
-        args.recognize_args = extra + args.recognize_args
+        args.recognize_args, args.verbose = _take_verbose(extra + args.recognize_args)
     elif extra:
         top.error("unrecognized arguments: " + " ".join(extra))
+    set_verbosity(args.verbose)
     import redis
     try:
         return args.handler(args)

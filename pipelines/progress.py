@@ -33,16 +33,18 @@ from rich.text import Text
 def set_verbosity(verbose: bool) -> None:
     """--verbose: Beam's logs at INFO, Python warnings, TensorFlow's native logs.
 
-    Without it only errors are logged, and TensorFlow's start-up banner is held
-    back (`models.plates.quiet`). Call before TensorFlow is imported.
+    Without it only roadchief's errors are logged, none of Beam's, and
+    TensorFlow's start-up banner is held back (`models.plates.quiet`). Call before TensorFlow is imported.
     """
     if verbose:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("apache_beam").setLevel(logging.NOTSET)
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
         warnings.simplefilter("default")
     else:
-        logging.getLogger().setLevel(logging.ERROR)
+        logging.getLogger().setLevel(logging.ERROR)  # roadchief's own faults (a watchlist down) still show
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)  # a failed run is one line: RunFailed
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         warnings.simplefilter("ignore")
 

@@ -254,7 +254,7 @@ def parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_simulate)
 
     recognize = commands.add_parser("recognize", add_help=False,
-                                    help="read plates in image files (recognize --help)")
+                                    help="read plates in image files (recognize --help; --verbose: TensorFlow's logs)")
     recognize.add_argument("recognize_args", nargs=argparse.REMAINDER)
     recognize.set_defaults(handler=_recognize)
 

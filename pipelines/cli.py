@@ -9,12 +9,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 logging.getLogger().setLevel(logging.ERROR)  # Beam warns at import about cloud clients we do not use
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for operators
 
 from pipelines.analysis.export import FORMATS  # noqa: E402
 from pipelines.errors import ObjectStoreError, OptionsError, RunFailed  # noqa: E402
 from pipelines.flink.cluster import FlinkClusterError  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD, RoadchiefOptions  # noqa: E402
+from pipelines.progress import Progress, set_verbosity  # noqa: E402
 from transforms.redis_contract import DISPATCHES_STREAM, EVENTS_STREAM  # noqa: E402
 
 # Training and synthetic data ship with the repository, not with the runtime package (setup.py).
@@ -53,15 +53,20 @@ def _simulate(args) -> int:
     for flag, path in (("--out", args.out), ("--incidents", args.incidents), ("--outcomes", args.outcomes)):
         if path:
             _folder_exists(flag, path)
-    summary = simulate(
-        load_world(args.world), Path(args.out), events=args.events,
-        start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
-        watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
-        missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
-        malformed_rate=args.malformed_rate,
-        image_writer=_frame_writer(args.seed) if args.images else None)
-    if args.incidents or args.outcomes:
-        _simulate_history(args)
+    with Progress.for_user(args.verbose) as progress:
+        progress.step("loading the world")
+        world = load_world(args.world)
+        progress.step(f"writing {args.out}", total=args.events, unit="lines")
+        summary = simulate(
+            world, Path(args.out), events=args.events,
+            start=datetime.fromisoformat(args.start), duration_s=args.duration_s, seed=args.seed,
+            watchlisted_share=args.watchlisted_share, ocr_error_rate=args.ocr_error_rate,
+            missing_read_rate=args.missing_read_rate, duplicate_rate=args.duplicate_rate,
+            malformed_rate=args.malformed_rate,
+            image_writer=_frame_writer(args.seed) if args.images else None, progress=progress.done)
+        if args.incidents or args.outcomes:
+            progress.step(f"writing {args.history_days} days of incidents and outcomes")
+            _simulate_history(args)
     print(f"wrote {summary.lines:,} lines to {args.out} in {summary.elapsed_s:.1f} s "
           f"({summary.events_per_s:,.0f} lines/s): "
           f"{summary.vehicles:,} vehicles, {summary.ocr_errors:,} misreads, "
@@ -86,7 +91,8 @@ def _simulate_history(args) -> None:
 
 def _recognize(args) -> int:
     from models.plates.cli import main as recognize
-    return recognize(args.recognize_args)
+    with Progress.for_user(args.verbose) as progress:
+        return recognize(args.recognize_args, progress)
 
 
 def _run(args) -> int:
@@ -96,10 +102,12 @@ def _run(args) -> int:
             "--flink_master, ...) pass through, a flag nobody defines is refused; the runner defaults to "
             "FnApiRunner."))
         RoadchiefOptions._add_argparse_args(run_help)
+        run_help.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
         run_help.print_help()
         return 0
     from pipelines.job.run import run
-    return run(args.beam_args)
+    with Progress.for_user(args.verbose) as progress:
+        return run(args.beam_args, verbose=args.verbose, progress=progress.step)
 
 
 def _query(args) -> int:
@@ -137,8 +145,13 @@ def _sql_problem(problem: Exception) -> str:
 
 
 def _replay(args) -> int:
+    from pipelines.analysis.tables import count_lines
     from pipelines.operate.replay import replay
-    counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker)
+    with Progress.for_user(args.verbose) as progress:
+        progress.step(f"pushing to {args.stream}", total=count_lines([args.events]) + args.end_marker,
+                      unit="entries")
+        counts = replay(args.events, args.redis, args.stream, args.speed, args.end_marker,
+                        progress=progress.done)
     print(f"pushed {counts.entries:,} entries to {args.stream} (last {counts.last_id}); "
           f"{counts.undated:,} without a readable captured_at went at once")
     return 0
@@ -160,7 +173,9 @@ def _report(args) -> int:
             raise ValueError(f"--label {args.label}: not a {args.period} "
                              f"(expected one like {LABEL_EXAMPLES[args.period]})") from None
     _folder_exists("--out", args.out)
-    period = write_report(args.tables, args.out, args.world, args.period, args.label)
+    with Progress.for_user(args.verbose) as progress:
+        period = write_report(args.tables, args.out, args.world, args.period, args.label,
+                              progress=progress.step)
     print(f"wrote the safety report for {period[0]} {period[1]} to {args.out}")
     return 0
 
@@ -242,7 +257,9 @@ def _purge(args) -> int:
         if not days.isdigit():
             raise ValueError(f"--keep {item}: expected TABLE=DAYS")
         policy[table] = int(days)
-    for table, report in purge(args.tables, policy).items():
+    with Progress.for_user(args.verbose) as progress:
+        reports = purge(args.tables, policy, progress=lambda table: progress.step(f"purging {table}"))
+    for table, report in reports.items():
         print(f"{table:<13} kept {report.rows_after:>10,}  deleted {report.deleted:>10,} "
               f"(older than {policy[table]} days)")
     return 0
@@ -275,6 +292,14 @@ def _worker_pool(args) -> int:
     from pipelines.flink.worker import pool
     pool(args.port)
     return 0
+
+
+VERBOSE_HELP = "show Beam's and TensorFlow's logs and the full cause of a failure"
+
+
+def _take_verbose(arguments: list[str]) -> tuple[list[str], bool]:
+    """--verbose out of the arguments that `run` and `recognize` hand on to their own parsers."""
+    return [arg for arg in arguments if arg != "--verbose"], "--verbose" in arguments
 
 
 def _audit_log_option(command: argparse.ArgumentParser) -> None:
@@ -318,7 +343,7 @@ def parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_simulate)
 
     recognize = commands.add_parser("recognize", add_help=False,
-                                    help="read plates in image files (recognize --help)")
+                                    help="read plates in image files (recognize --help; --verbose: TensorFlow's logs)")
     recognize.add_argument("recognize_args", nargs=argparse.REMAINDER)
     recognize.set_defaults(handler=_recognize)
 
@@ -427,6 +452,12 @@ def parser() -> argparse.ArgumentParser:
                        help="override a retention (defaults: passings=30 hits=365 dispatches=365 "
                             "dead_letters=30 incidents=outcomes=responses=1095)")
     purge.set_defaults(handler=_purge)
+
+    # run and recognize hand their flags on (see _take_verbose); watchlist and audit are groups of commands
+    groups = {"run", "recognize", "watchlist", "audit"}
+    for command in [*(parser for name, parser in commands.choices.items() if name not in groups),
+                    *actions.choices.values(), *audit_actions.choices.values()]:
+        command.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return top
 
 
@@ -451,11 +482,12 @@ def main(argv=None) -> int:
     top = parser()
     args, extra = top.parse_known_args(snake_case_flags(sys.argv[1:] if argv is None else argv))
     if args.command == "run":
-        args.beam_args = extra + args.beam_args
+        args.beam_args, args.verbose = _take_verbose(extra + args.beam_args)
     elif args.command == "recognize":
-        args.recognize_args = extra + args.recognize_args
+        args.recognize_args, args.verbose = _take_verbose(extra + args.recognize_args)
     elif extra:
         top.error("unrecognized arguments: " + " ".join(extra))
+    set_verbosity(args.verbose)
     import redis
     try:
         return args.handler(args)

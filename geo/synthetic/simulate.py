@@ -203,7 +203,8 @@ def simulate(world: World, out_path: Path, *, events: int, start: datetime, dura
              seed: int, watchlisted_share: float = 0.01, ocr_error_rate: float = 0.03,
              missing_read_rate: float = 0.02, duplicate_rate: float = 0.005,
              malformed_rate: float = 0.001,
-             image_writer: ImageWriter | None = None) -> SimulationSummary:
+             image_writer: ImageWriter | None = None,
+             progress: Callable[[int], None] | None = None) -> SimulationSummary:
     """Write exactly ``events`` lines of camera events to out_path, and their truth.
 
     Counting rule: ``events`` is the number of lines in the file, whatever
@@ -219,6 +220,7 @@ def simulate(world: World, out_path: Path, *, events: int, start: datetime, dura
     lies in [start, start + duration_s + max_trip_s].  Lines are in event-time
     order except duplicates.  Missing reads carry no plate; with image_writer
     they carry an image written under ``<out stem>_images/`` beside the file.
+    ``progress``, if given, is told the lines written so far as they grow.
     """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
@@ -250,6 +252,8 @@ def simulate(world: World, out_path: Path, *, events: int, start: datetime, dura
             expected = max(1, math.ceil(remaining / traffic.per_vehicle()))
             t += (duration_s - t) * (1 - (1 - rnd.random()) ** (1 / expected))
             writer.flush(traffic.pending, t)
+            if progress:
+                progress(writer.written)
             if writer.written < events:
                 traffic.spawn(t)
     c = writer.counts

@@ -11,11 +11,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Protocol
 
 from models.plates.images import ImageError, decode_image, read_regular_file
 from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+CHUNK = 64  # files read per call of the model: progress between calls, a batch's speed within
+
+
+class Steps(Protocol):
+    """Where the command reports its steps and the files done (roadchief's progress line)."""
+
+    def step(self, description: str, total: int | None = None, unit: str = "") -> None: ...
+
+    def advance(self, units: int = 1) -> None: ...
+
+
+class _Silent:
+    """No progress: what a caller without a progress line gets."""
+
+    def step(self, description: str, total: int | None = None, unit: str = "") -> None:
+        pass
+
+    def advance(self, units: int = 1) -> None:
+        pass
+
+
+SILENT = _Silent()
 
 
 def _row(file: str, read: PlateRead) -> dict:
@@ -33,12 +56,13 @@ def _row(file: str, read: PlateRead) -> dict:
     return row
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, progress: Steps = SILENT) -> int:
     ap = argparse.ArgumentParser(prog="roadchief recognize", description="Read licence plates in images.")
     ap.add_argument("files", nargs="+", metavar="FILE")
     ap.add_argument("--kind", choices=("plate", "frame", "auto"), default="auto")
     ap.add_argument("--model", help="Keras weights, read alone (default: the shipped committee of three)")
     args = ap.parse_args(argv)
+    progress.step("loading the plate model")
     try:
         reader = PlateReader.load(args.model)
     except ModelLoadError as e:
@@ -46,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     images, errors = {}, {}
+    progress.step("decoding images", total=len(args.files), unit="files")
     for f in args.files:
+        progress.advance()
         try:
             images[f] = decode_image(read_regular_file(f, MAX_FILE_BYTES))
         except ImageError as e:
@@ -54,7 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             errors[f] = f"cannot read file: {e.strerror}"
     kind = None if args.kind == "auto" else args.kind
-    reads = dict(zip(images, reader.read_auto(list(images.values()), [kind] * len(images))))
+    progress.step("reading plates", total=len(images), unit="images")
+    reads: dict[str, PlateRead] = {}
+    names = list(images)
+    for first in range(0, len(names), CHUNK):
+        chunk = names[first:first + CHUNK]
+        reads.update(zip(chunk, reader.read_auto([images[f] for f in chunk], [kind] * len(chunk))))
+        progress.advance(len(chunk))
     for f in args.files:
         read = reads.get(f) or failed(errors[f])
         print(json.dumps(_row(f, read), ensure_ascii=False), flush=True)

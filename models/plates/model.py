@@ -11,12 +11,16 @@ overexposed crops look alike to the network). Output: logits of shape
 """
 from __future__ import annotations
 
-import cv2
-import keras
-import numpy as np
-from keras import layers
+from models.plates.quiet import import_tensorflow_quietly
 
-from models.plates.charset import NUM_CLASSES
+import_tensorflow_quietly()  # before keras, which imports TensorFlow
+
+import cv2  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+from models.plates.charset import NUM_CLASSES  # noqa: E402
 
 INPUT_H, INPUT_W = 32, 128
 TIME_STEPS = INPUT_W // 4

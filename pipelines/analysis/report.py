@@ -15,6 +15,7 @@ dispatches carries FEW_MARK and takes no league position.
 """
 import base64
 import html
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -154,13 +155,18 @@ def _maps(con, world, period: tuple[str, str]) -> list[str]:
 
 
 def write_report(tables_dir, out_path, world_folder, period: str | None = None,
-                 label: str | None = None) -> tuple[str, str]:
-    """Write the report for one period (default: see pipelines.analysis.safety); return the period."""
+                 label: str | None = None, progress: Callable[[str], None] = lambda step: None) -> tuple[str, str]:
+    """Write the report for one period (default: see pipelines.analysis.safety); return the period.
+
+    `progress` is told each step as it begins: the maps take most of the time."""
+    progress("reading the tables")
     con = connect(tables_dir)
     chosen = chosen_period(con, period, label)
     if chosen is None:
         raise ValueError(f"{tables_dir}: no safety metrics to report; run with --incidents and --outcomes")
+    progress("loading the world")
     world = load_world(world_folder)
+    progress("league tables")
     levels = world.chiefs["level"]
     managers = league(con, chosen, list(levels.index[levels == "road_manager"]))
     ranked = [row for row in managers[1] if row[managers[0].index("arrive p50 min")] is not None
@@ -183,11 +189,12 @@ def write_report(tables_dir, out_path, world_folder, period: str | None = None,
         f"<h2>{TITLES['road_manager']}: the {SLOWEST_MANAGERS} slowest median arrivals "
         f"(of those with at least {FEW_DISPATCHES} dispatches)</h2>", _table(*slowest),
         *_quality(con, world, chosen),
-        f"<h2>Maps, {html.escape(chosen[0])} {html.escape(chosen[1])}</h2>",
-        f'<p class="note">Towns by number: {town_key}. Scale bar and north arrow on each map; town 1 '
-        "enlarged top right.</p>",
-        '<div class="maps">' + "".join(_maps(con, world, chosen)) + "</div>",
     ]
+    progress("drawing the maps")
+    sections += [f"<h2>Maps, {html.escape(chosen[0])} {html.escape(chosen[1])}</h2>",
+                 f'<p class="note">Towns by number: {town_key}. Scale bar and north arrow on each map; town 1 '
+                 "enlarged top right.</p>",
+                 '<div class="maps">' + "".join(_maps(con, world, chosen)) + "</div>"]
     generated = datetime.now(ZoneInfo(world.timezone)).strftime("%Y-%m-%d %H:%M %Z")
     page = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>roadchief safety report {html.escape(chosen[1])}</title><style>{STYLE}</style></head>"

@@ -28,6 +28,7 @@ any is moved, so a failure while writing leaves every old file in place. A
 crash between two moves leaves some files purged and others not yet: rerun.
 """
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -112,11 +113,13 @@ def _purge_table(folder: Path, table: str, cutoff: datetime) -> PurgeReport:
 
 
 def purge(tables_dir: str | Path, retention_days: dict[str, int] = DEFAULT_RETENTION,
-          now: datetime | None = None) -> dict[str, PurgeReport]:
+          now: datetime | None = None,
+          progress: Callable[[str], None] | None = None) -> dict[str, PurgeReport]:
     """Delete expired rows from each table named in `retention_days` (days to keep).
 
     Tables not named are kept whole. `now` (time-zone aware) defaults to the
     current time; tests pass a fixed one. Returns rows before and after per table.
+    ``progress``, if given, is told each table as its purge begins.
     """
     now = now or datetime.now().astimezone()
     _check_policy(retention_days, now)
@@ -128,7 +131,10 @@ def purge(tables_dir: str | Path, retention_days: dict[str, int] = DEFAULT_RETEN
     folder = OutputFolder(tables_dir)
     with folder.writer("roadchief purge"):
         root = tables_root(tables_dir)
-        reports = {table: _purge_table(root / table, table, now - timedelta(days=days))
-                   for table, days in sorted(retention_days.items())}
+        reports = {}
+        for table, days in sorted(retention_days.items()):
+            if progress:
+                progress(table)
+            reports[table] = _purge_table(root / table, table, now - timedelta(days=days))
         folder.drop_earlier_versions()  # an earlier run's copy must not outlive the retention
     return reports

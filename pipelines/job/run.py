@@ -13,6 +13,8 @@ import json
 import os
 import sys
 import time
+import traceback
+from collections.abc import Callable
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
@@ -83,13 +85,20 @@ def runner_named(argv: list[str]) -> str:
     return PipelineOptions(argv).view_as(StandardOptions).runner or DEFAULT_RUNNER
 
 
-def _cause(failure: BaseException) -> str:
+def _cause(failure: BaseException, full: bool = False) -> str:
+    """The line of a failure that names the error; with `full` (--verbose) all of it: the
+    traceback, with a portable runner's report of the worker's traceback inside."""
+    if full:
+        return "".join(traceback.format_exception(failure)).strip()
     lines = [line for line in str(failure).splitlines() if line.strip()]
     named = [line for line in lines if "Error" in line or "error" in line]
     return (named or lines or [type(failure).__name__])[-1].strip()[:500]
 
 
-def run(argv: list[str], summary: bool = True) -> int:
+def run(argv: list[str], summary: bool = True, verbose: bool = False,
+        progress: Callable[[str], None] = lambda step: None) -> int:
+    """Run the pipeline; `progress` is told each phase as it begins (pipelines.progress)."""
+    progress("checking the flags")
     options = pipeline_options(argv)
     app = validate(options, unknown_flag_problems(argv, runner_named(argv)))
     _warn_if_running_on_the_snapshot(app)
@@ -97,7 +106,7 @@ def run(argv: list[str], summary: bool = True) -> int:
     with folder.writer(" ".join(["roadchief run", *argv])):
         for line in folder.clean_leftovers():
             print(line, file=sys.stderr)
-        return _run_into(folder, options, app, summary)
+        return _run_into(folder, options, app, summary, verbose, progress)
 
 
 def _warn_if_running_on_the_snapshot(app) -> None:
@@ -111,13 +120,16 @@ def _warn_if_running_on_the_snapshot(app) -> None:
               f"snapshot {app.watchlist_snapshot} and every hit is marked stale", file=sys.stderr)
 
 
-def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: bool) -> int:
+def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: bool, verbose: bool,
+              progress: Callable[[str], None]) -> int:
     live = options.view_as(StandardOptions).streaming
+    runner = options.view_as(StandardOptions).runner
     version = folder.new_version()
     if live:
         folder.publish(version, list(TABLES))
     started = time.perf_counter()
     flink = FlinkRunnerForOneRun() if options.view_as(StandardOptions).runner == "FlinkRunner" else None
+    progress(f"{'running live' if live else 'running the pipeline'} on {runner}")
     try:
         with beam.Pipeline(runner=flink, options=options) as pipeline:
             build(pipeline, app, str(version))
@@ -125,23 +137,26 @@ def _run_into(folder: Output[Version], options: PipelineOptions, app, summary: b
         if not live:
             folder.discard(version)
         changed = "windows written before it stopped stay" if live else "changed no table"
-        raise RunFailed(f"the run failed and {changed} under {folder.location}: {_cause(failure)}") from failure
+        raise RunFailed(f"the run failed and {changed} under {folder.location}: "
+                        f"{_cause(failure, full=verbose)}") from failure
     finally:
         if flink:
             flink.stop_job_server()
     elapsed = time.perf_counter() - started
+    progress("counting the lines in")
     lines_in = {name: count_lines(getattr(app, name)) for name in ("events", "incidents", "outcomes")}
     if app.events_stream:
         lines_in["events"] = count_entries(app.events_stream, app.stream_name, app.stream_after)
     if app.events_kafka:  # a Kafka run that ends has read its --kafka_max_records records
         lines_in["events"] = app.kafka_max_records
     total = sum(lines_in.values())
-    runner = options.view_as(StandardOptions).runner
     print(f"{total:,} lines in {elapsed:.1f} s ({total / elapsed:,.0f} lines/s) "
           f"on {runner}; tables under {folder.location}")
+    progress("reconciling")
     accounts = reconcile(folder.connect(version), lines_in, app.accept_stale_watchlist)
     folder.write_text(version, RECONCILIATION, json.dumps(accounts, indent=2) + "\n")
     if not live:
+        progress("publishing the tables")
         folder.publish(version, list(TABLES))
     print(accounts["verdict"])
     if summary:

@@ -28,13 +28,15 @@ class ReplayCounts(NamedTuple):
 def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed: float = 1.0,
            end_marker: bool = False, sleep: Callable[[float], None] = time.sleep,
            clock: Callable[[], float] = time.monotonic,
-           wall_clock: Callable[[], float] = time.time) -> ReplayCounts:
+           wall_clock: Callable[[], float] = time.time,
+           progress: Callable[[int], None] | None = None) -> ReplayCounts:
     """Push every line of `events_path` to `stream`, at `speed` times real time (0: at once).
 
     The first dated line sets the pace; a line without a readable captured_at,
     dated before its predecessors, or dated in the future (one line of 2099
     must not hold the replay for decades), is pushed at once. `end_marker`
     appends an entry that ends a ReadRedisStream in replay mode (stop_at_end).
+    ``progress``, if given, is told the entries pushed so far after each batch.
     """
     client = connect(redis_url, timeout_s=10)
     pending: list[dict[str, bytes | str]] = []
@@ -48,6 +50,8 @@ def replay(events_path: str, redis_url: str, stream: str = EVENTS_STREAM, speed:
                 batch.xadd(stream, fields)
             ids.extend(batch.execute())
             pending.clear()
+            if progress:
+                progress(len(ids))
 
     try:
         with open(events_path, "rb") as lines:

@@ -176,3 +176,10 @@ def test_pending_sightings_follow_the_traffic_not_the_file(world, tmp_path):
     large, _, _ = run(world, tmp_path, "large.jsonl", events=20000, duration_s=18000)
     assert large.max_pending < 2 * small.max_pending
     assert large.max_pending < large.lines / 5
+
+
+def test_progress_hears_the_lines_written_as_they_grow(world, tmp_path):
+    heard = []
+    simulate(world, tmp_path / "events.jsonl", events=2000, start=START, duration_s=3600, seed=3,
+             progress=heard.append)
+    assert len(heard) > 10 and heard == sorted(heard) and 0 < heard[-1] <= 2000

@@ -57,3 +57,11 @@ def test_a_line_dated_in_the_future_is_pushed_at_once_and_does_not_hold_the_repl
     sleeps = []
     counts = replay(str(path), redis_url, stream="s", speed=10, sleep=sleeps.append)
     assert counts.entries == 4 and all(s < 1 for s in sleeps)
+
+
+def test_progress_hears_the_entries_pushed_after_each_batch(tmp_path, redis_url):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(event_line(n, "2026-11-29T08:00:00+08:00") for n in range(1200)) + b"\n")
+    heard = []
+    replay(str(path), redis_url, stream="s", speed=0, end_marker=True, progress=heard.append)
+    assert heard == [500, 1000, 1201]

@@ -120,3 +120,9 @@ def test_a_failure_while_writing_leaves_the_old_files(tables, monkeypatch):
         purge(tables, {"passings": 30}, NOW)
     assert len(calls) == 2
     assert table_files() == before
+
+
+def test_purge_tells_each_table_as_it_begins(tables):
+    begun = []
+    purge(tables, {"passings": 30, "hits": 365}, NOW, progress=begun.append)
+    assert begun == ["hits", "passings"]

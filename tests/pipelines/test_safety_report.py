@@ -77,10 +77,22 @@ def test_this_runs_dispatches_are_followed_and_still_open(output):
 
 
 @pytest.fixture(scope="module")
-def report(output, world_folder, tmp_path_factory):
+def written(output, world_folder, tmp_path_factory):
+    """The report's file, its period and the steps it told its progress line."""
     path = tmp_path_factory.mktemp("report") / "weekly.html"
-    period = write_report(output, path, world_folder)
+    steps: list[str] = []
+    period = write_report(output, path, world_folder, progress=steps.append)
+    return path, period, steps
+
+
+@pytest.fixture(scope="module")
+def report(written):
+    path, period, _ = written
     return path, period
+
+
+def test_the_report_tells_its_steps_as_they_begin(written):
+    assert written[2] == ["reading the tables", "loading the world", "league tables", "drawing the maps"]
 
 
 def test_the_report_is_one_self_contained_page(report):

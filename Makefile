@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 DEMO := out/demo
 # Fewer events make a quicker demo: `make demo DEMO_EVENTS=2000` (tests/test_readme.py does).
 DEMO_EVENTS := 50000
-DEMO_KEY := out/keys/demo.key
+# The demo's plate key sits beside its tables' folder, never inside it: out/keys/demo.key.
+DEMO_KEY = $(dir $(DEMO))keys/demo.key
 GOBIN := $(shell go env GOPATH 2>/dev/null)/bin
 PRISM := $(GOBIN)/prism
 # setup.py holds the pinned versions; Prism and the worker image follow its apache-beam.
@@ -32,6 +33,7 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: $(VENV)/.installed $(DEMO_KEY)
+	@mkdir -p $(DEMO)
 	$(BIN)/roadchief simulate --out $(DEMO)/events.jsonl --events $(DEMO_EVENTS) --seed 7 --images \
 		--incidents $(DEMO)/incidents.jsonl --outcomes $(DEMO)/outcomes.jsonl
 	$(BIN)/roadchief run --runner FnApiRunner --events $(DEMO)/events.jsonl --output $(DEMO) \

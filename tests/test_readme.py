@@ -100,6 +100,7 @@ def reader_checkout(folder: Path, demo: Path) -> Path:
         if entry.name not in (".git", "out"):
             (folder / entry.name).symlink_to(entry)
     shutil.copytree(demo, folder / "out" / "demo", symlinks=True)
+    shutil.copytree(demo.parent / "keys", folder / "out" / "keys")
     return folder
 
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -275,6 +276,19 @@ def prism_binary() -> str:
     if not found:
         raise RuntimeError("Prism is not built: run `make prism`")
     return found
+
+
+def start_run(events, output, *extra) -> subprocess.Popen:
+    """`roadchief run` on `events` into `output`, in a process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--events", str(events),
+                             "--output", str(output), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finish_run(process: subprocess.Popen, timeout=300) -> tuple[int, str, str]:
+    """The exit code, stdout and stderr of a run started by `start_run`."""
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
 
 
 def stop_run(process: subprocess.Popen, timeout_s: float = 120) -> str:

@@ -47,3 +47,8 @@ def counted_once(tables) -> bool:
 
 # Three counts that differ between any two runs of different inputs: which run a reader sees.
 COUNTS = "SELECT (SELECT count(*) FROM passings), (SELECT count(*) FROM hits), (SELECT count(*) FROM dispatches)"
+
+
+def counts(output) -> tuple:
+    """The COUNTS of the tables a reader of `output` sees."""
+    return connect(output).execute(COUNTS).fetchone()

@@ -24,7 +24,8 @@ from pipelines.store.lease import LeaseLost
 from pipelines.store.object_store import ObjectStore, S3Location
 from pipelines.store.output_bucket import LEASE, POINTER, VERSIONS, OutputBucket
 from tests.builders import large_and_small
-from tests.tables import COUNTS, all_tables
+from tests.servers import finish_run, start_run
+from tests.tables import all_tables, counts
 
 pytestmark = [pytest.mark.beam, pytest.mark.s3]
 
@@ -36,21 +37,6 @@ def inputs(tmp_path_factory, world_folder):
     """A larger and a smaller events file, whose tables differ in every count."""
     return large_and_small(tmp_path_factory.mktemp("bucket-inputs"), world_folder, seed=11, events=8_000,
                            small_lines=2000)
-
-
-def start(events, output, *extra) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--events", str(events),
-                             "--output", str(output), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
-def finish(process: subprocess.Popen, timeout=300) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
-
-
-def counts(output) -> tuple:
-    return connect(output).execute(COUNTS).fetchone()
 
 
 def objects(output, under: str = "") -> dict[str, bytes]:
@@ -104,10 +90,10 @@ def test_a_flink_run_with_workers_outside_the_submitting_process_writes_the_same
 
 def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_time(inputs, s3_output):
     large, small = inputs
-    assert finish(start(small, s3_output))[0] == 0
+    assert finish_run(start_run(small, s3_output))[0] == 0
     before, published = counts(s3_output), current_version(s3_output)
     reconciliation = objects(s3_output, f"{VERSIONS}/{published}/reconciliation.json")
-    victim = start(large, s3_output, "--output_lease_s", "2")
+    victim = start_run(large, s3_output, "--output_lease_s", "2")
     deadline = time.monotonic() + 240
     while not any(f"/{published}/" not in key for key in objects(s3_output, VERSIONS)):
         assert victim.poll() is None and time.monotonic() < deadline, "the run wrote no table in time"
@@ -117,7 +103,7 @@ def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_ti
     assert counts(s3_output) == before
     assert objects(s3_output, f"{VERSIONS}/{published}/reconciliation.json") == reconciliation
     time.sleep(4.5)  # the victim's lease expires unrenewed
-    code, _, err = finish(start(small, s3_output))
+    code, _, err = finish_run(start_run(small, s3_output))
     assert code == 0, err
     assert f"took over the lease of pid {victim.pid}" in err and "removed the unfinished tables of run" in err
     versions = {key.split("/")[2] for key in objects(s3_output, VERSIONS)}
@@ -130,7 +116,7 @@ def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_ti
 
 def test_a_second_run_is_refused_and_readers_see_one_whole_run_while_the_first_publishes(inputs, s3_output):
     large, small = inputs
-    assert finish(start(small, s3_output))[0] == 0
+    assert finish_run(start_run(small, s3_output))[0] == 0
     before = counts(s3_output)
     seen, failures, stop = [], [], threading.Event()
 
@@ -144,15 +130,15 @@ def test_a_second_run_is_refused_and_readers_see_one_whole_run_while_the_first_p
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        first = start(large, s3_output)
+        first = start_run(large, s3_output)
         deadline = time.monotonic() + 60
         while not objects(s3_output, LEASE):
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
-        code, _, err = finish(start(small, s3_output), timeout=120)
+        code, _, err = finish_run(start_run(small, s3_output), timeout=120)
         assert code == 2 and "Traceback" not in err
         assert f"is being written by another roadchief process (pid {first.pid}" in err
-        code, _, err = finish(first)
+        code, _, err = finish_run(first)
         assert code == 0, err
         after = counts(s3_output)
         deadline = time.monotonic() + 30

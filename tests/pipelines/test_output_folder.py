@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from pipelines.analysis.tables import connect
 from pipelines.store.output_folder import OutputFolder
 from tests.builders import large_and_small
-from tests.tables import COUNTS
+from tests.servers import finish_run, start_run
+from tests.tables import counts
 
 pytestmark = pytest.mark.beam
 
@@ -27,21 +27,6 @@ def inputs(tmp_path_factory, world_folder):
     """A large and a small events file, whose tables differ in every count."""
     return large_and_small(tmp_path_factory.mktemp("writers"), world_folder, seed=5, events=20_000,
                            small_lines=3000)
-
-
-def start(events, output) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--events", str(events),
-                             "--output", str(output)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
-def finish(process: subprocess.Popen, timeout=300) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
-
-
-def counts(output) -> tuple:
-    return connect(output).execute(COUNTS).fetchone()
 
 
 def version_ids(output) -> set[str]:
@@ -58,14 +43,14 @@ def wait_for_version(output, known=frozenset(), timeout=60) -> None:
 def test_a_second_run_on_the_same_folder_is_refused_and_the_first_publishes_whole(inputs, tmp_path):
     large, small = inputs
     output = tmp_path / "out"
-    first = start(large, output)
+    first = start_run(large, output)
     wait_for_version(output)
-    code, _, err = finish(start(small, output), timeout=120)
+    code, _, err = finish_run(start_run(small, output), timeout=120)
     assert code == 2 and "Traceback" not in err
     assert f"is being written by another roadchief process (pid {first.pid}" in err
-    assert finish(first)[0] == 0
+    assert finish_run(first)[0] == 0
     alone = tmp_path / "alone"
-    assert finish(start(large, alone))[0] == 0
+    assert finish_run(start_run(large, alone))[0] == 0
     assert counts(output) == counts(alone)
     accounts = json.loads((output / "reconciliation.json").read_text())
     assert accounts["inputs"]["events"]["lines_in"] == 20_000
@@ -74,19 +59,19 @@ def test_a_second_run_on_the_same_folder_is_refused_and_the_first_publishes_whol
 def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_time(inputs, tmp_path):
     large, small = inputs
     output = tmp_path / "out"
-    assert finish(start(small, output))[0] == 0
+    assert finish_run(start_run(small, output))[0] == 0
     before = counts(output)
     reconciliation = (output / "reconciliation.json").read_text()
     for delay in (0.5, 3.0):
         known = version_ids(output)
-        victim = start(large, output)
+        victim = start_run(large, output)
         wait_for_version(output, known)
         time.sleep(delay)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         assert counts(output) == before
         assert (output / "reconciliation.json").read_text() == reconciliation
-    code, _, err = finish(start(small, output))
+    code, _, err = finish_run(start_run(small, output))
     assert code == 0 and "removed the unfinished tables of run" in err
     versions = sorted(p.name for p in (output / ".versions").iterdir())
     assert len(versions) == 2 and (output / "current").resolve().name == versions[-1]
@@ -98,9 +83,9 @@ def test_readers_see_one_whole_run_while_runs_publish(inputs, tmp_path):
     expected = set()
     for events in (small, large):
         alone = tmp_path / events.stem
-        assert finish(start(events, alone))[0] == 0
+        assert finish_run(start_run(events, alone))[0] == 0
         expected.add(counts(alone))
-    assert finish(start(small, output))[0] == 0
+    assert finish_run(start_run(small, output))[0] == 0
     seen, stop = [], threading.Event()
 
     def read():
@@ -111,7 +96,7 @@ def test_readers_see_one_whole_run_while_runs_publish(inputs, tmp_path):
     reader.start()
     try:
         for events in (large, small, large):
-            assert finish(start(events, output))[0] == 0
+            assert finish_run(start_run(events, output))[0] == 0
     finally:
         stop.set()
         reader.join()

@@ -39,6 +39,7 @@ however many substitutions are allowed.
 """
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Optional
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -73,6 +74,11 @@ def normalise_plate(text: object) -> Optional[str]:
     """
     if not isinstance(text, str) or len(text) > 32:
         return None
+    return _normalised(text)
+
+
+@lru_cache(maxsize=1 << 16)  # a vehicle passes many cameras: the same text comes again and again
+def _normalised(text: str) -> Optional[str]:
     plain = unicodedata.normalize("NFKC", text)
     plain = _SEPARATORS.sub("", plain).upper().translate(_STANDARD)
     return plain if PLATE.match(plain) else None

@@ -144,8 +144,8 @@ def responder_coverage(world: World, at: datetime) -> bytes:
     at_us = round(at.timestamp() * 1_000_000)
     middles = shapely.line_interpolate_point(world.roads.geometry.values, 0.5, normalized=True)
     minutes = []
-    for point, speed in zip(middles, world.roads["speed_kmh"]):
-        nearest = index.nearest(point.x, point.y, at_us, 1, float(speed))
+    for point in middles:
+        nearest = index.nearest(point.x, point.y, at_us, 1)
         minutes.append(nearest[0].eta_s / 60 if nearest else float("nan"))
     roads = world.roads.assign(minutes=minutes)
     on_duty = world.responders[index.on_duty(at_us)]

@@ -28,7 +28,7 @@ from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
-from geo.shared import chain_at, responders_at, world_at
+from geo.shared import chain_at, responders_at
 from models.records import Dispatch, Hit, at_event_time, place_of
 from transforms.stage_metrics import DISPATCHES
 
@@ -52,8 +52,6 @@ class _MakeDispatch(beam.DoFn):
         self._k = responders_k
 
     def setup(self):
-        roads = world_at(self._world_folder).roads
-        self._speed = dict(zip(roads.index.astype(str), roads.speed_kmh.astype(float)))
         self._chains = chain_at(self._world_folder)
         self._responders = responders_at(self._world_folder)
 
@@ -64,8 +62,7 @@ class _MakeDispatch(beam.DoFn):
         first, last = hits[0], hits[-1]
         opening = opening or first
         lead = min(hits, key=lambda hit: (hit.priority, hit.entry_id))
-        responders = self._responders.nearest(
-            last.lon, last.lat, last.captured_at_us, self._k, self._speed.get(last.segment_id, 40.0))
+        responders = self._responders.nearest(last.lon, last.lat, last.captured_at_us, self._k)
         return Dispatch(
             dispatch_id=dispatch_id(plate, opening.event_id), plate=plate,
             entry_id=lead.entry_id, category=lead.category, priority=lead.priority,

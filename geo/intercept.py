@@ -34,6 +34,7 @@ MIN_BRANCH = 0.02
 MAIN_ROADS = {"expressway", "arterial"}
 KEEP_ROAD, MAIN_ROAD = 3.0, 2.0  # odds of keeping to the road, of turning onto a main road, against 1
 SAME_PLACE_M = 20.0
+DIRECTION_TRUST = 0.85  # two sightings give the right direction this often (bench/bench_interception.py)
 PACE_LIMITS = (0.5, 1.5)  # observed speed over the road's, as far as two sightings are trusted
 COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 
@@ -114,15 +115,16 @@ class Interceptor:
             free_s = abs(last.fraction - before.fraction) * network.edge_s(edges[0], VEHICLE)
             best = edges[0] if forward else edges[1]
         else:
+            slowest_s = (sightings[-1].at_us - seen_before.at_us) / 1e6 / PACE_LIMITS[0]
             seconds, _ = network.times(network.seeds_from(before, VEHICLE, math.inf), VEHICLE,
-                                       limit_s=2 * HORIZON_S)
+                                       limit_s=slowest_s + network.edge_s(edges[0], VEHICLE))
             reach = {e: seconds[network.edges[e].tail] + network.along(e, last.fraction) * network.edge_s(e, VEHICLE)
                      for e in edges}
             best = min(reach, key=lambda e: reach[e])
             free_s = reach[best]
         taken_s = (sightings[-1].at_us - seen_before.at_us) / 1e6
         pace = min(max(free_s / taken_s, PACE_LIMITS[0]), PACE_LIMITS[1]) if math.isfinite(free_s) else 1.0
-        return [(best, 1.0)], pace
+        return [(best, DIRECTION_TRUST), (best ^ 1, 1 - DIRECTION_TRUST)], pace
 
     def _same_place(self, a: OnRoad, b: OnRoad) -> bool:
         """Within SAME_PLACE_M along one segment: a vehicle seen twice there shows no direction."""

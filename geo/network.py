@@ -70,6 +70,8 @@ class RoadNetwork:
         self.leaving: list[list[int]] = [[] for _ in keys]
         for e, edge in enumerate(self.edges):
             self.leaving[edge.tail].append(e)
+        self._edge_s = {mode: [self._edge_s_of(e, mode) for e in range(len(self.edges))]
+                        for mode in (VEHICLE, *MODE_SPEED_KMH)}
 
     @property
     def nodes(self) -> int:
@@ -90,6 +92,9 @@ class RoadNetwork:
 
     def edge_s(self, e: int, mode: str) -> float:
         """Seconds for `mode` to cover edge e end to end (inf where it may not)."""
+        return self._edge_s[mode][e]
+
+    def _edge_s_of(self, e: int, mode: str) -> float:
         if not self.usable(e, mode):
             return math.inf
         segment = self.edges[e].segment
@@ -112,16 +117,16 @@ class RoadNetwork:
         metres = np.full(self.nodes, math.inf)
         heap = [(s, m, node) for node, (s, m) in seeds.items()]
         heapq.heapify(heap)
+        cost, edges, length_m = self._edge_s[mode], self.edges, self.length_m
         while heap:
             s, m, node = heapq.heappop(heap)
             if s >= seconds[node] or s > limit_s:
                 continue
             seconds[node], metres[node] = s, m
             for e in self.leaving[node]:
-                cost = self.edge_s(e, mode)
-                head = self.edges[e].head
-                if s + cost < seconds[head]:
-                    heapq.heappush(heap, (s + cost, m + self.length_m[self.edges[e].segment], head))
+                head = edges[e].head
+                if s + cost[e] < seconds[head]:
+                    heapq.heappush(heap, (s + cost[e], m + length_m[edges[e].segment], head))
         return seconds, metres
 
     def locate(self, x: float, y: float) -> OnRoad:

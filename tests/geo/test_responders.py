@@ -65,3 +65,14 @@ def test_a_responder_off_duty_is_not_sent():
 
 def test_no_position_no_responders(index):
     assert index.nearest(None, None, 0, 3) == []
+
+
+def test_a_responders_route_runs_from_the_end_of_his_segment_he_heads_for_to_the_place():
+    # He stands 10 m from A on AB and drives to B (99 s), never back through A (1 s + 100 s).
+    world = small_world([road("AB", (0, 0), (1000, 0)), road("BC", (1000, 0), (2000, 0)),
+                         road("CD", (2000, 0), (3000, 0))], [responder("car", (10, 0))])
+    index = ResponderIndex(world)
+    network = index.network
+    a, b, c, d = network.edges[0].tail, network.edges[0].head, network.edges[2].head, network.edges[4].head
+    assert index.route(0, d) == [b, c, d]
+    assert index.route(0, a) == [a]

@@ -18,7 +18,8 @@ def plan_text(stops: list[dict]) -> str:
                 f" from the {stop['from_direction']}, {vehicle}")
     else:
         who = stop["responders"][0]
-        text = (f"{who['name']} go to {stop['place']} junction, vehicle expected {when} from the"
+        where = f"{stop['place']} junction" if "/" in stop["place"] else stop["place"]
+        text = (f"{who['name']} go to {where}, vehicle expected {when} from the"
                 f" {stop['from_direction']}, ETA you {who['eta_s'] / 60:.1f} min, {vehicle}")
     cameras = f"; confirm at {', '.join(stop['cameras'][:2])}" if stop["cameras"] else ""
     return text + cameras + (f" (+{more} more)" if more else "")

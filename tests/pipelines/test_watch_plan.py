@@ -30,3 +30,7 @@ def test_a_vehicle_nobody_can_meet_is_handed_over_at_the_border():
 
 def test_no_plan_is_said_plainly():
     assert "no interception point within reach" in line()
+
+
+def test_a_point_on_one_road_is_not_called_a_junction():
+    assert "李英德 go to 嘉积环城高速, vehicle expected" in line(stop("intercept", "嘉积环城高速", 60.0, [LI]))

@@ -129,6 +129,23 @@ class RoadNetwork:
                     heapq.heappush(heap, (s + cost[e], m + length_m[edges[e].segment], head))
         return seconds, metres
 
+    def route(self, seconds: np.ndarray, node: int, mode: str) -> list[int]:
+        """The nodes passed on the fastest way to `node`, given the arrival times `seconds`
+        that `times` found for `mode`: from where the way joins the network to `node`."""
+        path = [node]
+        while len(path) <= self.nodes:
+            here = path[-1]
+            before = [self.edges[e ^ 1].tail for e in self.leaving[here]
+                      if math.isclose(seconds[self.edges[e ^ 1].tail] + self.edge_s(e ^ 1, mode), seconds[here],
+                                      rel_tol=1e-9, abs_tol=1e-6)]
+            if not before:
+                break
+            path.append(before[0])
+        return path[::-1]
+
+    def nearest_node(self, lon: float, lat: float) -> int:
+        return int(np.argmin(np.hypot(self.node_lonlat[:, 0] - lon, self.node_lonlat[:, 1] - lat)))
+
     def locate(self, x: float, y: float) -> OnRoad:
         """The nearest segment to a metric position, and where along it."""
         point = shapely.Point(x, y)

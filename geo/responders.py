@@ -5,7 +5,6 @@ the network in his mode (`geo.network`). His travel time to every junction is
 computed once, when the index is built; an ETA to any place on a road is then
 a lookup plus the last stretch along its segment, for all responders at once.
 """
-import math
 from datetime import UTC, datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -76,15 +75,7 @@ class ResponderIndex:
 
     def route(self, r: int, node: int) -> list[int]:
         """The nodes responder r passes on his fastest way to `node`, in order, `node` last."""
-        network, mode, path = self.network, self.modes[r], [node]
-        while True:
-            here = path[-1]
-            before = [network.edges[e ^ 1].tail for e in network.leaving[here]
-                      if math.isclose(self.node_s[r, network.edges[e ^ 1].tail] + network.edge_s(e ^ 1, mode),
-                                      self.node_s[r, here], rel_tol=1e-9, abs_tol=1e-6)]
-            if not before or len(path) > network.nodes:
-                return path[::-1]
-            path.append(before[0])
+        return self.network.route(self.node_s[r], node, self.modes[r])
 
     def nearest(self, lon: Optional[float], lat: Optional[float], at_us: int, k: int) -> list[AssignedResponder]:
         """The k on-duty responders who reach (lon, lat) first over the roads, fastest first."""

@@ -34,6 +34,7 @@ MIN_BRANCH = 0.02
 MAIN_ROADS = {"expressway", "arterial"}
 KEEP_ROAD, MAIN_ROAD = 3.0, 2.0  # odds of keeping to the road, of turning onto a main road, against 1
 SAME_PLACE_M = 20.0
+CAMERA_REACH_M = 50.0  # a fixed camera farther from every road confirms no passage (as --max_camera_distance_m)
 DIRECTION_TRUST = 0.85  # two sightings give the right direction this often (bench/bench_interception.py)
 PACE_LIMITS = (0.5, 1.5)  # observed speed over the road's, as far as two sightings are trusted
 COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
@@ -92,7 +93,7 @@ class Interceptor:
         x, y = self.responders.to_metric.transform(fixed.lon.to_numpy(float), fixed.lat.to_numpy(float))
         for camera_id, layer, px, py in zip(fixed.index, fixed["defence_layer"], x, y):
             at = network.locate(px, py)
-            if at.offset_m <= 50:
+            if at.offset_m <= CAMERA_REACH_M:
                 for e in network.edges_of(at.segment):
                     on_edge[e].append((network.along(e, at.fraction), str(camera_id), str(layer)))
         return [sorted(cameras) for cameras in on_edge]
@@ -131,6 +132,7 @@ class Interceptor:
         return a.segment == b.segment and abs(a.fraction - b.fraction) * self.network.length_m[a.segment] < SAME_PLACE_M
 
     def turn_weights(self, e: int, options: list[int]) -> np.ndarray:
+        """The odds of each way on from edge e: keep to the road, a main road, any other."""
         network = self.network
         road = network.road_names[network.edges[e].segment]
         weights = [KEEP_ROAD if network.road_names[network.edges[o].segment] == road else

@@ -190,7 +190,7 @@ class Dispatch(NamedTuple):
     created_at_us: int
     intercepts: Sequence[Intercept] = ()  # the plan: where to meet the vehicle (geo.intercept)
     intercept_chance: Optional[float] = None  # the share of its likely paths the plan covers
-    vehicle_speed_kmh: Optional[float] = None  # as the sightings show it
+    vehicle_speed_kmh: Optional[float] = None  # as two sightings show it; one: the road's speed
 
 
 class MetricRow(NamedTuple):

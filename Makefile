@@ -76,6 +76,7 @@ bench: $(VENV)/.installed $(PRISM)
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_recognition.py
 	$(BIN)/python bench/bench_safety.py
+	$(BIN)/python bench/bench_interception.py
 	$(BIN)/python bench/bench_live.py
 
 soak: $(VENV)/.installed $(PRISM)

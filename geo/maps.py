@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
+from geo.network import VEHICLE  # noqa: E402
 from geo.responders import ResponderIndex  # noqa: E402
 from geo.world import World  # noqa: E402
 
@@ -144,8 +145,8 @@ def responder_coverage(world: World, at: datetime) -> bytes:
     at_us = round(at.timestamp() * 1_000_000)
     middles = shapely.line_interpolate_point(world.roads.geometry.values, 0.5, normalized=True)
     minutes = []
-    for point, speed in zip(middles, world.roads["speed_kmh"]):
-        nearest = index.nearest(point.x, point.y, at_us, 1, float(speed))
+    for point in middles:
+        nearest = index.nearest(point.x, point.y, at_us, 1)
         minutes.append(nearest[0].eta_s / 60 if nearest else float("nan"))
     roads = world.roads.assign(minutes=minutes)
     on_duty = world.responders[index.on_duty(at_us)]
@@ -158,3 +159,56 @@ def responder_coverage(world: World, at: datetime) -> bytes:
         if legend:
             axes.legend(loc="lower left", fontsize=8, frameon=False)
     return _map(world, f"Responder coverage at {at:%Y-%m-%d %H:%M} local: minutes to reach", draw)
+
+
+PLAN_COLOURS = ("#d73027", "#4575b4", "#1a9850")
+
+
+def interception_plans(world: World, plans: list[dict], title: str) -> bytes:
+    """A few dispatches' plans, zoomed to them: the last sighting (star), the vehicle's fastest
+    way to each interception point (dashed), the point (circle; a square for a border
+    handover) and each responder's route to it (solid), one colour a dispatch.
+
+    `plans` are rows of the dispatches table: lon, lat, intercepts and chance (intercept_chance);
+    the legend numbers them in order (plates are not in Latin script, see the module)."""
+    index = ResponderIndex(world)
+    network = index.network
+    row_of = {str(rid): i for i, rid in enumerate(world.responders.index)}
+    figure, axes = plt.subplots(figsize=SIZE)
+    world.roads.plot(ax=axes, color="#d9d9d9", linewidth=0.8)
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def line(nodes: list[int], **style) -> None:
+        if len(nodes) > 1:
+            lonlat = network.node_lonlat[nodes]
+            axes.plot(lonlat[:, 0], lonlat[:, 1], **style)
+
+    for number, (plan, colour) in enumerate(zip(plans, PLAN_COLOURS), start=1):
+        seen = network.locate(*index.to_metric.transform(plan["lon"], plan["lat"]))
+        vehicle_s, _ = network.times(network.seeds_from(seen, VEHICLE, math.inf), VEHICLE)
+        axes.plot(plan["lon"], plan["lat"], marker="*", markersize=14, color=colour, linestyle="",
+                  label=f"dispatch {number}: its points catch {plan['chance']:.0%} of its likely paths")
+        xs.append(plan["lon"])
+        ys.append(plan["lat"])
+        for stop in plan["intercepts"]:
+            node = network.nearest_node(stop["lon"], stop["lat"])
+            line(network.route(vehicle_s, node, VEHICLE), color=colour, linestyle="--", linewidth=1.2)
+            for responder in stop["responders"]:
+                r = row_of[responder["responder_id"]]
+                line(index.route(r, node), color=colour, linewidth=2.2, alpha=0.8)
+                axes.plot(*world.responders[["lon", "lat"]].iloc[r], marker="^", color=colour, markersize=6)
+            axes.plot(stop["lon"], stop["lat"], marker="o" if stop["kind"] == "intercept" else "s",
+                      markersize=9, markerfacecolor="white", markeredgecolor=colour, markeredgewidth=2)
+            xs.append(stop["lon"])
+            ys.append(stop["lat"])
+    if xs:
+        margin = 0.15 * max(max(xs) - min(xs), max(ys) - min(ys), 0.01)
+        axes.set_xlim(min(xs) - margin, max(xs) + margin)
+        axes.set_ylim(min(ys) - margin, max(ys) + margin)
+        axes.legend(loc="lower left", fontsize=8, frameon=False)
+    axes.set_title(title, fontsize=10, pad=12)
+    axes.set_axis_off()
+    _scale_bar(axes)
+    _north_arrow(axes)
+    return _png(figure)

@@ -6,6 +6,7 @@ process shares one copy instead of building its own.
 """
 from functools import lru_cache
 
+from geo.intercept import Interceptor
 from geo.placement import SegmentLocator, camera_placements
 from geo.responders import ResponderIndex
 from geo.world import chief_chain, load_world
@@ -38,3 +39,8 @@ def chain_at(folder: str) -> dict[str, list[ChiefOnDuty]]:
     world = world_at(folder)
     return {str(segment_id): chief_chain(world, manager)
             for segment_id, manager in world.roads.road_manager_id.items()}
+
+
+@lru_cache(maxsize=4)
+def interceptor_at(folder: str, margin_s: float) -> Interceptor:
+    return Interceptor(world_at(folder), responders_at(folder), margin_s)

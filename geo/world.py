@@ -48,6 +48,8 @@ SHIFT_END = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")  # 24:00 = end of d
 
 ROAD_COLUMNS = ("segment_id", "road_name", "road_class", "town", "area_type", "speed_kmh",
                 "road_manager_id")
+OPTIONAL_ROAD_COLUMNS = ("oneway",)
+ONEWAY = {"", "no", "yes", "-1"}  # as OpenStreetMap writes it; empty or no: both ways
 CHIEF_COLUMNS = ("chief_id", "level", "title", "name", "phone", "unit", "parent_id")
 CAMERA_COLUMNS = ("camera_id", "name", "defence_layer", "lon", "lat", "heading_deg", "town")
 RESPONDER_COLUMNS = ("responder_id", "name", "kind", "unit", "phone", "lon", "lat",
@@ -262,4 +264,7 @@ def _read_roads(folder: Path, chiefs: pandas.DataFrame) -> geopandas.GeoDataFram
         bad = roads[(managers != "road_manager").to_numpy()]
         raise ValueError(f"{path}: segment {bad.index[0]!r} has road_manager_id"
                          f" {bad['road_manager_id'].iloc[0]!r}, which is not a 路管员 in chiefs.csv")
-    return roads[list(ROAD_COLUMNS[1:]) + ["geometry"]]
+    roads["oneway"] = (roads["oneway"].fillna("").astype(str).str.strip().str.lower()
+                       if "oneway" in roads else "")
+    _check_values(path, roads, "oneway", ONEWAY)
+    return roads[list(ROAD_COLUMNS[1:] + OPTIONAL_ROAD_COLUMNS) + ["geometry"]]

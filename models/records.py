@@ -134,6 +134,27 @@ class AssignedResponder(NamedTuple):
     eta_s: float
 
 
+class Intercept(NamedTuple):
+    """Where a responder can meet a flagged vehicle, or where it leaves the area.
+
+    `kind` is ``intercept`` (the responders reach `place` a safety margin
+    before the vehicle) or ``handover`` (nobody can: the border checkpoint
+    where the next jurisdiction takes over). `probability` is the chance the
+    vehicle passes here within the plan's horizon, `cameras` the fixed cameras
+    that confirm its passage on the way, in order.
+    """
+    kind: str
+    place: str
+    lon: float
+    lat: float
+    vehicle_at_us: int
+    vehicle_eta_s: float
+    from_direction: str
+    probability: float
+    responders: Sequence[AssignedResponder]
+    cameras: Sequence[str]
+
+
 class Dispatch(NamedTuple):
     """One incident to act on: a flagged plate seen within one cooldown.
 
@@ -167,6 +188,9 @@ class Dispatch(NamedTuple):
     responders: Sequence[AssignedResponder]
     best_eta_s: Optional[float]
     created_at_us: int
+    intercepts: Sequence[Intercept] = ()  # the plan: where to meet the vehicle (geo.intercept)
+    intercept_chance: Optional[float] = None  # the share of its likely paths the plan covers
+    vehicle_speed_kmh: Optional[float] = None  # as two sightings show it; one: the road's speed
 
 
 class MetricRow(NamedTuple):
@@ -313,7 +337,7 @@ def at_event_time(value, micros: int) -> TimestampedValue:
 # records apart by type fail. In-process workers (LOOPBACK, FnApiRunner) never noticed.
 _SCHEMA_IDS = uuid.UUID("5b1d3f0e-6a43-4c39-9a0e-2f6d5c1e7a10")
 for _record in (EventLine, CameraEvent, Passing, Hit, ChiefOnDuty, AssignedResponder,
-                Dispatch, MetricRow, Incident, OutcomeReport, Response, SafetyMetric, DeadLetter):
+                Intercept, Dispatch, MetricRow, Incident, OutcomeReport, Response, SafetyMetric, DeadLetter):
     if "_beam_schema_id" not in _record.__dict__:
         # Beam's own attribute, read by its schema inference; no record class declares it
         _record._beam_schema_id = str(uuid.uuid5(  # type: ignore[union-attr]

@@ -51,7 +51,7 @@ def world_json_keys() -> set[str]:
     ("Incident reports (警情)", fields_read(parse_reports, "parse_incident")),
     ("Dispatch outcomes", fields_read(parse_reports, "parse_outcome")),
     ("`world.json`", world_json_keys()),
-    ("`roads.geojson` / `roads.gpkg`", set(world.ROAD_COLUMNS)),
+    ("`roads.geojson` / `roads.gpkg`", set(world.ROAD_COLUMNS + world.OPTIONAL_ROAD_COLUMNS)),
     ("`chiefs.csv`", set(world.CHIEF_COLUMNS)),
     ("`cameras.csv`", set(world.CAMERA_COLUMNS)),
     ("`responders.csv`", set(world.RESPONDER_COLUMNS)),

@@ -15,8 +15,8 @@ What is drawn, and why it is plausible for the world:
   −13.8%, rural −25.5%, accidents −11.4%, deaths −33.3%, injuries −27.9%),
   applied smoothly over time, so any period compares with the year before.
 - A past dispatch happens at a fixed camera; the nearest on-duty responder
-  acknowledges after a short delay (shrinking year on year), travels at the
-  responders' ETA model's speed with traffic noise, and intercepts more often
+  acknowledges after a short delay (shrinking year on year), takes his
+  network ETA (`geo.responders`) with traffic noise, and intercepts more often
   the sooner he arrives; a few hits prove false.
 - Feeds are imperfect: a share of lines is malformed and a share of outcome
   reports is delivered twice.
@@ -169,18 +169,18 @@ def _outcomes(world: World, rng, stamp: _Stamp, days: int, rates: HistoryRates,
               summary: HistorySummary) -> list[tuple[float, dict]]:
     fixed = world.cameras[world.cameras["defence_layer"] != "mobile"]
     placements = SegmentLocator(world, 50.0).locate(fixed.lon.tolist(), fixed.lat.tolist())
-    sites = [(lon, lat, p.speed_kmh) for lon, lat, p in zip(fixed.lon, fixed.lat, placements) if p]
+    sites = [(lon, lat) for lon, lat, p in zip(fixed.lon, fixed.lat, placements) if p]
     responders = ResponderIndex(world)
     start_us = round(stamp.start.timestamp() * 1_000_000)
     out = []
     for day in range(days):
         years = day / 365.0
         for _ in range(rng.poisson(rates.dispatches)):
-            lon, lat, speed = sites[int(rng.integers(len(sites)))]
+            lon, lat = sites[int(rng.integers(len(sites)))]
             t0 = day * DAY_S + rng.random() * DAY_S
             summary.dispatches += 1
             dispatch_id = f"H-{summary.dispatches:07d}"
-            nearest = responders.nearest(lon, lat, start_us + round(t0 * 1e6), 1, speed)
+            nearest = responders.nearest(lon, lat, start_us + round(t0 * 1e6), 1)
             base = {"dispatch_id": dispatch_id, "dispatched_at": stamp.iso(t0), "lon": lon, "lat": lat}
             if not nearest:  # nobody on duty nearby: the vehicle gets away
                 out.append((t0 + 1800, {**base, "status": "not_found", "at": stamp.iso(t0 + 1800)}))

@@ -154,6 +154,25 @@ def _maps(con, world, period: tuple[str, str]) -> list[str]:
     ]
 
 
+def _plans(con, world) -> list[str]:
+    """The run's top dispatches (latest versions) with a plan, mapped: where to meet the vehicle."""
+    rows = con.execute("""
+        SELECT plate, lon, lat, intercepts, intercept_chance FROM dispatches
+        WHERE len(intercepts) > 0 AND lon IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY dispatch_id ORDER BY sightings DESC, len(categories) DESC) = 1
+        ORDER BY priority, sightings DESC, dispatch_id LIMIT 3""").fetchall()
+    if not rows:
+        return []
+    plans = [{"lon": lon, "lat": lat, "intercepts": stops, "chance": chance} for _, lon, lat, stops, chance in rows]
+    numbered = " · ".join(f"{number} {html.escape(plate)}" for number, (plate, *_) in enumerate(rows, 1))
+    return ["<h2>Interception plans: the run's top dispatches</h2>",
+            f'<p class="note">Dispatches by number: {numbered}.</p>',
+            '<p class="note">Star: the last sighting; dashed: the fastest way on for the vehicle to each point; '
+            "circle: an interception point, square: a border handover; solid: the route of the responder there "
+            "from his post (triangle).</p>",
+            _img(maps.interception_plans(world, plans, "Interception plans"), "plans map")]
+
+
 def write_report(tables_dir, out_path, world_folder, period: str | None = None,
                  label: str | None = None, progress: Callable[[str], None] = lambda step: None) -> tuple[str, str]:
     """Write the report for one period (default: see pipelines.analysis.safety); return the period.
@@ -195,6 +214,7 @@ def write_report(tables_dir, out_path, world_folder, period: str | None = None,
                  f'<p class="note">Towns by number: {town_key}. Scale bar and north arrow on each map; town 1 '
                  "enlarged top right.</p>",
                  '<div class="maps">' + "".join(_maps(con, world, chosen)) + "</div>"]
+    sections += _plans(con, world)
     generated = datetime.now(ZoneInfo(world.timezone)).strftime("%Y-%m-%d %H:%M %Z")
     page = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>roadchief safety report {html.escape(chosen[1])}</title><style>{STYLE}</style></head>"

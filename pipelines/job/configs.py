@@ -53,4 +53,5 @@ def stage_configs(options: RoadchiefOptions) -> StageConfigs:
             max_age_s=app.watchlist_max_age_h * 3600),
         dispatch=DispatchConfig(
             cooldown_minutes=app.cooldown_minutes, responders_k=app.responders_k,
-            min_score=app.min_dispatch_score, streaming=standard.streaming))
+            min_score=app.min_dispatch_score, streaming=standard.streaming,
+            intercept_margin_s=app.intercept_margin_s))

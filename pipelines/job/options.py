@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions, PortableOptions, StandardOptions
 
+from geo.intercept import MARGIN_S
 from geo.world import world_zone
 from models.plates.images import file_kind
 from pipelines.errors import OptionsError
@@ -89,7 +90,11 @@ class RoadchiefOptions(PipelineOptions):
         parser.add_argument("--min_dispatch_score", type=float, default=0.5,
                             help="hits scoring below this are recorded but dispatch nobody")
         parser.add_argument("--responders_k", type=int, default=3,
-                            help="nearest on-duty responders assigned to each dispatch")
+                            help="nearest on-duty responders assigned to each dispatch, and"
+                                 " interception stops planned for it (one responder each)")
+        parser.add_argument("--intercept_margin_s", type=float, default=MARGIN_S,
+                            help="a responder must reach an interception point this long before"
+                                 " the vehicle")
         parser.add_argument("--max_camera_distance_m", type=float, default=50.0,
                             help="a sighting farther than this from every road gets no segment")
         parser.add_argument("--max_report_distance_m", type=float, default=500.0,
@@ -202,6 +207,8 @@ def flag_problems(options: PipelineOptions) -> list[str]:
         problems.append("--max_substitutions: must be 0..3")
     if not 0 <= app.min_dispatch_score <= 1:
         problems.append("--min_dispatch_score: must be in [0, 1]")
+    if app.intercept_margin_s < 0:
+        problems.append("--intercept_margin_s: must not be negative")
     if not 0 <= app.responders_k <= 50:
         problems.append("--responders_k: must be 0..50")
     if not 0 <= app.min_camera_confidence <= 1:

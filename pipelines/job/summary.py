@@ -24,7 +24,10 @@ SECTIONS = {
                chief_chain[4].name AS level1_chief,
                responders[1].name || ' (' || responders[1].kind || ') '
                    || round(responders[1].eta_s / 60, 1) || ' min' AS nearest_responder,
-               len(responders) AS sent
+               len(responders) AS sent,
+               intercepts[1].place || ' ' || substr(local_time(intercepts[1].vehicle_at), 12, 8)
+                   AS meet_at,
+               round(100 * intercept_chance) AS "chance %"
         FROM dispatches ORDER BY priority, sightings DESC, dispatch_id LIMIT 10""",
     "Per town": """
         SELECT key AS town, sum(passings) AS passings, any_value(u.plates) AS unique_plates,

@@ -62,7 +62,8 @@ def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
     """Record an acknowledgement; returns its stream entry id.
 
     Only a dispatch that was published can be acknowledged, and only by someone it
-    names (a responder or a chief of its chain) or by nobody in particular: an
+    names (a responder, a chief of its chain, or a responder sent to one of its
+    interception points) or by nobody in particular: an
     officer who mistypes an id must hear so at once, not believe the dispatch
     acknowledged while the real one escalates. ValueError otherwise.
     """
@@ -82,7 +83,8 @@ def ack(url: str, dispatch_id: str, responder_id: str = "") -> str:
 
 
 def _people_named(client: redis.Redis, dispatch_id: str) -> set[str] | None:
-    """The responder and chief ids that any version of the dispatch names; None if it was never published."""
+    """The responder, chief and interception-point responder ids that any version of the
+    dispatch names; None if it was never published."""
     named, found, after = set(), False, "-"
     while True:
         # the client decodes responses; redis-py types XRANGE's reply for every protocol and decoding
@@ -93,6 +95,8 @@ def _people_named(client: redis.Redis, dispatch_id: str) -> set[str] | None:
                 found = True
                 named |= {responder["responder_id"] for responder in json.loads(fields.get("responders") or "[]")}
                 named |= {chief["chief_id"] for chief in json.loads(fields.get("chief_chain") or "[]")}
+                named |= {responder["responder_id"] for stop in json.loads(fields.get("intercepts") or "[]")
+                          for responder in stop["responders"]}
         if len(entries) < BATCH:
             return named if found else None
         after = f"({entries[-1][0]}"

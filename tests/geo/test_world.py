@@ -138,6 +138,21 @@ def to_point(folder: Path) -> None:
     (folder / "roads.geojson").unlink()
 
 
+def one_way(rule: str):
+    def change(folder: Path) -> None:
+        roads = geopandas.read_file(folder / "roads.geojson")
+        roads["oneway"] = ""
+        roads.loc[0, "oneway"] = rule
+        roads.to_file(folder / "roads.geojson", driver="GeoJSON")
+    return change
+
+
+def test_a_one_way_column_is_kept_for_the_network(copy):
+    one_way("yes")(copy)
+    roads = load_world(copy).roads
+    assert roads["oneway"].iloc[0] == "yes" and (roads["oneway"].iloc[1:] == "").all()
+
+
 def rename_managers(folder: Path) -> None:
     edit_text(folder / "roads.geojson", '"road_manager_id":"RM-', '"road_manager_id":"XX-')
 
@@ -165,6 +180,8 @@ BROKEN = {  # how to break a copy of the world, and what the loader must say
     "bad shift time": (
         lambda f: edit_csv(f / "responders.csv", set_cell("shift_start", "8:00")),
         r"responders\.csv: 'RSP-0001' has bad shift_start '8:00'"),
+    "unknown one-way rule": (
+        one_way("sometimes"), r"roads\.geojson: .* has unknown oneway 'sometimes'"),
     "no roads": (
         lambda f: (f / "roads.geojson").unlink(),
         r"expected exactly one of roads\.geojson, roads\.gpkg"),

@@ -54,3 +54,7 @@ def test_a_live_run_dispatches_at_once_and_keeps_duplicates_for_the_allowed_late
     assert built.deduplication.allowed_lateness_s == 1200
     assert built.stream == StreamConfig(after="17-0", image_base="/srv/frames", allowed_lateness_s=1200)
     assert built.kafka == KafkaConfig(image_base="/srv/frames", max_records=9, allowed_lateness_s=1200)
+
+
+def test_the_interception_margin_reaches_the_dispatch_stage():
+    assert configs("--intercept_margin_s", "90").dispatch.intercept_margin_s == 90

@@ -84,3 +84,14 @@ def test_only_a_responder_or_chief_the_dispatch_names_can_acknowledge_it(redis_u
     assert redis.Redis.from_url(redis_url).xlen(ACKS_STREAM) == 0
     assert main(["ack", "D-6", "--redis", redis_url, "--responder", "CH-1"]) == 0  # the 三级路长 himself
     assert redis.Redis.from_url(redis_url).xlen(ACKS_STREAM) == 1
+
+
+def test_a_responder_sent_to_an_interception_point_can_acknowledge(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    stop = {"kind": "intercept", "place": "银海路/东风路", "responders": [{"responder_id": "RSP-0099"}]}
+    client.xadd(DISPATCHES_STREAM, {"dispatch_id": "D-7", "plate": "琼C12345", "sightings": "1",
+                                    "chief_chain": json.dumps(CHAIN, ensure_ascii=False),
+                                    "responders": json.dumps(RESPONDERS, ensure_ascii=False),
+                                    "intercepts": json.dumps([stop], ensure_ascii=False)})
+    ack(redis_url, "D-7", "RSP-0099")
+    assert client.xlen(ACKS_STREAM) == 1

@@ -61,3 +61,9 @@ def test_validation_reports_flag_and_probe_problems_together(tmp_path):
                          output=str(tmp_path / "out")))
     assert "--max_substitutions: must be 0..3" in str(refused.value)
     assert "--events: nothing matches" in str(refused.value)
+
+
+def test_a_negative_interception_margin_is_refused():
+    problems = flag_problems(options("--events", "x.jsonl", "--intercept_margin_s", "-5"))
+    assert [problem for problem in problems if problem.startswith("--intercept_margin_s")] == [
+        "--intercept_margin_s: must not be negative"]

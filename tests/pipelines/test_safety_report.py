@@ -101,7 +101,8 @@ def test_the_report_is_one_self_contained_page(report):
     page = path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
-    assert images == ["incidents map", "hits map", "dispatch map", "coverage at 10:00", "coverage at 2:00"]
+    assert images == ["incidents map", "hits map", "dispatch map", "coverage at 10:00", "coverage at 2:00",
+                      "plans map"]
     assert "whole city" in page and "urban (街面)" in page and "一级路长" in page
 
 

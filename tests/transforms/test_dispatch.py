@@ -49,6 +49,22 @@ def test_a_dispatch_names_the_chain_and_the_fastest_on_duty_responders(world_fol
 
 
 
+
+def test_a_dispatch_plans_the_interception_and_each_new_sighting_replans(world_folder):
+    fn = _MakeDispatch(world_folder, responders_k=3, margin_s=60)
+    fn.setup()
+    first = fn.make("琼C12345", [hit("a", 0)])
+    intercepts = [s for s in first.intercepts if s.kind == "intercept"]
+    assert intercepts and first.intercept_chance == pytest.approx(sum(s.probability for s in intercepts))
+    for stop in intercepts:
+        assert stop.responders[0].eta_s + 60 <= stop.vehicle_eta_s
+        assert stop.vehicle_at_us == first.last_seen_us + round(stop.vehicle_eta_s * 1e6)
+    there = first.intercepts[0]  # the vehicle is seen again where the first plan expected it
+    later = hit("b", 2)._replace(lon=there.lon, lat=there.lat)
+    second = fn.make("琼C12345", [hit("a", 0), later])
+    assert second.dispatch_id == first.dispatch_id and second.intercepts != first.intercepts
+    assert all(stop.vehicle_at_us > second.last_seen_us for stop in second.intercepts)
+
 # Live: TestStream on Prism, the local runner with real watermarks and event-time timers.
 P2 = "琼A77777"
 

@@ -3,8 +3,11 @@
 One dispatch is one incident: a flagged plate seen again and again within the
 cooldown is the same vehicle on the move, so its hits update one dispatch
 instead of opening new ones. The dispatch goes to the chief chain of the
-segment where the vehicle was last seen and to the nearest on-duty responders
-there, fastest first.
+segment where the vehicle was last seen and to the on-duty responders who
+reach that place first over the roads, and carries the interception plan
+(`geo.intercept`): the junctions ahead where responders can meet the vehicle
+a safety margin before it passes, or the border checkpoint where it leaves
+the area. Every version re-plans from all its sightings.
 
 `dispatch_id` is a hash of the plate and the first hit's event id: replaying
 the same input gives the same ids.
@@ -28,7 +31,8 @@ from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms import window
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
-from geo.shared import chain_at, responders_at, world_at
+from geo.intercept import MARGIN_S, Sighting
+from geo.shared import chain_at, interceptor_at, responders_at
 from models.records import Dispatch, Hit, at_event_time, place_of
 from transforms.stage_metrics import DISPATCHES
 
@@ -47,15 +51,15 @@ def latest_version(versions) -> Dispatch:
 class _MakeDispatch(beam.DoFn):
     """A replay's dispatch per session; `make` builds a dispatch for both paths."""
 
-    def __init__(self, world_folder: str, responders_k: int):
+    def __init__(self, world_folder: str, responders_k: int, margin_s: float = MARGIN_S):
         self._world_folder = world_folder
         self._k = responders_k
+        self._margin_s = margin_s
 
     def setup(self):
-        roads = world_at(self._world_folder).roads
-        self._speed = dict(zip(roads.index.astype(str), roads.speed_kmh.astype(float)))
         self._chains = chain_at(self._world_folder)
         self._responders = responders_at(self._world_folder)
+        self._interceptor = interceptor_at(self._world_folder, self._margin_s)
 
     def make(self, plate: str, hits: list[Hit], opening: Hit | None = None) -> Dispatch:
         """The dispatch for `hits` of one incident, opened by `opening` (default: the
@@ -64,8 +68,10 @@ class _MakeDispatch(beam.DoFn):
         first, last = hits[0], hits[-1]
         opening = opening or first
         lead = min(hits, key=lambda hit: (hit.priority, hit.entry_id))
-        responders = self._responders.nearest(
-            last.lon, last.lat, last.captured_at_us, self._k, self._speed.get(last.segment_id, 40.0))
+        responders = self._responders.nearest(last.lon, last.lat, last.captured_at_us, self._k)
+        seen = [Sighting(hit.lon, hit.lat, hit.captured_at_us)
+                for hit in hits if hit.lon is not None and hit.lat is not None]
+        plan = self._interceptor.plan(seen, self._k) if seen else None
         return Dispatch(
             dispatch_id=dispatch_id(plate, opening.event_id), plate=plate,
             entry_id=lead.entry_id, category=lead.category, priority=lead.priority,
@@ -78,7 +84,9 @@ class _MakeDispatch(beam.DoFn):
             camera_id=last.camera_id, **place_of(last)._asdict(), defence_layer=last.defence_layer,
             chief_chain=self._chains.get(last.segment_id, []),
             responders=responders, best_eta_s=responders[0].eta_s if responders else None,
-            created_at_us=opening.captured_at_us)
+            created_at_us=opening.captured_at_us,
+            intercepts=plan.stops if plan else [], intercept_chance=plan.chance if plan else None,
+            vehicle_speed_kmh=plan.speed_kmh if plan else None)
 
     def process(self, keyed):
         plate, hits = keyed
@@ -117,8 +125,8 @@ class _LiveDispatch(_MakeDispatch):
     HITS = BagStateSpec("hits", beam.coders.registry.get_coder(Hit))
     OPENING = ReadModifyWriteStateSpec("opening", StrUtf8Coder())  # the opening hit's event_id
 
-    def __init__(self, world_folder: str, responders_k: int, cooldown_us: int):
-        super().__init__(world_folder, responders_k)
+    def __init__(self, world_folder: str, responders_k: int, margin_s: float, cooldown_us: int):
+        super().__init__(world_folder, responders_k, margin_s)
         self._cooldown_us = cooldown_us
 
     def process(self, keyed, seen=beam.DoFn.StateParam(HITS), opened=beam.DoFn.StateParam(OPENING)):
@@ -147,12 +155,14 @@ class _LiveDispatch(_MakeDispatch):
 class DispatchConfig:
     """Who DispatchOfficers pages and when: hits scoring at least `min_score`, grouped per
     plate while it is seen again within `cooldown_minutes`, to the `responders_k` nearest
-    on-duty responders. `streaming`: one version per hit, issued at once (`_LiveDispatch`),
-    instead of one dispatch per closed session."""
+    on-duty responders, who meet the vehicle at least `intercept_margin_s` before it passes.
+    `streaming`: one version per hit, issued at once (`_LiveDispatch`), instead of one
+    dispatch per closed session."""
     cooldown_minutes: float = 30.0
     responders_k: int = 3
     min_score: float = 0.5
     streaming: bool = False
+    intercept_margin_s: float = MARGIN_S
 
 
 class DispatchOfficers(beam.PTransform):
@@ -161,8 +171,9 @@ class DispatchOfficers(beam.PTransform):
     def __init__(self, world_folder: str, config: DispatchConfig = DispatchConfig()):
         super().__init__()
         self._gap_s = config.cooldown_minutes * 60
-        self._fn = (_LiveDispatch(world_folder, config.responders_k, round(self._gap_s * 1_000_000))
-                    if config.streaming else _MakeDispatch(world_folder, config.responders_k))
+        k, margin_s = config.responders_k, config.intercept_margin_s
+        self._fn = (_LiveDispatch(world_folder, k, margin_s, round(self._gap_s * 1_000_000))
+                    if config.streaming else _MakeDispatch(world_folder, k, margin_s))
         self._streaming = config.streaming
         self._min_score = config.min_score
 

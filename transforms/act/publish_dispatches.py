@@ -8,7 +8,9 @@ page the officers twice.
 
 Stream entry fields: dispatch_id, plate, category, priority, sightings,
 last_seen (ISO, in the world's local time with its offset), town, road_name, segment_id, lon, lat,
-chief_chain and responders (JSON lists), best_eta_s.
+chief_chain and responders (JSON lists), best_eta_s, and the interception plan:
+intercepts (a JSON list of stops, each with its vehicle_at in local time) and
+intercept_chance.
 """
 import json
 from datetime import UTC, datetime
@@ -17,22 +19,34 @@ from zoneinfo import ZoneInfo
 import apache_beam as beam
 
 from geo.world import world_zone
-from models.records import Dispatch
+from models.records import Dispatch, Intercept
 from transforms.redis_contract import APPEND_ONCE, DISPATCHES_STREAM, PUBLISHED_DISPATCHES, connect
 
 
+def _local(micros: int, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(micros / 1e6, tz=UTC).astimezone(zone).isoformat(timespec="seconds")
+
+
+def _stop(stop: Intercept, zone: ZoneInfo) -> dict:
+    fields = stop._asdict()
+    fields["vehicle_at"] = _local(fields.pop("vehicle_at_us"), zone)
+    fields["responders"] = [r._asdict() for r in stop.responders]
+    return fields
+
+
 def stream_fields(dispatch: Dispatch, zone: ZoneInfo) -> dict[str, str]:
-    last_seen = datetime.fromtimestamp(dispatch.last_seen_us / 1e6, tz=UTC).astimezone(zone)
     return {
         "dispatch_id": dispatch.dispatch_id, "plate": dispatch.plate, "category": dispatch.category,
         "priority": str(dispatch.priority), "sightings": str(dispatch.sightings),
-        "last_seen": last_seen.isoformat(timespec="seconds"), "town": dispatch.town or "",
+        "last_seen": _local(dispatch.last_seen_us, zone), "town": dispatch.town or "",
         "road_name": dispatch.road_name or "", "segment_id": dispatch.segment_id or "",
         "lon": "" if dispatch.lon is None else f"{dispatch.lon:.6f}",
         "lat": "" if dispatch.lat is None else f"{dispatch.lat:.6f}",
         "chief_chain": json.dumps([c._asdict() for c in dispatch.chief_chain], ensure_ascii=False),
         "responders": json.dumps([r._asdict() for r in dispatch.responders], ensure_ascii=False),
         "best_eta_s": "" if dispatch.best_eta_s is None else str(dispatch.best_eta_s),
+        "intercepts": json.dumps([_stop(stop, zone) for stop in dispatch.intercepts], ensure_ascii=False),
+        "intercept_chance": "" if dispatch.intercept_chance is None else str(dispatch.intercept_chance),
     }
 
 

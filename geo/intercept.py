@@ -1,0 +1,286 @@
+"""Where to meet a flagged vehicle: its likely paths, and the stops responders can reach first.
+
+From the sightings of one incident the vehicle is put on a directed road: the
+direction in which the last two sightings are fastest to join up (one
+sighting: either way, even odds), at the pace they imply (one sighting: the
+road's speed). From there its paths branch at every junction, for
+`HORIZON_S`: it keeps to its road, turns onto a main road, or takes a side
+street, with odds in that order (`turn_weights`), never turning back; a
+branch less likely than `MIN_BRANCH` is dropped. A dead end is where the
+vehicle leaves the area.
+
+A stop is a junction on those paths that an on-duty responder reaches a
+safety margin before the vehicle. Stops are chosen greedily, one responder
+each, each time the one that catches the most of the paths not yet caught,
+so two responders do not wait on the same branch; `chance` is the share of
+the paths some stop catches. Paths that no stop catches and that leave the
+area get a handover stop: the border checkpoint they pass on the way out,
+where the next jurisdiction takes over (the outermost defence line).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from geo.network import VEHICLE, OnRoad, RoadNetwork
+from geo.responders import ResponderIndex
+from models.records import Intercept
+
+HORIZON_S = 15 * 60
+MARGIN_S = 60.0  # a responder is in place this long before the vehicle: time to set up the stop
+MIN_BRANCH = 0.02
+MAIN_ROADS = {"expressway", "arterial"}
+KEEP_ROAD, MAIN_ROAD = 3.0, 2.0  # odds of keeping to the road, of turning onto a main road, against 1
+SAME_PLACE_M = 20.0
+CAMERA_REACH_M = 50.0  # a fixed camera farther from every road confirms no passage (as --max_camera_distance_m)
+DIRECTION_TRUST = 0.85  # two sightings give the right direction this often (bench/bench_interception.py)
+PACE_LIMITS = (0.5, 1.5)  # observed speed over the road's, as far as two sightings are trusted
+COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+class Sighting(NamedTuple):
+    lon: float
+    lat: float
+    at_us: int
+
+
+class Branch(NamedTuple):
+    """One way the vehicle may go: the junctions it passes, when (s after the last sighting),
+    over which edge it comes to each, and its probability. `exits`: it leaves the area at the end."""
+    nodes: list[int]
+    seconds: list[float]
+    via: list[int]
+    probability: float
+    exits: bool
+
+
+class Plan(NamedTuple):
+    stops: list[Intercept]
+    chance: float
+    speed_kmh: Optional[float]
+
+
+def compass(dx: float, dy: float) -> str:
+    """The compass point of a direction given east and north."""
+    return COMPASS[round(math.degrees(math.atan2(dx, dy)) / 45) % 8]
+
+
+class Interceptor:
+    """Plans stops for an incident's sightings over one world's network and responders."""
+
+    def __init__(self, world, responders: ResponderIndex, margin_s: float = MARGIN_S):
+        self.network: RoadNetwork = responders.network
+        self.responders = responders
+        self.margin_s = margin_s
+        network = self.network
+        names: list[set[str]] = [set() for _ in range(network.nodes)]
+        for edge in network.edges:
+            names[edge.tail].add(network.road_names[edge.segment])
+        self.place_names = ["/".join(sorted(n)) for n in names]
+        self.cameras_on = self._cameras_on_edges(world)
+        self.camera_names = {str(c): str(n) for c, n in world.cameras["name"].items()}
+        self.camera_lonlat = {str(c): (lon, lat) for c, lon, lat in
+                              zip(world.cameras.index, world.cameras.lon, world.cameras.lat)}
+
+    def _cameras_on_edges(self, world) -> list[list[tuple[float, str, str]]]:
+        """Per edge: (share of the edge before it, camera id, defence layer) of the fixed
+        cameras beside it, in driving order."""
+        network = self.network
+        on_edge: list[list[tuple[float, str, str]]] = [[] for _ in network.edges]
+        fixed = world.cameras[world.cameras["defence_layer"] != "mobile"]
+        x, y = self.responders.to_metric.transform(fixed.lon.to_numpy(float), fixed.lat.to_numpy(float))
+        for camera_id, layer, px, py in zip(fixed.index, fixed["defence_layer"], x, y):
+            at = network.locate(px, py)
+            if at.offset_m <= CAMERA_REACH_M:
+                for e in network.edges_of(at.segment):
+                    on_edge[e].append((network.along(e, at.fraction), str(camera_id), str(layer)))
+        return [sorted(cameras) for cameras in on_edge]
+
+    def place(self, sighting: Sighting) -> OnRoad:
+        return self.network.locate(*self.responders.to_metric.transform(sighting.lon, sighting.lat))
+
+    def heading(self, sightings: list[Sighting]) -> tuple[list[tuple[int, float]], float]:
+        """(edge, probability) the vehicle is on at its last sighting, and its pace."""
+        network = self.network
+        last = self.place(sightings[-1])
+        edges = [e for e in network.edges_of(last.segment) if network.usable(e, VEHICLE)]
+        earlier = [(s, at) for s, at in ((s, self.place(s)) for s in sightings[:-1])
+                   if s.at_us < sightings[-1].at_us and not self._same_place(at, last)]
+        if not earlier or len(edges) < 2:
+            return [(e, 1.0 / len(edges)) for e in edges], 1.0
+        seen_before, before = earlier[-1]
+        if before.segment == last.segment:
+            forward = last.fraction >= before.fraction
+            free_s = abs(last.fraction - before.fraction) * network.edge_s(edges[0], VEHICLE)
+            best = edges[0] if forward else edges[1]
+        else:
+            slowest_s = (sightings[-1].at_us - seen_before.at_us) / 1e6 / PACE_LIMITS[0]
+            seconds, _ = network.times(network.seeds_from(before, VEHICLE, math.inf), VEHICLE,
+                                       limit_s=slowest_s + network.edge_s(edges[0], VEHICLE))
+            reach = {e: seconds[network.edges[e].tail] + network.along(e, last.fraction) * network.edge_s(e, VEHICLE)
+                     for e in edges}
+            best = min(reach, key=lambda e: reach[e])
+            free_s = reach[best]
+        taken_s = (sightings[-1].at_us - seen_before.at_us) / 1e6
+        pace = min(max(free_s / taken_s, PACE_LIMITS[0]), PACE_LIMITS[1]) if math.isfinite(free_s) else 1.0
+        return [(best, DIRECTION_TRUST), (best ^ 1, 1 - DIRECTION_TRUST)], pace
+
+    def _same_place(self, a: OnRoad, b: OnRoad) -> bool:
+        """Within SAME_PLACE_M along one segment: a vehicle seen twice there shows no direction."""
+        return a.segment == b.segment and abs(a.fraction - b.fraction) * self.network.length_m[a.segment] < SAME_PLACE_M
+
+    def turn_weights(self, e: int, options: list[int]) -> np.ndarray:
+        """The odds of each way on from edge e: keep to the road, a main road, any other."""
+        network = self.network
+        road = network.road_names[network.edges[e].segment]
+        weights = [KEEP_ROAD if network.road_names[network.edges[o].segment] == road else
+                   MAIN_ROAD if network.road_classes[network.edges[o].segment] in MAIN_ROADS else 1.0
+                   for o in options]
+        return np.array(weights) / sum(weights)
+
+    def branches(self, e: int, fraction: float, pace: float, probability: float) -> list[Branch]:
+        """Every way on from `fraction` along edge e's segment, within the horizon."""
+        network = self.network
+        out: list[Branch] = []
+        first_s = (1 - network.along(e, fraction)) * network.edge_s(e, VEHICLE) / pace
+        stack = [([network.edges[e].head], [first_s], [e], probability)]
+        while stack:
+            nodes, seconds, via, p = stack.pop()
+            came = via[-1]
+            options = [o for o in network.leaving[nodes[-1]] if o != came ^ 1 and network.usable(o, VEHICLE)]
+            if not options or seconds[-1] >= HORIZON_S:
+                out.append(Branch(nodes, seconds, via, p, exits=not options))
+                continue
+            weights = self.turn_weights(came, options)
+            kept = [(o, w) for o, w in zip(options, weights) if p * w >= MIN_BRANCH]
+            if not kept:
+                out.append(Branch(nodes, seconds, via, p, exits=False))
+            for o, w in kept:
+                arrive = seconds[-1] + network.edge_s(o, VEHICLE) / pace
+                stack.append((nodes + [network.edges[o].head], seconds + [arrive], via + [o], p * w))
+        return out
+
+    def plan(self, sightings: list[Sighting], k: int) -> Plan:
+        """Up to k intercept stops (one responder each), and handovers at the border."""
+        sightings = sorted(sightings, key=lambda s: s.at_us)
+        last = sightings[-1]
+        start = self.place(last)
+        heading, pace = self.heading(sightings)
+        branches = [b for e, p in heading for b in self.branches(e, start.fraction, pace, p)]
+        if not branches:
+            return Plan([], 0.0, None)
+        responders = np.flatnonzero(self.responders.on_duty(last.at_us))
+        caught = np.zeros(len(branches), dtype=bool)
+        stops: list[Intercept] = []
+        used: set[int] = set()
+        while len(stops) < k:
+            best = self._best_stop(branches, caught, responders, used)
+            if best is None:
+                break
+            node, r, eta_s, catches = best
+            used.add(r)
+            sent = [self.responders.assigned(r, self.responders.node_m[r, node], eta_s)]
+            stops.append(self._stop(branches, catches, node, last.at_us, sent, start.fraction))
+            caught |= catches
+        chance = _mass(branches, caught)
+        stops += self._handovers(branches, caught, last.at_us, start.fraction)
+        speed_kmh = round(float(pace * self.network.speed_kmh[start.segment]), 1)
+        return Plan(stops, round(chance, 3), speed_kmh)
+
+    def _best_stop(self, branches: list[Branch], caught: np.ndarray, responders: np.ndarray,
+                   used: set[int]) -> Optional[tuple[int, int, float, np.ndarray]]:
+        """The junction and the free responder that catch the most probability not yet caught."""
+        free = np.array([r for r in responders if r not in used], dtype=int)
+        if free.size == 0:
+            return None
+        first_pass: dict[int, list[tuple[int, float]]] = {}  # node → (branch, seconds) where it passes first
+        for i, branch in enumerate(branches):
+            if caught[i]:
+                continue
+            seen: set[int] = set()
+            for node, s in zip(branch.nodes, branch.seconds):
+                if node not in seen:
+                    seen.add(node)
+                    first_pass.setdefault(node, []).append((i, s))
+        if not first_pass:
+            return None
+        nodes = np.array(list(first_pass))
+        etas = self.responders.node_s[np.ix_(free, nodes)]
+        fastest = etas.argmin(axis=0)
+        best, best_gain = None, 0.0
+        for j, node in enumerate(nodes):
+            eta_s = etas[fastest[j], j]
+            passes = [(i, s) for i, s in first_pass[node] if eta_s + self.margin_s <= s]
+            gain = sum(branches[i].probability for i, _ in passes)
+            if gain > best_gain + 1e-9:
+                catches = np.zeros(len(branches), dtype=bool)
+                catches[[i for i, _ in passes]] = True
+                best, best_gain = (int(node), int(free[fastest[j]]), float(eta_s), catches), gain
+        return best
+
+    def _stop(self, branches: list[Branch], catches: np.ndarray, node: int, at_us: int,
+              sent: list, fraction: float) -> Intercept:
+        """The intercept stop at `node` for the branches in `catches`, as the likeliest sees it."""
+        likely = max((b for b, c in zip(branches, catches) if c), key=lambda b: b.probability)
+        step = likely.nodes.index(node)
+        tail = self.network.edges[likely.via[step]].tail
+        cameras = self._cameras_before(likely, step, fraction)
+        return self._intercept("intercept", self.place_names[node], self.network.node_lonlat[node],
+                               self.network.node_lonlat[tail], likely.seconds[step], at_us,
+                               _mass(branches, catches), sent, cameras)
+
+    def _cameras_before(self, branch: Branch, steps: int, fraction: float, until: float = 1.0) -> list[str]:
+        """The fixed cameras the vehicle passes on a branch from where it was last seen
+        (`fraction` along the first edge's segment) to `until` along its edge number `steps`."""
+        behind = self.network.along(branch.via[0], fraction)
+        return [camera for step, e in enumerate(branch.via[:steps + 1])
+                for share, camera, _ in self.cameras_on[e]
+                if (step or share > behind) and (step < steps or share <= until)]
+
+    def _handovers(self, branches: list[Branch], caught: np.ndarray, at_us: int,
+                   fraction: float) -> list[Intercept]:
+        """For uncaught paths that leave the area: the border checkpoint on their way out."""
+        leaving: dict[str, list[int]] = {}
+        passing: dict[str, tuple[Branch, int, float]] = {}
+        for i, branch in enumerate(branches):
+            if caught[i] or not branch.exits:
+                continue
+            for step, e in enumerate(branch.via):
+                border = [(share, camera) for share, camera, layer in self.cameras_on[e]
+                          if layer == "border_checkpoint"]
+                if border:
+                    share, camera = border[0]
+                    leaving.setdefault(camera, []).append(i)
+                    if camera not in passing or branch.probability > passing[camera][0].probability:
+                        passing[camera] = (branch, step, share)
+                    break
+        stops = []
+        for camera, indices in leaving.items():
+            branch, step, share = passing[camera]
+            edge = self.network.edges[branch.via[step]]
+            before_s = branch.seconds[step - 1] if step else 0.0
+            seconds = before_s + share * (branch.seconds[step] - before_s)
+            catches = np.zeros(len(branches), dtype=bool)
+            catches[indices] = True
+            cameras = self._cameras_before(branch, step, fraction, until=share)
+            stops.append(self._intercept("handover", self.camera_names[camera], self.camera_lonlat[camera],
+                                         self.network.node_lonlat[edge.tail], seconds, at_us,
+                                         _mass(branches, catches), [], cameras))
+        return stops
+
+    @staticmethod
+    def _intercept(kind: str, place: str, where, came_from, seconds: float, at_us: int,
+                   probability: float, sent: list, cameras: list[str]) -> Intercept:
+        (lon, lat), (from_lon, from_lat) = where, came_from
+        direction = compass((from_lon - lon) * math.cos(math.radians(lat)), from_lat - lat)
+        eta_s = round(float(seconds), 1)
+        return Intercept(kind=kind, place=place, lon=round(float(lon), 6), lat=round(float(lat), 6),
+                         vehicle_at_us=at_us + round(eta_s * 1e6), vehicle_eta_s=eta_s,
+                         from_direction=direction, probability=round(probability, 3), responders=sent,
+                         cameras=list(dict.fromkeys(cameras)))
+
+
+def _mass(branches: list[Branch], chosen: np.ndarray) -> float:
+    return float(sum(b.probability for b, c in zip(branches, chosen) if c))

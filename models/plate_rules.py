@@ -78,6 +78,11 @@ def normalise_plate(text: object) -> Optional[str]:
     return plain if PLATE.match(plain) else None
 
 
+def is_province(text: object) -> bool:
+    """Whether ``text`` is one province's one-character abbreviation (琼, 粤, ...)."""
+    return isinstance(text, str) and len(text) == 1 and text in PROVINCES
+
+
 def canonical(plate: str) -> str:
     """The plate with each character replaced by its confusion-class representative."""
     return plate[:1] + plate[1:].translate(_CANONICAL)

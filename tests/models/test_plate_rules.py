@@ -19,6 +19,7 @@ from models.plate_rules import (
     PROVINCES,
     SUFFIXES,
     canonical,
+    is_province,
     normalise_plate,
     substitutions,
 )
@@ -130,3 +131,8 @@ def test_the_simulator_misreads_only_within_the_matchers_confusion_classes():
         assert normalise_plate(read) == read
         swaps |= {(t, r) for t, r in zip(plate, read) if t != r}
     assert any("T" in swap for swap in swaps)  # T is in 1 and 7's class for the simulator too
+
+
+def test_a_province_is_one_of_the_31_abbreviations():
+    assert is_province("琼") and is_province("粤")
+    assert not any(is_province(text) for text in ("A", "琼粤", "港", "", None, 7))

@@ -114,7 +114,7 @@ def search(reader: PlateReader, sets: dict[str, tuple[list[np.ndarray], list[str
     for chosen_on in (0, 1):
         m, other = folds == chosen_on, folds != chosen_on
         allowed = [k for k, (i, o) in results.items() if base[m].mean() - o[m].mean() <= MAX_HARM]
-        cross = max(allowed, key=lambda k: (results[k][0][m].mean(), -results[k][1][m].mean()))
+        cross = max(allowed, key=lambda k: (results[k][0][m].mean(), results[k][1][m].mean()))
         inside, outside = results[cross]
         print(f"  chosen on half {chosen_on} alone: unsure_below {cross[0]}, local_share {cross[1]}; "
               f"on half {1 - chosen_on}: gain {100 * (inside[other].mean() - base[other].mean()):+.1f} points, "

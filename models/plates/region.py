@@ -27,8 +27,8 @@ import numpy as np
 from models.plate_rules import PROVINCES, is_province
 from models.plates.charset import CHAR_TO_ID
 
-UNSURE_BELOW = 0.7  # a province read at least this probable is kept whatever the region
-LOCAL_SHARE = 0.5  # the prior's share of plates from the cameras' own province
+UNSURE_BELOW = 0.6  # a province read at least this probable is kept whatever the region
+LOCAL_SHARE = 0.3  # the prior's share of plates from the cameras' own province
 
 PROVINCE_IDS = np.array([CHAR_TO_ID[c] for c in PROVINCES])
 

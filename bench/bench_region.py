@@ -15,7 +15,7 @@ down-sampled as a far camera delivers it (94x24 px, blurred, JPEG):
 - the reliability table (confidence bins against the share read right) on
   the test half and on the CCPD frames end to end, which `min_dispatch_score`
   is judged by;
-- crops/s with and without the prior.
+- crops/s with and without the prior, and the peak memory of a reader process.
 
 Real data lives in ``../shared/data`` beside the repository, or in
 ``$ROADCHIEF_SHARED_DATA``.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench.bench_recognition import load_ccpd, shared_data  # noqa: E402
+from bench.bench_recognition import load_ccpd, serving_rss_mb, shared_data  # noqa: E402
 from models.plate_rules import PROVINCES  # noqa: E402
 from models.plates import region  # noqa: E402
 from models.plates.reader import PlateRead, PlateReader  # noqa: E402
@@ -186,6 +186,7 @@ def main() -> None:
         for i in range(0, len(batch), 128):
             reader.read_crops(batch[i:i + 128], region=home_region)
         print(f"crops/s, batch 128, {name}: {len(batch) / (time.perf_counter() - t0):.0f}")
+    print(f"peak RSS of a reader process: {serving_rss_mb(args.model)} MB (target < 1024 MB)")
 
 
 if __name__ == "__main__":

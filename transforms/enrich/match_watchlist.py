@@ -3,7 +3,8 @@
 A read matches an entry when both have the same canonical form and differ in
 at most `max_substitutions` confusable characters (0 means exact only), and
 the entry is valid at the capture time. Reads the recogniser was unsure of
-carry alternates; those are tried too, at one more substitution's cost.
+carry alternates; those are tried too, at one more substitution's cost, and so
+is every other province in place of an unsure read's own (`province_variants`).
 
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import apache_beam as beam
 
-from models.plate_rules import canonical, substitutions
+from models.plate_rules import UNSURE_READ_BELOW, canonical, province_variants, substitutions
 from models.records import Hit, Passing, at_event_time, place_of
 from transforms.blocks import Block
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
@@ -26,9 +27,13 @@ CHECKED = "passings"
 HITS_TAG = "hits"
 
 
-def _candidates(read_plate: str, alternates: Sequence[str]) -> list[tuple[str, int]]:
-    """(plate, extra substitutions) for the read and each of its alternates."""
-    return [(read_plate, 0)] + [(alt, 1) for alt in alternates if alt != read_plate]
+def _candidates(read_plate: str, alternates: Sequence[str], confidence: float) -> list[tuple[str, int]]:
+    """(plate, extra substitutions) for the read, each of its alternates and, where the read is unsure,
+    the read with each other province."""
+    tried = [read_plate, *(alt for alt in alternates if alt != read_plate)]
+    if confidence < UNSURE_READ_BELOW:
+        tried += [other for other in province_variants(read_plate) if other not in tried]
+    return [(plate, 0 if plate == read_plate else 1) for plate in tried]
 
 
 def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
@@ -38,7 +43,7 @@ def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
     assert read_plate is not None, "a passing without a plate is not matched"
     best: dict[str, Hit] = {}
     confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
-    for read, extra in _candidates(read_plate, passing.plate_alternates):
+    for read, extra in _candidates(read_plate, passing.plate_alternates, confidence):
         for entry in index.get(canonical(read), ()):
             subs = substitutions(read, entry.plate)
             if subs is None:
@@ -64,7 +69,8 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
 def _canons(passing: Passing) -> list[str]:
     if not passing.plate:
         return []
-    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates)]
+    confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
+    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates, confidence)]
 
 
 _CHECK_FIELDS = len(Passing._fields) - 2  # all but the last two, watchlist_hit and list_version

@@ -58,6 +58,7 @@ class RecognitionConfig:
     """What RecognisePlates may read and how much of it: the model, when a camera read is
     trusted, and the limits that keep a hostile or broken image from exhausting a worker."""
     model_path: Optional[str] = None  # None: the shipped committee of three
+    region: Optional[str] = None  # the cameras' province (world.json), the prior of an unsure province read
     min_camera_confidence: float = 0.8
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
@@ -129,6 +130,7 @@ class _ReadImages(BufferedDoFn):
 
     def __init__(self, config: RecognitionConfig):
         self._model_path = config.model_path
+        self._region = config.region
         self._max_bytes = config.max_image_bytes
         self._max_pixels = config.max_image_pixels
         self._max_decoded_bytes = config.max_image_decoded_bytes
@@ -150,7 +152,7 @@ class _ReadImages(BufferedDoFn):
         if self._reader is None:
             self._reader = self.shared_reader()
         started = time.perf_counter()
-        reads = self._reader.read_auto(images, kinds)
+        reads = self._reader.read_auto(images, kinds, self._region)
         RECOGNITION_MS.update(round((time.perf_counter() - started) * 1000))
         FRAMES_RECOGNISED.inc(len(images))
         return reads

@@ -38,9 +38,9 @@ an index keyed by canonical form finds every such candidate with one lookup,
 however many substitutions are allowed.
 
 The province character has no such classes: on plates as small as far
-cameras deliver them, the reader's province misreads spread over most pairs
-of provinces (`bench/bench_hit_recall.py` counts them), so the province of
-an unsure read (under `UNSURE_READ_BELOW`) may have been any province, and
+cameras deliver them, the plate model's province misreads spread over most
+pairs of provinces (`bench/bench_hit_recall.py` counts them), so the province
+of its unsure read (under `UNSURE_READ_BELOW`) may have been any province, and
 the watchlist match tries each (`province_variants`) at one substitution's cost.
 """
 import re

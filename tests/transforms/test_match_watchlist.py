@@ -70,13 +70,18 @@ def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
                     equal_to([("a", True), ("b", False), ("c", False)]))
 
 
-def test_an_unsure_read_hits_an_entry_of_another_province_at_one_substitution():
+def model_read(plate, confidence):
+    return passing_of(plate, confidence=confidence)._replace(plate_source="model")
+
+
+def test_an_unsure_model_read_hits_an_entry_of_another_province_at_one_substitution():
     """A blurred 琼 read as 粤 at 0.55: the vehicle is still found, as a fuzzy hit with a lower score."""
-    assert matches(passing_of("粤C12345", confidence=0.55)) == [("W1", "fuzzy", 1, pytest.approx(0.44, abs=1e-4))]
-    (hit,) = hits_for(passing_of("粤C12345", confidence=0.55), WATCHLIST_INDEX, 1, "v1")
+    assert matches(model_read("粤C12345", 0.55)) == [("W1", "fuzzy", 1, pytest.approx(0.44, abs=1e-4))]
+    (hit,) = hits_for(model_read("粤C12345", 0.55), WATCHLIST_INDEX, 1, "v1")
     assert (hit.read_plate, hit.plate) == ("粤C12345", "琼C12345")
-    assert [m[0] for m in matches(passing_of("粤C1234S", confidence=0.55), max_substitutions=2)] == ["W1", "W2"]
+    assert [m[0] for m in matches(model_read("粤C1234S", 0.55), max_substitutions=2)] == ["W1", "W2"]
 
 
-def test_a_confident_read_of_another_province_does_not_hit():
-    assert matches(passing_of("粤C12345", confidence=0.95)) == []
+def test_a_confident_model_read_or_a_cameras_read_of_another_province_does_not_hit():
+    assert matches(model_read("粤C12345", 0.95)) == []
+    assert matches(passing_of("粤C12345", confidence=0.55)) == []

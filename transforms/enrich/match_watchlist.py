@@ -4,12 +4,12 @@ A read matches an entry when both have the same canonical form and differ in
 at most `max_substitutions` confusable characters (0 means exact only), and
 the entry is valid at the capture time. Reads the recogniser was unsure of
 carry alternates; those are tried too, at one more substitution's cost, and so
-is every other province in place of an unsure read's own (`province_variants`).
+is every other province in place of the plate model's own where its read is
+unsure (`province_variants`: measured on the model's reads, not on cameras').
 
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
 """
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -27,11 +27,13 @@ CHECKED = "passings"
 HITS_TAG = "hits"
 
 
-def _candidates(read_plate: str, alternates: Sequence[str], confidence: float) -> list[tuple[str, int]]:
-    """(plate, extra substitutions) for the read, each of its alternates and, where the read is unsure,
-    the read with each other province."""
-    tried = [read_plate, *(alt for alt in alternates if alt != read_plate)]
-    if confidence < UNSURE_READ_BELOW:
+def _candidates(passing: Passing) -> list[tuple[str, int]]:
+    """(plate, extra substitutions) for the read, each of its alternates and, where the plate
+    model was unsure of its read, the read with each other province."""
+    read_plate = passing.plate
+    assert read_plate is not None, "a passing without a plate is not matched"
+    tried = [read_plate, *(alt for alt in passing.plate_alternates if alt != read_plate)]
+    if passing.plate_source == "model" and (passing.plate_confidence or 0.0) < UNSURE_READ_BELOW:
         tried += [other for other in province_variants(read_plate) if other not in tried]
     return [(plate, 0 if plate == read_plate else 1) for plate in tried]
 
@@ -43,7 +45,7 @@ def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
     assert read_plate is not None, "a passing without a plate is not matched"
     best: dict[str, Hit] = {}
     confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
-    for read, extra in _candidates(read_plate, passing.plate_alternates, confidence):
+    for read, extra in _candidates(passing):
         for entry in index.get(canonical(read), ()):
             subs = substitutions(read, entry.plate)
             if subs is None:
@@ -69,8 +71,7 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
 def _canons(passing: Passing) -> list[str]:
     if not passing.plate:
         return []
-    confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
-    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates, confidence)]
+    return [canonical(read) for read, _ in _candidates(passing)]
 
 
 _CHECK_FIELDS = len(Passing._fields) - 2  # all but the last two, watchlist_hit and list_version

@@ -2,15 +2,17 @@
 
 Both read the same simulated events file in one run of this script; the
 trivial one only reads, parses each line as JSON and counts. Their ratio is
-the cost of everything roadchief does beyond reading. Peak memory is measured
-on a separate, larger run in a child process.
+the cost of everything roadchief does beyond reading, on each runner asked
+for (FnApiRunner, PrismRunner, FlinkRunner: a local Flink session cluster is
+started unless `--flink_master` names one). Peak memory is measured on
+larger runs in child processes, one per size, to show how it grows.
 
-    python bench/bench_pipeline.py [--events 200000] [--memory-events 1000000] [--runner FnApiRunner]
+    python bench/bench_pipeline.py [--events 200000] [--runners FnApiRunner,PrismRunner,FlinkRunner]
+                                   [--memory-events 250000,1000000]
 """
 import argparse
 import json
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -20,15 +22,17 @@ from datetime import datetime
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.synthetic.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
 from pipelines.analysis.tables import count_lines  # noqa: E402
+from pipelines.flink.cluster import FlinkCluster  # noqa: E402
+from pipelines.flink.submit import FlinkRunnerForOneRun  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
-from pipelines.job.run import run  # noqa: E402
+from pipelines.job.run import pipeline_options, run  # noqa: E402
+from tests.servers import prism_binary  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 
 
@@ -49,34 +53,55 @@ def _parses(line: str) -> int:
         return 0
 
 
-def trivial(path: Path, runner: str) -> float:
+def runner_flags(runner: str, flink_master: str | None) -> list[str]:
+    if runner == "PrismRunner":
+        return ["--runner", "PrismRunner", "--prism_location", prism_binary(), "--environment_type", "LOOPBACK"]
+    if runner == "FlinkRunner":
+        boot = Path(sys.executable).with_name("roadchief-worker-boot")
+        return ["--runner", "FlinkRunner", "--flink_master", str(flink_master), "--parallelism", "1",
+                "--environment_type", "PROCESS", "--environment_config", json.dumps({"command": str(boot)})]
+    return ["--runner", runner]
+
+
+def trivial(path: Path, flags: list[str]) -> float:
+    options = pipeline_options(flags)
+    flink = FlinkRunnerForOneRun() if "FlinkRunner" in flags else None
     started = time.perf_counter()
-    with beam.Pipeline(runner=runner, options=PipelineOptions()) as p:
-        (p | beam.io.ReadFromText(str(path)) | beam.Map(_parses)
-         | beam.CombineGlobally(sum))
+    try:
+        with beam.Pipeline(runner=flink, options=options) as p:
+            (p | beam.io.ReadFromText(str(path)) | beam.Map(_parses)
+             | beam.CombineGlobally(sum))
+    finally:
+        if flink:
+            flink.stop_job_server()
     return time.perf_counter() - started
 
 
-def full(path: Path, out: Path, runner: str) -> float:
+def full(path: Path, out: Path, flags: list[str]) -> float:
     started = time.perf_counter()
-    code = run(["--runner", runner, "--events", str(path), "--output", str(out)], summary=False)
+    code = run([*flags, "--events", str(path), "--output", str(out)], summary=False)
     assert code == 0
     return time.perf_counter() - started
 
 
-def peak_memory_mb(path: Path, out: Path, runner: str) -> float:
-    subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--runner", runner,
-                    "--events", str(path), "--output", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def peak_memory_mb(path: Path, out: Path) -> float:
+    """Peak resident memory of a whole `roadchief run` on the FnApiRunner, in a child process of its own."""
+    script = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+              "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "pipelines.cli", "run",
+                           "--runner", "FnApiRunner", "--events", str(path), "--output", str(out)],
+                          check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    return int(done.stdout.split()[-1]) / 1024
 
 
 def main():
     os.environ.setdefault(KEY_ENV, secrets.token_hex(32))  # a throwaway plate key for the run
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--memory-events", type=int, default=1_000_000)
-    parser.add_argument("--runner", default="FnApiRunner")
+    parser.add_argument("--runners", default="FnApiRunner,PrismRunner,FlinkRunner")
+    parser.add_argument("--flink_master", help="a Flink session cluster (default: start a local one)")
+    parser.add_argument("--memory-events", default="250000,1000000",
+                        help="sizes for the memory curve, comma-separated; empty for none")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "roadchief-bench"))
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -84,16 +109,32 @@ def main():
 
     events = simulated(workdir, args.events)
     lines = count_lines([str(events)])
-    trivial_s = trivial(events, args.runner)
-    full_s = full(events, workdir / "out", args.runner)
-    print(f"runner {args.runner}, {lines:,} lines")
-    print(f"trivial (read, parse, count): {lines / trivial_s:>9,.0f} events/s  ({trivial_s:.1f} s)")
-    print(f"full roadchief pipeline:      {lines / full_s:>9,.0f} events/s  ({full_s:.1f} s)")
-    print(f"ratio full/trivial:           {trivial_s / full_s:.2f}")
-    if args.memory_events:
-        big = simulated(workdir, args.memory_events)
-        print(f"peak memory, {args.memory_events:,} events: "
-              f"{peak_memory_mb(big, workdir / 'out-big', args.runner):,.0f} MB")
+    runners = args.runners.split(",")
+    cluster = None
+    if "FlinkRunner" in runners and not args.flink_master:
+        cluster = FlinkCluster(workdir / "flink")
+        cluster.up(taskmanagers=1)
+        args.flink_master = cluster.master
+    try:
+        for runner in runners:
+            flags = runner_flags(runner, args.flink_master)
+            trivial_s = trivial(events, flags)
+            full_s = full(events, workdir / f"out-{runner}", flags)
+            print(f"runner {runner}, {lines:,} lines")
+            print(f"  trivial (read, parse, count): {lines / trivial_s:>9,.0f} events/s  ({trivial_s:.1f} s)")
+            print(f"  full roadchief pipeline:      {lines / full_s:>9,.0f} events/s  ({full_s:.1f} s)")
+            print(f"  ratio full/trivial:           {trivial_s / full_s:.2f}")
+    finally:
+        if cluster:
+            cluster.down()
+    sizes = [int(size) for size in args.memory_events.split(",") if size]
+    peaks = []
+    for size in sizes:
+        peaks.append(peak_memory_mb(simulated(workdir, size), workdir / f"out-{size}"))
+        print(f"peak memory, {size:,} events (FnApiRunner, child process): {peaks[-1]:,.0f} MB")
+    if len(sizes) > 1:
+        growth = (peaks[-1] - peaks[0]) * 1024 / (sizes[-1] - sizes[0])
+        print(f"growth from {sizes[0]:,} to {sizes[-1]:,} events: {growth:.2f} kB an event")
 
 
 if __name__ == "__main__":

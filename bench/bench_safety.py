@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_pipeline import simulated, trivial  # noqa: E402
+from bench.bench_pipeline import runner_flags, simulated, trivial  # noqa: E402
 from geo.synthetic.history import simulate_history  # noqa: E402
 from geo.world import load_world  # noqa: E402
 from pipelines.analysis.tables import connect, count_lines  # noqa: E402
@@ -69,7 +69,7 @@ def main():
     events = simulated(workdir, args.events)
     lines = count_lines([str(events)])
     incidents, outcomes = history(workdir, 365)
-    trivial_s = trivial(events, args.runner)
+    trivial_s = trivial(events, runner_flags(args.runner, None))
     plain_s = timed_run(args.runner, workdir / "plain", "--events", str(events))
     with_s = timed_run(args.runner, workdir / "with-safety", "--events", str(events),
                        "--incidents", str(incidents), "--outcomes", str(outcomes))

@@ -7,8 +7,9 @@ A world folder holds:
 - ``chiefs.csv``: the road-chief roster (路长制), each row pointing one level up;
 - ``cameras.csv``, ``responders.csv``, ``watchlist.csv``;
 - ``world.json`` (optional): the time zone every local time and day is read
-  in, and the metric CRS distances are measured in (estimated from the roads,
-  the UTM zone they lie in, when it names none).
+  in, the metric CRS distances are measured in (estimated from the roads,
+  the UTM zone they lie in, when it names none), and the province the
+  cameras stand in (the plate reader's prior for an unsure province character).
 
 docs/inputs.md documents every file and column.
 
@@ -31,6 +32,7 @@ import pandas
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from models.plate_rules import is_province
 from models.records import ChiefOnDuty
 
 LEVELS = ("road_manager", "level3", "level2", "level1", "general")
@@ -71,6 +73,7 @@ class World:
     watchlist_path: Path
     timezone: str
     metric_crs: str
+    province: str | None = None
     chains: dict[str, tuple[ChiefOnDuty, ...]] = field(repr=False, default_factory=dict)
 
     @property
@@ -85,6 +88,14 @@ def world_zone(folder: str | Path) -> ZoneInfo:
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a world folder (no such folder)")
     return ZoneInfo(_timezone(folder / "world.json", _read_meta(folder)))
+
+
+def world_province(folder: str | Path) -> str | None:
+    """The province the world's cameras stand in (world.json's ``province``), or None where it names none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: not a world folder (no such folder)")
+    return _province(folder / "world.json", _read_meta(folder))
 
 
 def load_world(folder: str | Path) -> World:
@@ -108,6 +119,7 @@ def load_world(folder: str | Path) -> World:
     return World(folder=folder, roads=roads, cameras=cameras, chiefs=chiefs,
                  responders=responders, watchlist_path=watchlist_path,
                  timezone=timezone, metric_crs=_metric_crs(folder / "world.json", meta, roads),
+                 province=_province(folder / "world.json", meta),
                  chains=chains)
 
 
@@ -131,6 +143,13 @@ def _timezone(path: Path, meta: dict) -> str:
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ValueError(f"{path}: timezone {name!r} is not an IANA time zone"
                          " (such as Asia/Shanghai)") from None
+    return name
+
+
+def _province(path: Path, meta: dict) -> str | None:
+    name = meta.get("province")
+    if name is not None and not is_province(name):
+        raise ValueError(f"{path}: province {name!r} is not a province's one-character abbreviation (such as 琼)")
     return name
 
 

@@ -36,9 +36,16 @@ canonical form differ only by confusable characters, and the number of
 positions where they differ is the number of substitutions separating them:
 an index keyed by canonical form finds every such candidate with one lookup,
 however many substitutions are allowed.
+
+The province character has no such classes: on plates as small as far
+cameras deliver them, the reader's province misreads spread over most pairs
+of provinces (`bench/bench_hit_recall.py` counts them), so the province of
+an unsure read (under `UNSURE_READ_BELOW`) may have been any province, and
+the watchlist match tries each (`province_variants`) at one substitution's cost.
 """
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Optional
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -53,6 +60,7 @@ OFFICE_LETTERS = "".join(sorted(LETTERS + PUBLIC_SECURITY_OFFICE))
 ALPHABET = PROVINCES + LETTERS + DIGITS + SUFFIXES
 
 CONFUSION_CLASSES = ("0DQ", "8B", "17T", "5S", "2Z", "6G", "4A")
+UNSURE_READ_BELOW = 0.9  # the reader offers alternates for characters under this confidence, too
 # Each confusable character and the characters it is misread as.
 CONFUSABLE = {char: members.replace(char, "") for members in CONFUSION_CLASSES for char in members}
 
@@ -73,9 +81,24 @@ def normalise_plate(text: object) -> Optional[str]:
     """
     if not isinstance(text, str) or len(text) > 32:
         return None
+    return _normalised(text)
+
+
+@lru_cache(maxsize=1 << 16)  # a vehicle passes many cameras: the same text comes again and again
+def _normalised(text: str) -> Optional[str]:
     plain = unicodedata.normalize("NFKC", text)
     plain = _SEPARATORS.sub("", plain).upper().translate(_STANDARD)
     return plain if PLATE.match(plain) else None
+
+
+def is_province(text: object) -> bool:
+    """Whether ``text`` is one province's one-character abbreviation (琼, 粤, ...)."""
+    return isinstance(text, str) and len(text) == 1 and text in PROVINCES
+
+
+def province_variants(plate: str) -> list[str]:
+    """The plate with each other province in place of its own: what an unsure province may have been."""
+    return [province + plate[1:] for province in PROVINCES if province != plate[:1]]
 
 
 def canonical(plate: str) -> str:

@@ -634,7 +634,7 @@ def build(seed: int, out: Path, watchlist_size: int = 1500) -> dict:
         "name": "Qionghai sample world",
         "note": "Illustrative, not surveyed: towns sit roughly where they are, but every road, "
                 "camera, person, phone number and plate here is generated.",
-        "seed": seed, "timezone": TIMEZONE, "metric_crs": METRIC_CRS,
+        "seed": seed, "timezone": TIMEZONE, "metric_crs": METRIC_CRS, "province": "琼",
         "bounds": [float(v) for v in (*coords.min(0), *coords.max(0))],
         "counts": {"segments": len(net.segments), "towns": len(TOWNS), "chiefs": len(chiefs),
                    "cameras": len(cameras), "responders": len(responders),

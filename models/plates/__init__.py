@@ -7,6 +7,7 @@ Map of the package (what the pipeline runs):
 - ``model``     the CRNN + CTC network and its preprocessing.
 - ``decode``    CTC decoding with per-character confidences and alternates.
 - ``grammar``   which strings are plates, and the most probable read that is one.
+- ``region``    the cameras' province as the prior of an unsure province character.
 - ``locate``    finding, rectifying and re-cutting plates in full frames (OpenCV).
 - ``slant``     setting slanted characters upright before they are read.
 - ``rows``      double-row plates laid out as one row.

@@ -1,10 +1,12 @@
-"""``roadchief recognize FILE... [--kind plate|frame|auto] [--model PATH]``.
+"""``roadchief recognize FILE... [--kind plate|frame|auto] [--model PATH] [--region 琼]``.
 
 Prints one JSON object per input file and line: file, plate, confidence,
 char_confidences, box, color, alternates, and reason when plate is null.
 A bad file is reported on its line and the command carries on; it exits 0
 when it could read at least one file, 1 when it could read none (a mistyped
-name alone must not look like a success), 2 if the model cannot be loaded.
+name alone must not look like a success), 2 if the model cannot be loaded
+or the region is not a province. ``--region`` names the province the images
+were taken in, the prior of an unsure province character (`models.plates.region`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Protocol
 
 from models.plates.images import ImageError, decode_image, read_regular_file
 from models.plates.reader import ModelLoadError, PlateRead, PlateReader, failed
+from models.plates.region import check_region
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 CHUNK = 64  # files read per call of the model: progress between calls, a batch's speed within
@@ -61,7 +64,14 @@ def main(argv: list[str] | None = None, progress: Steps = SILENT) -> int:
     ap.add_argument("files", nargs="+", metavar="FILE")
     ap.add_argument("--kind", choices=("plate", "frame", "auto"), default="auto")
     ap.add_argument("--model", help="Keras weights, read alone (default: the shipped committee of three)")
+    ap.add_argument("--region", help="the province the cameras stand in (one character, such as 琼): "
+                    "it decides a province character the model is unsure of")
     args = ap.parse_args(argv)
+    try:
+        check_region(args.region)
+    except ValueError as e:
+        print(f"roadchief recognize: {e}", file=sys.stderr)
+        return 2
     progress.step("loading the plate model")
     try:
         reader = PlateReader.load(args.model)
@@ -85,7 +95,7 @@ def main(argv: list[str] | None = None, progress: Steps = SILENT) -> int:
     names = list(images)
     for first in range(0, len(names), CHUNK):
         chunk = names[first:first + CHUNK]
-        reads.update(zip(chunk, reader.read_auto([images[f] for f in chunk], [kind] * len(chunk))))
+        reads.update(zip(chunk, reader.read_auto([images[f] for f in chunk], [kind] * len(chunk), args.region)))
         progress.advance(len(chunk))
     for f in args.files:
         read = reads.get(f) or failed(errors[f])

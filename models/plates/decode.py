@@ -27,6 +27,7 @@ import numpy as np
 from models.plate_rules import OFFICE_LETTERS, PROVINCES
 from models.plates.charset import BLANK, CHAR_TO_ID, ID_TO_CHAR, NUM_CLASSES
 from models.plates.grammar import best_plate_paths, is_plate
+from models.plates.region import with_home_prior
 
 PLAUSIBLE = 1e-2
 # Runner-ups of a plate's first two characters are a province and an office letter: no other alternate is a plate.
@@ -47,12 +48,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def decode_batch(logits: np.ndarray, *, alt_below: float = 0.9, max_alt_positions: int = 2,
-                 repair: bool = False) -> list[Decoded]:
+                 repair: bool = False, region: str | None = None) -> list[Decoded]:
     """Decode (batch, time, classes) logits; alternates for characters under ``alt_below``.
 
     ``repair``: for images known to hold a plate, mend a read one character
     away from the grammar (`_repaired`). Not for a frame's candidate regions,
-    where it would turn half the bumpers into plates."""
+    where it would turn half the bumpers into plates. ``region``: the cameras'
+    province, which decides an unsure province character (`region.with_home_prior`)."""
     probs = softmax(np.asarray(logits, np.float32))
     reads = []
     for p in probs:
@@ -64,7 +66,20 @@ def decode_batch(logits: np.ndarray, *, alt_below: float = 0.9, max_alt_position
             log_probs = np.log(np.maximum(probs[off], 1e-30))
             for i, lp, best in zip(off, log_probs, best_plate_paths(log_probs)):
                 reads[i] = _repaired(lp, reads[i], best)
+    if region is not None:
+        return [_under_prior(p, spans, region, alt_below, max_alt_positions) for p, spans in zip(probs, reads)]
     return [_decoded(p, spans, alt_below, max_alt_positions) for p, spans in zip(probs, reads)]
+
+
+def _under_prior(probs: np.ndarray, spans: list, region: str, alt_below: float, max_alt_positions: int) -> Decoded:
+    """The read with the cameras' province as the prior of an unsure province character.
+    Where the prior changed the province, the network's own read is the first alternate,
+    so that a visitor on the watchlist is still matched."""
+    d = _decoded(*with_home_prior(probs, spans, region), alt_below, max_alt_positions)
+    network = _text(spans)
+    if d.text == network:
+        return d
+    return d._replace(alternates=(network, *(a for a in d.alternates if a != network)))
 
 
 def _characters(path: np.ndarray) -> list[tuple[int, int, int]]:

@@ -33,6 +33,7 @@ from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
 from models.plates.locate import Candidate, find_candidates, plate_color, recut
 from models.plates.model import INPUT_H, INPUT_W, for_reading, preprocess
+from models.plates.region import check_region
 from models.plates.rows import as_one_row, looks_double_row
 from models.plates.slant import upright
 
@@ -165,40 +166,45 @@ class PlateReader:
                   for p in ([path] if path else [DEFAULT_WEIGHTS, *SECOND_OPINIONS])]
         return cls(models[0], second_opinions=models[1:], enhance=enhance)
 
-    def decode(self, crops: list[np.ndarray], repair: bool = False) -> list[Decoded]:
-        """Network + CTC decoding for valid BGR crops, set upright first; ``repair`` as in `decode_batch`."""
+    def decode(self, crops: list[np.ndarray], repair: bool = False, region: str | None = None) -> list[Decoded]:
+        """Network + CTC decoding for valid BGR crops, set upright first; ``repair`` and
+        ``region`` as in `decode_batch`."""
         crops = [upright(c) for c in crops]
         if self.enhance:
             crops = [maybe_enhance(c) for c in crops]
-        return self.decode_preprocessed(preprocess(crops), repair)
+        return self.decode_preprocessed(preprocess(crops), repair, region)
 
-    def decode_preprocessed(self, batch: np.ndarray, repair: bool = False) -> list[Decoded]:
+    def decode_preprocessed(self, batch: np.ndarray, repair: bool = False,
+                            region: str | None = None) -> list[Decoded]:
         """Network + CTC decoding for a (n, 32, 128, 1) float32 batch from ``preprocess``;
         unsure plate reads decoded again from the committee's mean."""
+        check_region(region)
         out: list[Decoded] = []
         for i in range(0, len(batch), BATCH):
-            out.extend(self._decode_chunk(batch[i : i + BATCH], repair))
+            out.extend(self._decode_chunk(batch[i : i + BATCH], repair, region))
         return out
 
-    def _decode_chunk(self, batch: np.ndarray, repair: bool) -> list[Decoded]:
+    def _decode_chunk(self, batch: np.ndarray, repair: bool, region: str | None) -> list[Decoded]:
         logits = self._first(batch).numpy()
-        reads = decode_batch(logits, repair=repair)
+        reads = decode_batch(logits, repair=repair, region=region)
         # a frame's candidates that are no plate at all are left to the first member: most are background
         unsure = [j for j, d in enumerate(reads)
                   if (repair or is_plate(d.text)) and min(d.char_confidences, default=0.0) < SECOND_OPINION_BELOW]
         if self._others is None or not unsure:
             return reads
         mean = (softmax(logits[unsure]) + self._others(batch[unsure]).numpy()) / len(self.members)
-        for j, d in zip(unsure, decode_batch(np.log(np.maximum(mean, 1e-30)), repair=repair)):
+        for j, d in zip(unsure, decode_batch(np.log(np.maximum(mean, 1e-30)), repair=repair, region=region)):
             reads[j] = d
         return reads
 
-    def read_crops(self, images: list[np.ndarray]) -> list[PlateRead]:
-        """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included."""
+    def read_crops(self, images: list[np.ndarray], region: str | None = None) -> list[PlateRead]:
+        """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included.
+        ``region``: the cameras' province, the prior of an unsure province character."""
         reasons = [_is_image(img) for img in images]
         good = [img for img, r in zip(images, reasons) if r is None]
         double = [looks_double_row(img) for img in good]
-        decoded = self.decode(good + [as_one_row(img) for img, d in zip(good, double) if d], repair=True)
+        decoded = self.decode(good + [as_one_row(img) for img, d in zip(good, double) if d], repair=True,
+                              region=region)
         as_one = iter(decoded[len(good):])
         reads = []
         for img, d, is_double in zip(good, decoded, double):
@@ -209,8 +215,13 @@ class PlateReader:
         read_good = iter(reads)
         return [failed(r) if r else next(read_good) for r in reasons]
 
-    def read_frames(self, images: list[np.ndarray]) -> list[PlateRead]:
-        """Find and read the plate in full frames; the most confident valid read wins."""
+    def read_frames(self, images: list[np.ndarray], region: str | None = None) -> list[PlateRead]:
+        """Find and read the plate in full frames; the most confident valid read wins.
+
+        ``region`` decides the province of the winning candidate only, read again
+        under the prior: a prior that lowered a visitor's confidence while the
+        candidates compete would hand the frame to a worse region of the image."""
+        check_region(region)
         reasons = [_is_image(img) for img in images]
         cands = [find_candidates(img) if r is None else [] for img, r in zip(images, reasons)]
         cands = [cs + [c._replace(crop=as_one_row(c.crop)) for c in cs if looks_double_row(c.crop)] for cs in cands]
@@ -223,6 +234,8 @@ class PlateReader:
         for i, again in zip(unsure, self._read_candidates(recuts)):
             before = bests[i]
             bests[i] = _best(again if before is None else [before, *again])
+        if region is not None:
+            bests = self._under_prior(bests, region)
         out = []
         for reason, cs, best in zip(reasons, cands, bests):
             if reason or best is None:
@@ -233,17 +246,26 @@ class PlateReader:
             out.append(read._replace(color=_color_from_text(read.plate, plate_color(cand.crop))))
         return out
 
-    def _read_candidates(self, cands: list[list[Candidate]]) -> list[list[tuple[PlateRead, Candidate]]]:
+    def _under_prior(self, bests: list[tuple[PlateRead, Candidate] | None],
+                     region: str) -> list[tuple[PlateRead, Candidate] | None]:
+        """Each frame's winning candidate read again with the cameras' province as a prior."""
+        winners = [best[1] for best in bests if best is not None]
+        again = iter(self._read_candidates([winners], region)[0] if winners else [])
+        return [next(again) if best is not None else None for best in bests]
+
+    def _read_candidates(self, cands: list[list[Candidate]],
+                         region: str | None = None) -> list[list[tuple[PlateRead, Candidate]]]:
         """(read, candidate) pairs for each frame's candidates, read in one batch."""
-        decoded = iter(self.decode([c.crop for cs in cands for c in cs]))
+        decoded = iter(self.decode([c.crop for cs in cands for c in cs], region=region))
         return [[(to_read(next(decoded), c.box), c) for c in cs] for cs in cands]
 
-    def read_auto(self, images: list[np.ndarray], kinds: list[str | None] | None = None) -> list[PlateRead]:
+    def read_auto(self, images: list[np.ndarray], kinds: list[str | None] | None = None,
+                  region: str | None = None) -> list[PlateRead]:
         """Read each image as a crop or a frame: by ``kinds`` ("plate"/"frame") or by its shape."""
         kinds = kinds or [None] * len(images)
         as_crop = [k == "plate" if k else looks_like_crop(img) for img, k in zip(images, kinds)]
-        crops = iter(self.read_crops([img for img, c in zip(images, as_crop) if c]))
-        frames = iter(self.read_frames([img for img, c in zip(images, as_crop) if not c]))
+        crops = iter(self.read_crops([img for img, c in zip(images, as_crop) if c], region))
+        frames = iter(self.read_frames([img for img, c in zip(images, as_crop) if not c], region))
         return [next(crops) if c else next(frames) for c in as_crop]
 
 

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import StandardOptions
 
-from geo.world import world_zone
+from geo.world import world_province, world_zone
 from pipelines.job.options import RoadchiefOptions, watchlist_spec
 from transforms.act.dispatch import DispatchConfig
 from transforms.enrich.match_watchlist import WatchlistConfig
@@ -42,7 +42,7 @@ def stage_configs(options: RoadchiefOptions) -> StageConfigs:
             watermark_driven=standard.runner != "FnApiRunner",
             allowed_lateness_s=lateness_s if standard.streaming else 0.0),
         recognition=RecognitionConfig(
-            model_path=app.model, min_camera_confidence=app.min_camera_confidence,
+            model_path=app.model, region=world_province(app.world), min_camera_confidence=app.min_camera_confidence,
             max_image_bytes=app.max_image_bytes, max_image_pixels=app.max_image_pixels,
             image_root=app.image_root, max_image_decoded_bytes=app.max_image_decoded_bytes,
             max_image_memory_bytes=app.max_image_memory_bytes),

@@ -16,6 +16,10 @@
 and WriteTables puts the tables under the output folder as Parquet (a live
 run writes each event-time window's rows as it closes: WriteTableWindows);
 PublishDispatches also appends each dispatch to a Redis Stream when asked.
+
+From parsing (a replay) or from the duplicate check (live, which keeps
+state per event) to the passings table, camera events travel in blocks
+(`transforms.blocks`); hits and everything after them travel one by one.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
@@ -28,15 +32,16 @@ from pipelines.job.options import RoadchiefOptions, arrival_targets, custom_peri
 from transforms.act.dispatch import DispatchOfficers
 from transforms.act.publish_dispatches import PublishDispatches
 from transforms.act.responses import FollowDispatches
+from transforms.blocks import GatherBlocks, Unblock
 from transforms.enrich.assign_segment import AssignRoadSegment
 from transforms.enrich.match_watchlist import MatchWatchlist
 from transforms.enrich.place_reports import PlaceReports
 from transforms.enrich.pseudonymise import PseudonymiseDeadLetters, PseudonymiseNonHits
 from transforms.enrich.recognise_plates import RecognisePlates
 from transforms.ingest.deduplicate import DropDuplicateDeliveries
-from transforms.ingest.parse_events import ParseEvents
+from transforms.ingest.parse_events import ParseEventBlocks, ParseEvents
 from transforms.ingest.parse_reports import ParseIncidents, ParseOutcomes
-from transforms.ingest.read_events import ReadEventLines
+from transforms.ingest.read_events import ReadEventBlocks, ReadEventLines
 from transforms.ingest.read_kafka import ReadKafkaEvents
 from transforms.ingest.read_redis_stream import ReadRedisStream
 from transforms.measure.metrics import WindowedMetrics
@@ -51,16 +56,18 @@ def build_tables(lines, options: RoadchiefOptions, incident_lines=None, outcome_
     configs = stage_configs(options)
     standard = options.view_as(StandardOptions)
     lateness_s = options.allowed_lateness_minutes * 60 if standard.streaming else None
-    parsed = lines | "Parse" >> ParseEvents(options.world, options.max_future_s,
-                                            allowed_lateness_s=lateness_s)
+    parsed = lines | "Parse" >> (
+        ParseEvents(options.world, options.max_future_s, allowed_lateness_s=lateness_s) if standard.streaming
+        else ParseEventBlocks(options.world, options.max_future_s))
     unique = parsed.events | "Deduplicate" >> DropDuplicateDeliveries(configs.deduplication)
-    read, unusable_images = unique.events | "RecognisePlates" >> RecognisePlates(configs.recognition)
+    events = unique.events | "Blocks" >> GatherBlocks() if standard.streaming else unique.events
+    read, unusable_images = events | "RecognisePlates" >> RecognisePlates(configs.recognition)
     passings = read | "AssignRoadSegment" >> AssignRoadSegment(
         options.world, options.max_camera_distance_m)
     matched = passings | "MatchWatchlist" >> MatchWatchlist(configs.watchlist)
     hits, checked = matched.hits, matched.passings
     dispatches = hits | "Dispatch" >> DispatchOfficers(options.world, configs.dispatch)
-    metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes)
+    metrics = (checked, hits, dispatches) | "Metrics" >> WindowedMetrics(options.window_minutes, standard.streaming)
     stored = checked if options.plain_plates else (
         checked | "Pseudonymise" >> PseudonymiseNonHits(options.plate_key_file))
     # Safety metrics compare whole periods with a year earlier: a batch (nightly) job, not a live one.
@@ -102,8 +109,9 @@ def read_events(pipeline: beam.Pipeline, options: RoadchiefOptions):
     if options.events_kafka:
         return pipeline | "ReadKafka" >> ReadKafkaEvents(
             options.events_kafka, expansion_service(options.kafka_expansion_service), configs.kafka)
-    if not options.events_stream:
-        return pipeline | "Read" >> ReadEventLines(options.events)
+    if not options.events_stream:  # a replay in blocks; a streaming run of files line by line
+        read = ReadEventLines if options.view_as(StandardOptions).streaming else ReadEventBlocks
+        return pipeline | "Read" >> read(options.events)
     return pipeline | "ReadStream" >> ReadRedisStream(options.events_stream, configs.stream)
 
 
@@ -118,8 +126,9 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
                               pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
     metadata = {"roadchief.plate_key_id": plate_key_id(options)}
     if options.view_as(StandardOptions).streaming:  # analysts query each window as it closes
-        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
-                                              options.allowed_lateness_minutes)
+        windowed = {**tables, "passings": tables["passings"] | "PassingRecords" >> Unblock()}
+        windowed | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
+                                                options.allowed_lateness_minutes)
     else:
         tables | "Write" >> WriteTables(output, metadata)
     if options.publish_dispatches:

@@ -10,7 +10,7 @@ import pandas
 import pytest
 
 from geo.synthetic.build_world import build
-from geo.world import LEVELS, chief_chain, load_world
+from geo.world import LEVELS, chief_chain, load_world, world_province
 from models.records import ChiefOnDuty
 
 SHIPPED = Path(__file__).resolve().parents[2] / "geo" / "data" / "qionghai"
@@ -217,6 +217,7 @@ def test_a_world_json_without_a_metric_crs_gets_the_utm_zone_of_its_roads(copy):
     ({"timezone": "China/Hainan"}, "timezone 'China/Hainan' is not an IANA time zone"),
     ({"metric_crs": "EPSG:4326"}, "metric_crs 'EPSG:4326' does not measure in metres"),
     ({"metric_crs": "EPSG:nope"}, "metric_crs 'EPSG:nope' is not a coordinate reference system"),
+    ({"province": "Hainan"}, "province 'Hainan' is not a province's one-character abbreviation"),
 ])
 def test_a_broken_world_json_is_refused_naming_the_file_and_the_key(copy, changes, problem):
     _rewrite_meta(copy, **changes)
@@ -228,3 +229,9 @@ def test_a_world_json_that_is_not_json_is_refused_naming_the_file(copy):
     (copy / "world.json").write_text("{timezone: Asia/Shanghai}", encoding="utf-8")
     with pytest.raises(ValueError, match=r"world\.json: not valid JSON"):
         load_world(copy)
+
+
+def test_the_sample_worlds_cameras_stand_in_hainan(copy):
+    assert load_world(copy).province == world_province(copy) == "琼"
+    _rewrite_meta(copy, province=None)
+    assert load_world(copy).province is None

@@ -19,7 +19,9 @@ from models.plate_rules import (
     PROVINCES,
     SUFFIXES,
     canonical,
+    is_province,
     normalise_plate,
+    province_variants,
     substitutions,
 )
 from models.plates import charset
@@ -130,3 +132,15 @@ def test_the_simulator_misreads_only_within_the_matchers_confusion_classes():
         assert normalise_plate(read) == read
         swaps |= {(t, r) for t, r in zip(plate, read) if t != r}
     assert any("T" in swap for swap in swaps)  # T is in 1 and 7's class for the simulator too
+
+
+def test_a_province_is_one_of_the_31_abbreviations():
+    assert is_province("琼") and is_province("粤")
+    assert not any(is_province(text) for text in ("A", "琼粤", "港", "", None, 7))
+
+
+def test_an_unsure_province_may_have_been_any_other():
+    variants = province_variants("琼C12345")
+    assert len(variants) == len(PROVINCES) - 1 == len(set(variants))
+    assert "琼C12345" not in variants and "粤C12345" in variants
+    assert all(v[1:] == "C12345" for v in variants)

@@ -70,3 +70,16 @@ def test_recognize_keeps_tensorflows_start_up_banner_from_the_user(tmp_path):
                           capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0 and json.loads(done.stdout)["plate"] == "琼A12345"
     assert done.stderr == ""
+
+
+def test_recognize_with_a_region_keeps_a_confident_visitor(tmp_path, capsys):
+    crop = render.render_plate("粤B12345", "blue", np.random.default_rng(4))
+    cv2.imwrite(str(tmp_path / "plate.png"), crop)
+    assert main([str(tmp_path / "plate.png"), "--kind", "plate", "--region", "琼"]) == 0
+    assert json.loads(capsys.readouterr().out)["plate"] == "粤B12345"
+
+
+def test_recognize_refuses_a_region_that_is_not_a_province(tmp_path, capsys):
+    assert main([str(tmp_path / "plate.png"), "--region", "Hainan"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "province" in err

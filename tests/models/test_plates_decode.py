@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from models.plates import region
 from models.plates.charset import BLANK, CHAR_TO_ID, NUM_CLASSES
 from models.plates.decode import decode_batch
 from models.plates.grammar import is_plate
@@ -75,3 +76,39 @@ def test_repair_puts_back_a_missed_character_with_its_low_confidence():
 def test_repair_leaves_an_improbable_mend_alone():
     (d,) = decode_batch(logits_for(plate_frames("苏EB68W9", {1: {"": 0.999, "E": 0.001}})), repair=True)
     assert d.text == "苏B68W9"
+
+
+def test_the_cameras_province_corrects_an_unsure_local_read():
+    """A blurred 琼 read as 粤 at 0.55, with 琼 a close second: a camera in Hainan reads 琼."""
+    logits = logits_for(plate_frames("粤A12345", {0: {"粤": 0.55, "琼": 0.3, "鄂": 0.15}}))
+    (plain,) = decode_batch(logits)
+    (local,) = decode_batch(logits, region="琼")
+    assert plain.text == "粤A12345"
+    assert local.text == "琼A12345"
+    assert 0.55 < local.char_confidences[0] < 1.0  # the posterior: surer than the evidence alone, never certain
+    assert local.alternates[0] == "粤A12345"  # a watchlisted visitor is still matched
+
+
+def test_a_confident_visitor_keeps_its_province():
+    """Stolen cars come from elsewhere: a province read above UNSURE_BELOW is never replaced."""
+    sure = region.UNSURE_BELOW + 0.05
+    (d,) = decode_batch(logits_for(plate_frames("粤A12345", {0: {"粤": sure, "琼": 1 - sure}})), region="琼")
+    assert d.text == "粤A12345"
+    assert d.char_confidences[0] == pytest.approx(sure, abs=1e-3)
+
+
+def test_an_unsure_visitor_without_evidence_for_the_home_province_keeps_its_province():
+    (d,) = decode_batch(logits_for(plate_frames("粤A12345", {0: {"粤": 0.55, "鄂": 0.45}})), region="琼")
+    assert d.text == "粤A12345"
+
+
+def test_the_prior_leaves_reads_that_are_not_plates_alone():
+    (d,) = decode_batch(logits_for(plate_frames("粤A123", {0: {"粤": 0.55, "琼": 0.45}})), region="琼")
+    assert d.text == "粤A123"
+
+
+def test_a_region_must_be_a_province():
+    for bad in ("A", "琼粤", "港", ""):
+        with pytest.raises(ValueError, match="province"):
+            region.check_region(bad)
+    assert region.check_region(None) is None and region.check_region("琼") == "琼"

@@ -18,7 +18,7 @@ from models.plates.rows import looks_double_row
 from models.plates.slant import slant
 from models.plates.slant import upright as slant_upright
 from models.plates.training import render
-from models.plates.training.real import is_test_plate, load_easypr
+from models.plates.training.real import far_camera, is_test_plate, load_easypr
 
 pytestmark = pytest.mark.model
 
@@ -181,3 +181,41 @@ def test_bfloat16_reads_what_float32_reads(synthetic):
 def test_precision_is_checked_up_front():
     with pytest.raises(ValueError, match="precision must be"):
         PlateReader.load(precision="int4")
+
+
+@pytest.fixture(scope="module")
+def test_half(shared_data):
+    crops, plates, _ = load_easypr(shared_data)
+    kept = [(c, p) for c, p in zip(crops, plates) if is_test_plate(p)]
+    return [c for c, _ in kept], [p for _, p in kept]
+
+
+def test_reads_real_crops_down_sampled_as_a_far_camera_delivers_them(reader, test_half):
+    crops, plates = test_half
+    rng = np.random.default_rng(0)
+    reads = reader.read_crops([far_camera(c, rng) for c in crops])
+    assert far_camera(crops[0], rng).shape[:2] == (24, 94)
+    # 128 of 137 at 94x24 (bench/bench_region.py): guard that level
+    assert sum(r.plate == p for r, p in zip(reads, plates)) >= 124
+
+
+def test_the_cameras_province_helps_local_plates_and_spares_visitors(reader, test_half):
+    crops, plates = test_half
+    plain = sum(r.plate == p for r, p in zip(reader.read_crops(crops), plates))
+    local = 0
+    for province in {p[0] for p in plates}:
+        mine = [i for i, p in enumerate(plates) if p[0] == province]
+        reads = reader.read_crops([crops[i] for i in mine], region=province)
+        local += sum(r.plate == plates[i] for r, i in zip(reads, mine))
+    visitors = sum(r.plate == p for r, p in zip(reader.read_crops(crops, region="琼"), plates))  # no 琼 among them
+    assert local >= plain + 1  # 皖QA2825, its 皖 read as 粤 at 0.55
+    assert visitors >= plain - 1
+
+
+def test_the_region_decides_the_province_of_a_frames_winning_read_only(reader, ccpd_frame):
+    frame, _ = ccpd_frame("皖AD11166")
+    (plain,) = reader.read_frames([frame])
+    (visited,) = reader.read_frames([frame], region="琼")
+    assert plain.plate == visited.plate == "皖AD11166"
+    with pytest.raises(ValueError, match="province"):
+        reader.read_frames([frame], region="X")

@@ -1,5 +1,6 @@
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -18,7 +19,7 @@ def configs(*flags):
 
 def test_the_defaults_of_the_flags_are_the_defaults_of_the_configs():
     built = configs()
-    assert built.recognition == RecognitionConfig()
+    assert replace(built.recognition, region=None) == RecognitionConfig()  # the region is the world's, not a flag's
     assert built.dispatch == DispatchConfig()
     assert (built.stream, built.kafka) == (StreamConfig(), KafkaConfig())
     assert built.watchlist.watchlist.endswith("watchlist.csv")
@@ -58,3 +59,11 @@ def test_a_live_run_dispatches_at_once_and_keeps_duplicates_for_the_allowed_late
 
 def test_the_interception_margin_reaches_the_dispatch_stage():
     assert configs("--intercept_margin_s", "90").dispatch.intercept_margin_s == 90
+
+
+def test_the_plate_reader_weighs_the_province_the_worlds_cameras_stand_in(tmp_path):
+    assert configs("--world", str(SAMPLE_WORLD)).recognition.region == "琼"
+    world = Path(shutil.copytree(SAMPLE_WORLD, tmp_path / "world"))
+    meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
+    (world / "world.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "province"}), encoding="utf-8")
+    assert configs("--world", str(world)).recognition.region is None

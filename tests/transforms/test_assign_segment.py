@@ -1,33 +1,30 @@
 import pytest
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import Timestamp
-from apache_beam.utils.windowed_value import WindowedValue
 
 from geo.shared import placements_at, world_at
 from tests.builders import camera_event
-from transforms.enrich.assign_segment import _PlaceByPosition, _PlaceFixed
+from transforms.enrich.assign_segment import _PlaceBlock
 
 
 @pytest.fixture(scope="module")
-def place(world_folder):
-    fn = _PlaceFixed(world_folder, 50.0)
-    fn.setup()
-    return lambda event: next(fn.process(event))
-
-
-@pytest.fixture(scope="module")
-def place_by_position(world_folder):
-    fn = _PlaceByPosition(world_folder, 50.0)
+def place_block(world_folder):
+    fn = _PlaceBlock(world_folder, 50.0)
     fn.setup()
 
     def placed(*events):
-        fn.start_bundle()
-        out = [o for e in events for o in fn.process(e, Timestamp(micros=e.captured_at_us), GlobalWindow())]
-        out += list(fn.finish_bundle())
-        assert all(isinstance(o, WindowedValue) for o in out)
-        assert [o.timestamp.micros for o in out] == [e.captured_at_us for e in events]
-        return [o.value for o in out]
+        (passings,) = fn.process(list(events))
+        assert [p.event_id for p in passings] == [e.event_id for e in events]
+        return passings
     return placed
+
+
+@pytest.fixture(scope="module")
+def place(place_block):
+    return lambda event: place_block(event)[0]
+
+
+@pytest.fixture(scope="module")
+def place_by_position(place_block):
+    return place_block
 
 
 def test_fixed_cameras_take_their_precomputed_segment(place, world_folder):
@@ -45,7 +42,7 @@ def test_a_camera_in_a_compound_has_no_segment_but_keeps_its_town(place, world_f
     assert passing.segment_id is None and passing.town == cameras.loc[compound, "town"]
 
 
-def test_mobile_sightings_are_placed_by_their_own_position_in_one_buffer(place_by_position,
+def test_mobile_sightings_are_placed_by_their_own_position_in_one_block(place_by_position,
                                                                          world_folder):
     roads = world_at(world_folder).roads
     middle = [roads.geometry.iloc[i].interpolate(0.5, normalized=True) for i in (0, 100, 200)]
@@ -54,3 +51,12 @@ def test_mobile_sightings_are_placed_by_their_own_position_in_one_buffer(place_b
     passings = place_by_position(*mobile)
     assert [p.segment_id for p in passings] == [roads.index[i] for i in (0, 100, 200)]
     assert {p.defence_layer for p in passings} == {"mobile"}
+
+
+def test_a_block_of_fixed_and_mobile_sightings_keeps_its_order(place_block, world_folder):
+    road = world_at(world_folder).roads.geometry.iloc[100].interpolate(0.5, normalized=True)
+    fixed = camera_event()._replace(camera_id="QH-BC-001", event_id="f")
+    mobile = camera_event()._replace(camera_id="QH-MB-001", lon=road.x, lat=road.y, event_id="m")
+    passings = place_block(fixed, mobile, fixed._replace(event_id="g"))
+    assert [p.defence_layer for p in passings] == ["border_checkpoint", "mobile", "border_checkpoint"]
+    assert passings[1].segment_id == world_at(world_folder).roads.index[100]

@@ -42,7 +42,7 @@ def test_an_alternate_read_can_hit_at_one_more_substitution():
 def test_the_transform_matches_against_redis(tmp_path, redis_url):
     load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")])
+        hits = (p | beam.Create([[passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")]])
                 | MatchWatchlist(WatchlistConfig(redis_url, ZONE.key, max_substitutions=0))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
@@ -52,7 +52,8 @@ def test_the_transform_matches_against_redis(tmp_path, redis_url):
 def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([passing_of("琼C12345", event_id=f"e{i}") for i in range(3)])
+        hits = (p | beam.Create([[passing_of("琼C12345", event_id=f"e{i}") for i in range(2)],
+                                     [passing_of("琼C12345", event_id="e2")]])
                 | MatchWatchlist(WatchlistConfig(path, ZONE.key, max_substitutions=1))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
@@ -62,8 +63,20 @@ def test_the_transform_matches_against_a_file(tmp_path):
 def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        checked = (p | beam.Create([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
-                                    passing_of(None, None, event_id="c")])
+        checked = (p | beam.Create([[passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
+                                     passing_of(None, None, event_id="c")]])
                    | MatchWatchlist(WatchlistConfig(path, ZONE.key))).passings
-        assert_that(checked | beam.Map(lambda c: (c.event_id, c.watchlist_hit)),
+        assert_that(checked | beam.FlatMap(lambda block: [(c.event_id, c.watchlist_hit) for c in block]),
                     equal_to([("a", True), ("b", False), ("c", False)]))
+
+
+def test_an_unsure_read_hits_an_entry_of_another_province_at_one_substitution():
+    """A blurred 琼 read as 粤 at 0.55: the vehicle is still found, as a fuzzy hit with a lower score."""
+    assert matches(passing_of("粤C12345", confidence=0.55)) == [("W1", "fuzzy", 1, pytest.approx(0.44, abs=1e-4))]
+    (hit,) = hits_for(passing_of("粤C12345", confidence=0.55), WATCHLIST_INDEX, 1, "v1")
+    assert (hit.read_plate, hit.plate) == ("粤C12345", "琼C12345")
+    assert [m[0] for m in matches(passing_of("粤C1234S", confidence=0.55), max_substitutions=2)] == ["W1", "W2"]
+
+
+def test_a_confident_read_of_another_province_does_not_hit():
+    assert matches(passing_of("粤C12345", confidence=0.95)) == []

@@ -17,7 +17,7 @@ def test_counts_per_window_and_town_match_a_hand_count():
     hits = [hit("a", 1), hit("b", 2, category="wanted"), hit("e", 16)]
     with TestPipeline(runner="FnApiRunner") as p:
         inputs = tuple(p | f"In{i}" >> beam.Create(items)
-                       for i, items in enumerate((passings, hits, [dispatch(1)])))
+                       for i, items in enumerate(([passings[:3], passings[3:]], hits, [dispatch(1)])))
         metrics = inputs | WindowedMetrics(window_minutes=15)
         by_town = (metrics
                    | "Town" >> beam.Filter(lambda m: m.dimension in ("town", "all", "segment"))
@@ -42,7 +42,7 @@ def test_a_live_dispatch_counts_once_where_it_was_first_seen():
     first = dispatch(1)
     update = first._replace(sightings=2, segment_id="BA-0001", town="博鳌镇", last_seen_us=T0 + 5 * MINUTE)
     with TestPipeline(runner="FnApiRunner") as p:
-        inputs = (p | "P" >> beam.Create([passing("a", 1, "琼C12345")]), p | "H" >> beam.Create([hit("a", 1)]),
+        inputs = (p | "P" >> beam.Create([[passing("a", 1, "琼C12345")]]), p | "H" >> beam.Create([hit("a", 1)]),
                   p | "D" >> beam.Create([first, update]))
         counted = (inputs | WindowedMetrics(window_minutes=15)
                    | beam.Filter(lambda m: m.dispatches) | beam.Map(lambda m: (m.dimension, m.key, m.dispatches)))

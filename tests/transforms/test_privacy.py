@@ -5,7 +5,15 @@ import secrets
 import pytest
 
 from models.records import Passing
-from transforms.enrich.privacy import KEY_ENV, key_id, load_plate_key, plate_token, pseudonymise_passing, redact_plates
+from transforms.enrich.privacy import (
+    KEY_ENV,
+    PlateTokens,
+    key_id,
+    load_plate_key,
+    plate_token,
+    pseudonymise_passing,
+    redact_plates,
+)
 
 KEY_HEX = secrets.token_hex(32)
 KEY = bytes.fromhex(KEY_HEX)
@@ -61,11 +69,11 @@ def test_key_never_prints():
 def test_pseudonymised_passing_keeps_everything_but_the_plates():
     passing = Passing("f:1", "e1", "cam", 0, "琼C12345", 0.9, "camera", ["琼C1234S"], "blue",
                       "s1", "银海路", "嘉积", "urban", "street_grid", 110.4, 19.2, 3.0, False)
-    hidden = pseudonymise_passing(passing, KEY)
+    hidden = pseudonymise_passing(passing, PlateTokens(KEY))
     assert hidden.plate == plate_token("琼C12345", KEY)
     assert hidden.plate_alternates == [plate_token("琼C1234S", KEY)]
     assert hidden._replace(plate=passing.plate, plate_alternates=passing.plate_alternates) == passing
-    assert pseudonymise_passing(passing._replace(plate=None, plate_alternates=[]), KEY).plate is None
+    assert pseudonymise_passing(passing._replace(plate=None, plate_alternates=[]), PlateTokens(KEY)).plate is None
 
 
 def test_key_id_is_a_stable_fingerprint_that_tells_keys_apart():

@@ -8,8 +8,7 @@ def test_only_vehicles_that_hit_nothing_lose_their_plate(plate_key):
     fn.setup()
     stranger = passing("a", 1, "琼C12345")._replace(plate_alternates=["琼C1234S"])
     wanted = passing("b", 1, "琼E25088")._replace(watchlist_hit=True)
-    (hidden,) = fn.process(stranger)
-    (kept,) = fn.process(wanted)
+    ((hidden, kept),) = fn.process([stranger, wanted])
     key = load_plate_key()
     assert hidden.plate == plate_token("琼C12345", key) and hidden.plate.startswith("h:")
     assert hidden.plate_alternates == [plate_token("琼C1234S", key)]
@@ -21,5 +20,5 @@ def test_the_key_can_come_from_a_file(tmp_path, plate_key):
     key_file.write_text("ab" * 32)
     fn = _Pseudonymise(key_file=str(key_file))
     fn.setup()
-    (hidden,) = fn.process(passing("a", 1, "琼C12345"))
+    ((hidden,),) = fn.process([passing("a", 1, "琼C12345")])
     assert hidden.plate == plate_token("琼C12345", bytes.fromhex("ab" * 32))

@@ -201,3 +201,22 @@ def test_stages_with_their_own_model_load_their_own_reader(monkeypatch):
                      for path in ("a.keras", "b.keras"))
     first.setup(), second.setup()
     assert (first.shared_reader().path, second.shared_reader().path) == ("a.keras", "b.keras")
+
+
+def test_the_stage_reads_with_the_cameras_province(tmp_path):
+    cv2.imwrite(str(tmp_path / "crop.png"), np.full((40, 140, 3), 200, np.uint8))
+
+    class Reader:
+        regions: list = []
+
+        def read_auto(self, images, kinds, region=None):
+            self.regions.append(region)
+            return [Read("琼C12345", 0.9, (), "blue") for _ in images]
+
+    fn = _ReadImages(RecognitionConfig(region="琼", max_image_bytes=1 << 20, max_image_pixels=10_000_000))
+    fn.setup()
+    fn._reader = Reader()
+    fn.start_bundle()
+    event = camera_event(None, None, image="crop.png", base=str(tmp_path))
+    out = list(fn.process(event, 0, beam.transforms.window.GlobalWindow())) + list(fn.finish_bundle())
+    assert Reader.regions == ["琼"] and out[0].value.plate == "琼C12345"

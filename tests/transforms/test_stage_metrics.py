@@ -14,10 +14,11 @@ from apache_beam.utils.timestamp import Timestamp
 from models.records import DeadLetter, EventLine
 from tests.builders import WATCHLIST_ROWS, ZONE, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
-from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBuffer, _MatchEach
+from transforms.blocks import Block
+from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock
 from transforms.enrich.recognise_plates import RecognitionConfig, _ReadImages
 from transforms.enrich.watchlist_store import RedisWatchlist, entry_from_row, load_into_redis
-from transforms.ingest.deduplicate import _first_delivery
+from transforms.ingest.deduplicate import _first_deliveries
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import _ParseFn, parse_event
 from transforms.stage_metrics import NAMESPACE, counted, reason_class
@@ -118,35 +119,29 @@ def test_parsing_counts_every_line_in_once_a_bundle_and_each_refusal_by_class(wo
 def test_a_duplicate_delivery_is_counted():
     first = camera_event()._replace(source="f:1")
     with counting() as totals:
-        out = list(_first_delivery(("e1", [first._replace(source="f:9"), first])))
+        out = list(_first_deliveries((0, [Block([first._replace(source="f:9")]), Block([first])])))
     assert len(out) == 2 and totals == {"dead_letters_duplicate": 1}
 
 
-def test_a_file_watchlist_counts_lookups_and_hits_once_a_bundle(tmp_path):
+def test_a_file_watchlist_counts_lookups_and_hits_once_a_block(tmp_path):
     watchlist = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
-    fn = _MatchEach(WatchlistConfig(watchlist, ZONE.key, 1, 5.0, None, 1.0, 0.0))
+    fn = _MatchBlock(WatchlistConfig(watchlist, ZONE.key, 1, 5.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
-        fn.start_bundle()
-        for p in (passing_of("琼C12345"), passing_of("京A00000", alternates=["京A0000O"]), passing_of(None, None)):
-            list(fn.process(p))
-        assert counted_so_far() == {}
-        fn.finish_bundle()
+        list(fn.process(Block([passing_of("琼C12345"), passing_of("京A00000", alternates=["京A0000O"]),
+                               passing_of(None, None)])))
     assert totals == {"watchlist_lookups": 3, "hits": 2}
 
 
-def test_a_redis_watchlist_counts_lookups_per_buffer_and_answers_from_its_cache(redis_url):
+def test_a_redis_watchlist_counts_lookups_per_block_and_answers_from_its_cache(redis_url):
     load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
-    fn = _MatchBuffer(WatchlistConfig(redis_url, ZONE.key, 0, 60.0, None, 1.0, 0.0))
+    fn = _MatchBlock(WatchlistConfig(redis_url, ZONE.key, 0, 60.0, None, 1.0, 0.0))
     fn.setup()
     with counting() as totals:
         for _ in range(2):
-            fn.start_bundle()
-            for n in range(3):
-                list(fn.process(passing_of("琼C12345", event_id=f"e{n}"), 0, GLOBAL))
-            list(fn.finish_bundle())
+            list(fn.process(Block(passing_of("琼C12345", event_id=f"e{n}") for n in range(3))))
     fn.teardown()
-    # the first buffer fetches the plate from Redis; the second, within the TTL, finds it in the cache
+    # the first block fetches the plate from Redis; the second, within the TTL, finds it in the cache
     assert totals == {"watchlist_lookups": 6, "hits": 6, "watchlist_cache_hits": 3}
 
 

@@ -121,7 +121,8 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path, prism):
     with streaming_pipeline(prism) as p:
         passings = p | stream.with_output_types(Passing)
         nothing = p | beam.Create([]).with_output_types(Passing)
-        metrics = (passings, nothing, nothing) | WindowedMetrics(window_minutes=5)
+        blocks = passings | "Blocks" >> beam.Map(lambda passing: [passing])
+        metrics = (blocks, nothing, nothing) | WindowedMetrics(window_minutes=5, streaming=True)
         ({"passings": passings, "metrics": metrics}
          | WriteTableWindows(str(out), METADATA, window_minutes=1, allowed_lateness_minutes=5))
     tables = out / "passings"
@@ -151,7 +152,8 @@ def test_on_fn_api_the_window_files_hold_the_batch_tables(tmp_path):
         dispatches = (stamped("Dispatches", [dispatch(1), dispatch(3)], "created_at_us")
                       | beam.WindowInto(Sessions(60)))
         tables = {"passings": passings, "dispatches": dispatches}
-        tables | "Batch" >> WriteTables(str(tmp_path / "batch"), METADATA)
+        blocks = {**tables, "passings": passings | "Blocks" >> beam.Map(lambda passing: [passing])}
+        blocks | "Batch" >> WriteTables(str(tmp_path / "batch"), METADATA)
         tables | "Windows" >> WriteTableWindows(str(tmp_path / "windows"), METADATA, window_minutes=15)
     assert sorted(path.name for path in (tmp_path / "windows" / "passings").iterdir()) == [
         "window-20261129T000000Z-20261129T001500Z-pane000.parquet",

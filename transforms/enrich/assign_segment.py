@@ -2,7 +2,7 @@
 
 Fixed cameras use the camera→segment map computed once per worker; mobile
 cameras (and any event that reports its own lon/lat) are placed by that
-position, a buffer at a time, with one vectorised STRtree query. A sighting
+position, a block at a time, with one vectorised STRtree query. A sighting
 farther than the maximum distance from any road keeps a null segment: it is
 still a passing, just not on the network.
 """
@@ -10,23 +10,26 @@ import apache_beam as beam
 
 from geo.shared import locator_at, placements_at, world_at
 from models.records import CameraEvent, Passing, Place
-from transforms.buffered import BufferedDoFn
+from transforms.blocks import Block
 
 
-def _passing(event: CameraEvent, layer: str, town: str, placement, lon, lat) -> Passing:
-    """The event as a passing on `placement`'s segment, or off the network in its camera's town."""
+def _where(layer: str, town: str, placement, lon, lat) -> dict:
+    """A passing's place fields on `placement`'s segment, or off the network in its camera's town."""
     place = placement.place(lon, lat) if placement else Place(town=town, lon=lon, lat=lat)
+    return {**place._asdict(), "defence_layer": layer, "distance_m": placement.distance_m if placement else None}
+
+
+def _passing(event: CameraEvent, where: dict) -> Passing:
     return Passing(
         source=event.source, event_id=event.event_id, camera_id=event.camera_id,
         captured_at_us=event.captured_at_us, plate=event.plate,
         plate_confidence=event.plate_confidence, plate_source=event.plate_source,
         plate_alternates=event.plate_alternates, plate_color=event.plate_color,
-        **place._asdict(), defence_layer=layer,
-        distance_m=placement.distance_m if placement else None, watchlist_hit=False)
+        watchlist_hit=False, **where)
 
 
-class _Cameras:
-    """What the registry says of each camera, loaded on the worker."""
+class _PlaceBlock(beam.DoFn):
+    """What the registry says of each camera and where the roads are, loaded on the worker."""
 
     def __init__(self, world_folder: str, max_distance_m: float):
         self._world_folder = world_folder
@@ -38,45 +41,36 @@ class _Cameras:
         self._layer = dict(zip(ids, cameras.defence_layer.astype(str)))
         self._town = dict(zip(ids, cameras.town.astype(str)))
         self._position = dict(zip(ids, zip(cameras.lon.astype(float), cameras.lat.astype(float))))
+        placements = placements_at(self._world_folder, self._max_distance_m)
+        # a fixed camera's passings all share its place: worked out once per camera, not per passing
+        self._at_camera = {camera: _where(self._layer[camera], self._town[camera], placements.get(camera),
+                                          *self._position[camera]) for camera in ids}
+        self._locator = None
 
+    def process(self, events):
+        positioned = [event for event in events if event.lon is not None]
+        by_position = iter(self._locate(positioned) if positioned else ())
+        passings = Block()
+        for event in events:
+            camera = event.camera_id
+            where = self._at_camera[camera] if event.lon is None else _where(
+                self._layer[camera], self._town[camera], next(by_position), event.lon, event.lat)
+            passings.append(_passing(event, where))
+        yield passings
 
-class _PlaceFixed(_Cameras, beam.DoFn):
-    def setup(self):
-        super().setup()
-        self._placements = placements_at(self._world_folder, self._max_distance_m)
-
-    def process(self, event: CameraEvent):
-        lon, lat = self._position[event.camera_id]
-        yield _passing(event, self._layer[event.camera_id], self._town[event.camera_id],
-                       self._placements.get(event.camera_id), lon, lat)
-
-
-class _PlaceByPosition(_Cameras, BufferedDoFn):
-    def setup(self):
-        super().setup()
-        self._locator = locator_at(self._world_folder, self._max_distance_m)
-
-    def process_buffer(self, buffer):
-        events = [wv.value for wv in buffer]
-        placements = self._locator.locate([e.lon for e in events], [e.lat for e in events])
-        for wv, placement in zip(buffer, placements):
-            event = wv.value
-            yield wv.with_value(_passing(event, self._layer[event.camera_id],
-                                         self._town[event.camera_id], placement, event.lon, event.lat))
+    def _locate(self, events: list[CameraEvent]):
+        if self._locator is None:
+            self._locator = locator_at(self._world_folder, self._max_distance_m)
+        return self._locator.locate([event.lon for event in events], [event.lat for event in events])
 
 
 class AssignRoadSegment(beam.PTransform):
-    """CameraEvents → Passings with segment, road, town, area type and defence layer."""
+    """Blocks of CameraEvents → blocks of Passings with segment, road, town, area type and
+    defence layer."""
 
     def __init__(self, world_folder: str, max_distance_m: float = 50.0):
         super().__init__()
-        self._world_folder = world_folder
-        self._max_distance_m = max_distance_m
+        self._fn = _PlaceBlock(world_folder, max_distance_m)
 
-    def expand(self, events):
-        fixed, positioned = events | "ByPosition" >> beam.Partition(
-            lambda event, _: int(event.lon is not None), 2)
-        return ((fixed | "PlaceFixed" >> beam.ParDo(_PlaceFixed(self._world_folder, self._max_distance_m)),
-                 positioned | "PlaceByPosition" >> beam.ParDo(
-                     _PlaceByPosition(self._world_folder, self._max_distance_m)))
-                | "Together" >> beam.Flatten())
+    def expand(self, blocks):
+        return blocks | beam.ParDo(self._fn).with_output_types(Block)

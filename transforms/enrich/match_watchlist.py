@@ -3,7 +3,8 @@
 A read matches an entry when both have the same canonical form and differ in
 at most `max_substitutions` confusable characters (0 means exact only), and
 the entry is valid at the capture time. Reads the recogniser was unsure of
-carry alternates; those are tried too, at one more substitution's cost.
+carry alternates; those are tried too, at one more substitution's cost, and so
+is every other province in place of an unsure read's own (`province_variants`).
 
 score = read confidence × 0.8^(substitutions, +1 via an alternate): an exact,
 confident read scores 1.0, and every step of doubt lowers it.
@@ -15,20 +16,24 @@ from zoneinfo import ZoneInfo
 
 import apache_beam as beam
 
-from models.plate_rules import canonical, substitutions
-from models.records import Hit, Passing, place_of
-from transforms.buffered import BufferedDoFn
+from models.plate_rules import UNSURE_READ_BELOW, canonical, province_variants, substitutions
+from models.records import Hit, Passing, at_event_time, place_of
+from transforms.blocks import Block
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
-from transforms.redis_contract import is_redis
 from transforms.stage_metrics import HITS, WATCHLIST_LOOKUPS
 
 DOUBT = 0.8
 CHECKED = "passings"
+HITS_TAG = "hits"
 
 
-def _candidates(read_plate: str, alternates: Sequence[str]) -> list[tuple[str, int]]:
-    """(plate, extra substitutions) for the read and each of its alternates."""
-    return [(read_plate, 0)] + [(alt, 1) for alt in alternates if alt != read_plate]
+def _candidates(read_plate: str, alternates: Sequence[str], confidence: float) -> list[tuple[str, int]]:
+    """(plate, extra substitutions) for the read, each of its alternates and, where the read is unsure,
+    the read with each other province."""
+    tried = [read_plate, *(alt for alt in alternates if alt != read_plate)]
+    if confidence < UNSURE_READ_BELOW:
+        tried += [other for other in province_variants(read_plate) if other not in tried]
+    return [(plate, 0 if plate == read_plate else 1) for plate in tried]
 
 
 def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
@@ -38,7 +43,7 @@ def hits_for(passing: Passing, index: dict[str, tuple[WatchEntry, ...]],
     assert read_plate is not None, "a passing without a plate is not matched"
     best: dict[str, Hit] = {}
     confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
-    for read, extra in _candidates(read_plate, passing.plate_alternates):
+    for read, extra in _candidates(read_plate, passing.plate_alternates, confidence):
         for entry in index.get(canonical(read), ()):
             subs = substitutions(read, entry.plate)
             if subs is None:
@@ -64,14 +69,19 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
 def _canons(passing: Passing) -> list[str]:
     if not passing.plate:
         return []
-    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates)]
+    confidence = passing.plate_confidence if passing.plate_confidence is not None else 1.0
+    return [canonical(read) for read, _ in _candidates(passing.plate, passing.plate_alternates, confidence)]
+
+
+_CHECK_FIELDS = len(Passing._fields) - 2  # all but the last two, watchlist_hit and list_version
+assert Passing._fields[_CHECK_FIELDS:] == ("watchlist_hit", "list_version")
 
 
 def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
     """The passing with the list version that checked it, and whether it hit."""
     if not passing.plate:
         return passing
-    return passing._replace(watchlist_hit=bool(hits), list_version=version)
+    return Passing._make((*passing[:_CHECK_FIELDS], bool(hits), version))
 
 
 @dataclass(frozen=True)
@@ -113,49 +123,32 @@ class _Matcher:
         self._store.close()
 
 
-class _MatchEach(_Matcher, beam.DoFn):
-    """For a watchlist held in memory: one lookup per passing costs nothing (its count is
-    reported once a bundle)."""
+class _MatchBlock(_Matcher, beam.DoFn):
+    """One answer for a whole block (one MGET of its plates for Redis, a few dict probes for a
+    file): each hit goes on alone at its capture time, the block goes on marked."""
 
-    def start_bundle(self):
-        self._lookups = self._hit_count = 0
-
-    def process(self, passing: Passing):
-        canons = _canons(passing)
-        answer = self._store.answer(canons)
-        hits = self._hits(passing, answer)
-        self._lookups += len(canons)
-        self._hit_count += len(hits)
-        yield from hits
-        yield beam.pvalue.TaggedOutput(CHECKED, _marked(passing, hits, answer.version))
-
-    def finish_bundle(self):
-        WATCHLIST_LOOKUPS.inc(self._lookups)
-        HITS.inc(self._hit_count)
-
-
-class _MatchBuffer(_Matcher, BufferedDoFn):
-    """For Redis: one MGET for a whole buffer of passings."""
-
-    def process_buffer(self, buffer):
-        canons = [key for wv in buffer for key in _canons(wv.value)]
-        answer = self._store.answer(canons)
-        hit_count = 0
-        for wv in buffer:
-            hits = self._hits(wv.value, answer)
+    def process(self, passings):
+        canons_of = [_canons(passing) for passing in passings]
+        answer = self._store.answer(key for canons in canons_of for key in canons)
+        entries = answer.entries
+        marked, hit_count = Block(), 0
+        for passing, canons in zip(passings, canons_of):
+            listed = any(canon in entries for canon in canons)
+            hits = self._hits(passing, answer) if listed else []
             hit_count += len(hits)
             for hit in hits:
-                yield wv.with_value(hit)
-            yield beam.pvalue.TaggedOutput(CHECKED, wv.with_value(_marked(wv.value, hits, answer.version)))
-        WATCHLIST_LOOKUPS.inc(len(canons))
+                yield beam.pvalue.TaggedOutput(HITS_TAG, at_event_time(hit, hit.captured_at_us))
+            marked.append(_marked(passing, hits, answer.version))
+        yield marked
+        WATCHLIST_LOOKUPS.inc(sum(map(len, canons_of)))
         HITS.inc(hit_count)
 
 
 class MatchWatchlist(beam.PTransform):
-    """Passings → Hits (main) and the same passings marked `watchlist_hit` (`passings`).
+    """Blocks of Passings → Hits (main) and the same blocks, each passing marked
+    `watchlist_hit` (`passings`).
 
-    A Redis watchlist is asked a buffer at a time (one MGET per buffer); a
-    file watchlist is in memory and is asked passing by passing. Each
+    The watchlist is asked a block at a time: one MGET per block for Redis. Each
     passing with a plate records the `list_version` that checked it; while
     Redis cannot answer, a `snapshot` covers (versions "stale:…"), or the
     stage waits up to `wait_s` for the list and then fails the run
@@ -164,8 +157,7 @@ class MatchWatchlist(beam.PTransform):
 
     def __init__(self, config: WatchlistConfig):
         super().__init__()
-        matcher = _MatchBuffer if is_redis(config.watchlist) else _MatchEach
-        self._fn = matcher(config)
+        self._fn = _MatchBlock(config)
 
     def expand(self, passings):
-        return passings | beam.ParDo(self._fn).with_outputs(CHECKED, main="hits")
+        return passings | beam.ParDo(self._fn).with_output_types(Block).with_outputs(HITS_TAG, main=CHECKED)

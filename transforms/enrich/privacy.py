@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from models.plate_rules import PROVINCES, SUFFIXES, normalise_plate
+from models.records import Passing
 
 KEY_ENV = "ROADCHIEF_PLATE_KEY"
 MIN_KEY_BYTES = 32
@@ -81,8 +82,27 @@ def plate_token(plate: str, key: bytes) -> str:
     Give it the normalised plate (as the passings table holds it), so that two
     reads of the same plate get the same token.
     """
-    digest = hmac.new(key, plate.encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.digest(key, plate.encode("utf-8"), "sha256").hex()
     return TOKEN_PREFIX + digest[:TOKEN_HEX_CHARS]
+
+
+class PlateTokens:
+    """A worker's plate → token, remembered: a vehicle passes many cameras, and a dict
+    probe costs a fraction of an HMAC. Past `max_plates` it starts afresh."""
+
+    max_plates = 200_000
+
+    def __init__(self, key: bytes):
+        self._key = key
+        self._known: dict[str, str] = {}
+
+    def __call__(self, plate: str) -> str:
+        token = self._known.get(plate)
+        if token is None:
+            if len(self._known) >= self.max_plates:
+                self._known.clear()
+            token = self._known[plate] = plate_token(plate, self._key)
+        return token
 
 
 def key_id(key: bytes) -> str:
@@ -94,15 +114,19 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"roadchief plate key id", hashlib.sha256).hexdigest()[:12]
 
 
-def pseudonymise_passing(passing, key: bytes):
+_PLATE, _ALTERNATES = Passing._fields.index("plate"), Passing._fields.index("plate_alternates")
+
+
+def pseudonymise_passing(passing: Passing, tokens: PlateTokens) -> Passing:
     """A Passing with its plate and alternate reads replaced by tokens.
 
     Applied only on the way to the passings table: matching, dispatch and
     metrics still see the plate.
     """
-    return passing._replace(
-        plate=None if passing.plate is None else plate_token(passing.plate, key),
-        plate_alternates=[plate_token(alternate, key) for alternate in passing.plate_alternates])
+    fields = list(passing)
+    fields[_PLATE] = None if passing.plate is None else tokens(passing.plate)
+    fields[_ALTERNATES] = [tokens(alternate) for alternate in passing.plate_alternates]
+    return Passing._make(fields)
 
 
 _ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width

@@ -13,8 +13,9 @@ from typing import Optional
 
 import apache_beam as beam
 
-from models.records import DeadLetter, Passing
-from transforms.enrich.privacy import load_plate_key, pseudonymise_passing, redact_plates
+from models.records import DeadLetter
+from transforms.blocks import Block
+from transforms.enrich.privacy import PlateTokens, load_plate_key, pseudonymise_passing, redact_plates
 
 
 class _Keyed(beam.DoFn):
@@ -26,8 +27,14 @@ class _Keyed(beam.DoFn):
 
 
 class _Pseudonymise(_Keyed):
-    def process(self, passing: Passing):
-        yield passing if passing.watchlist_hit else pseudonymise_passing(passing, self._key)
+    def setup(self):
+        super().setup()
+        self._tokens = PlateTokens(self._key)
+
+    def process(self, passings):
+        tokens = self._tokens
+        yield Block(passing if passing.watchlist_hit else pseudonymise_passing(passing, tokens)
+                    for passing in passings)
 
 
 class _RedactRaw(_Keyed):
@@ -37,14 +44,14 @@ class _RedactRaw(_Keyed):
 
 
 class PseudonymiseNonHits(beam.PTransform):
-    """Passings marked by MatchWatchlist → passings whose non-hit plates are tokens."""
+    """Blocks of passings marked by MatchWatchlist → the same blocks, non-hit plates as tokens."""
 
     def __init__(self, key_file: Optional[str] = None):
         super().__init__()
         self._fn = _Pseudonymise(key_file)
 
     def expand(self, passings):
-        return passings | beam.ParDo(self._fn)
+        return passings | beam.ParDo(self._fn).with_output_types(Block)
 
 
 class PseudonymiseDeadLetters(beam.PTransform):

@@ -1,7 +1,7 @@
 """Read the plate from the image when the camera's own read is missing or weak.
 
-Events whose camera read is confident pass straight through. The others are
-read by the plate model a buffer at a time (batches of up to 128 images, one
+Events whose camera read is confident pass straight through, in their block.
+The others leave their block and are read by the plate model a buffer at a time (batches of up to 128 images, one
 network call per batch): a plate crop is read directly, a full frame is first
 searched for plate-shaped regions, each rectified and read, and the most
 confident valid read wins.
@@ -40,7 +40,8 @@ from apache_beam.utils.shared import Shared
 
 from models.plate_rules import normalise_plate
 from models.plates.images import MAX_DECODED_BYTES
-from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
+from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
+from transforms.blocks import Block, GatherBlocks
 from transforms.buffered import BufferedDoFn
 from transforms.stage_metrics import FRAMES_RECOGNISED, RECOGNITION_MS, counted
 
@@ -49,6 +50,7 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_IMAGE_MEMORY_BYTES = 256 * 1024 * 1024
 _BUDGETS: dict[int, "ImageMemory"] = {}
 _BUDGETS_LOCK = threading.Lock()
+UNSURE = "unsure"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class RecognitionConfig:
     """What RecognisePlates may read and how much of it: the model, when a camera read is
     trusted, and the limits that keep a hostile or broken image from exhausting a worker."""
     model_path: Optional[str] = None  # None: the shipped committee of three
+    region: Optional[str] = None  # the cameras' province (world.json), the prior of an unsure province read
     min_camera_confidence: float = 0.8
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
@@ -127,6 +130,7 @@ class _ReadImages(BufferedDoFn):
 
     def __init__(self, config: RecognitionConfig):
         self._model_path = config.model_path
+        self._region = config.region
         self._max_bytes = config.max_image_bytes
         self._max_pixels = config.max_image_pixels
         self._max_decoded_bytes = config.max_image_decoded_bytes
@@ -148,7 +152,7 @@ class _ReadImages(BufferedDoFn):
         if self._reader is None:
             self._reader = self.shared_reader()
         started = time.perf_counter()
-        reads = self._reader.read_auto(images, kinds)
+        reads = self._reader.read_auto(images, kinds, self._region)
         RECOGNITION_MS.update(round((time.perf_counter() - started) * 1000))
         FRAMES_RECOGNISED.inc(len(images))
         return reads
@@ -232,17 +236,29 @@ class _ReadImages(BufferedDoFn):
                 event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))))
 
 
+def _by_need(events, min_camera_confidence: float):
+    """The block's confidently read events stay a block; each one the model must read goes on alone."""
+    confident = Block()
+    for event in events:
+        if needs_model(event, min_camera_confidence):
+            yield beam.pvalue.TaggedOutput(UNSURE, at_event_time(event, event.captured_at_us))
+        else:
+            confident.append(event)
+    if confident:
+        yield confident
+
+
 class RecognisePlates(beam.PTransform):
-    """CameraEvents → (CameraEvents with the best available read, DeadLetters)."""
+    """Blocks of CameraEvents → (blocks of CameraEvents with the best available read, DeadLetters)."""
 
     def __init__(self, config: RecognitionConfig = RecognitionConfig()):
         super().__init__()
         self._min_camera_confidence = config.min_camera_confidence
         self._fn = _ReadImages(config)
 
-    def expand(self, events):
-        threshold = self._min_camera_confidence
-        confident, unsure = events | "NeedsModel" >> beam.Partition(
-            lambda event, _: int(needs_model(event, threshold)), 2)
-        read = unsure | "Read" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
-        return (confident, read.events) | "Together" >> beam.Flatten(), read.dead_letters
+    def expand(self, blocks):
+        by_need = beam.FlatMap(_by_need, self._min_camera_confidence).with_output_types(Block)
+        split = blocks | "NeedsModel" >> by_need.with_outputs(UNSURE, main="confident")
+        read = split[UNSURE] | "Read" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
+        read_blocks = read.events | "ReadBlocks" >> GatherBlocks()
+        return (split.confident, read_blocks) | "Together" >> beam.Flatten(), read.dead_letters

@@ -5,9 +5,12 @@ kept; every later one becomes a dead letter naming the first, so the
 accounting still balances.
 
 A replay groups the whole input at once, so a duplicate is caught however far
-apart the copies are, and "first" means first by position in the input.
-(Per-event grouping in the global window is also several times cheaper on the
-local batch runner than a stateful DoFn or event-time windows.)
+apart the copies are, and "first" means first by position in the input. Its
+events arrive in blocks (`transforms.blocks`), and they are grouped a shard
+at a time: each block is cut by a hash of the event_id into SHARDS parts,
+the parts of a shard meet in one group, and the shard's copies of an
+event_id meet there. A few thousand elements cross the shuffle instead of one
+per event.
 
 A live stream cannot wait for the end of its input. Each event_id keeps, in
 state scoped to its event-time window of the horizon, the source of the first
@@ -25,8 +28,10 @@ with their earliest event time, not the end of the window, so the events stay
 on time for the event-time windows downstream. The FnApiRunner drops nothing
 as late in a batch, and a non-default timestamp combiner sends it down a
 general trigger path several times slower, so there the group keeps the
-default and each event is stamped back with its capture time after grouping.
+default. Either way each block that leaves is stamped with its earliest
+capture time.
 """
+import zlib
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -35,7 +40,10 @@ from apache_beam.transforms import window
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
+from transforms.blocks import Block, in_blocks
 from transforms.stage_metrics import counted
+
+SHARDS = 64
 
 
 def input_position(source: str) -> tuple[str, int]:
@@ -50,12 +58,40 @@ def _duplicate(repeat: CameraEvent, first_source: str) -> beam.pvalue.TaggedOutp
         f"duplicate event_id, first delivered at {first_source}", "")))
 
 
-def _first_delivery(keyed):
-    event_id, events = keyed
-    first, *repeats = sorted(events, key=lambda event: input_position(event.source))
-    yield at_event_time(first, first.captured_at_us)
-    for repeat in repeats:
-        yield _duplicate(repeat, first.source)
+def shard_of(event_id: str) -> int:
+    """The shard whose group sees every copy of `event_id`: the same in every worker process."""
+    return zlib.crc32(event_id.encode()) % SHARDS
+
+
+def _earliest_us(events: list[CameraEvent]) -> int:
+    return min(event.captured_at_us for event in events)
+
+
+def _by_shard(events):
+    shards: dict = {}
+    for event in events:
+        shards.setdefault(shard_of(event.event_id), []).append(event)
+    for shard, part in shards.items():
+        yield at_event_time((shard, Block(part)), _earliest_us(part))
+
+
+def _first_deliveries(keyed):
+    """A shard's events: the first delivery of each event_id in blocks, later copies as dead letters."""
+    _, parts = keyed
+    copies: dict = {}
+    for part in parts:
+        for event in part:
+            copies.setdefault(event.event_id, []).append(event)
+    unique = []
+    for events in copies.values():
+        if len(events) > 1:
+            first, *repeats = sorted(events, key=lambda event: input_position(event.source))
+            for repeat in repeats:
+                yield _duplicate(repeat, first.source)
+            events = [first]
+        unique.append(events[0])
+    for block in in_blocks(unique):
+        yield at_event_time(block, _earliest_us(block))
 
 
 class _KeepFirstArrival(beam.DoFn):
@@ -89,7 +125,8 @@ class DeduplicationConfig:
 
 
 class DropDuplicateDeliveries(beam.PTransform):
-    """CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`)."""
+    """Live: CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`).
+    A replay: blocks of CameraEvents → blocks of unique ones, and DeadLetters."""
 
     def __init__(self, config: DeduplicationConfig = DeduplicationConfig()):
         super().__init__()
@@ -101,16 +138,17 @@ class DropDuplicateDeliveries(beam.PTransform):
             else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):
-        keyed = events | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
-            tuple[str, CameraEvent])
         if self._streaming:
+            keyed = events | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
+                tuple[str, CameraEvent])
             return (keyed
                     | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6),
                                                    allowed_lateness=self._lateness_s)
                     | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
                         DEAD_LETTERS, main="events"))
-        if keyed.windowing != self._windowing.get_windowing(None):
-            keyed = keyed | "Horizon" >> self._windowing
-        return (keyed
+        sharded = events | "ByShard" >> beam.FlatMap(_by_shard).with_output_types(tuple[int, Block])
+        return (sharded
+                | "Horizon" >> self._windowing
                 | "Group" >> beam.GroupByKey()
-                | "KeepFirst" >> beam.FlatMap(_first_delivery).with_outputs(DEAD_LETTERS, main="events"))
+                | "KeepFirst" >> beam.FlatMap(_first_deliveries).with_output_types(Block).with_outputs(
+                    DEAD_LETTERS, main="events"))

@@ -12,6 +12,7 @@ import apache_beam as beam
 from geo.shared import world_at
 from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, CameraEvent, EventLine, at_event_time
+from transforms.blocks import Block
 from transforms.ingest.fields import (
     MAX_LINE_BYTES,
     InvalidRecord,
@@ -81,7 +82,7 @@ def _validate(obj: dict, line: EventLine, cameras: dict[str, str], latest_us: in
 
 class _ParseFn(beam.DoFn):
     def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float],
-                 allowed_lateness_s: Optional[float]):
+                 allowed_lateness_s: Optional[float] = None):
         self._world_folder = world_folder
         self._max_future_s = max_future_s
         self._clock = clock
@@ -96,18 +97,19 @@ class _ParseFn(beam.DoFn):
 
     def process(self, line: EventLine, timestamp=beam.DoFn.TimestampParam):
         self._lines += 1
-        latest_us = round((self._clock() + self._max_future_s) * 1_000_000)
         try:
-            event = parse_event(line, self._cameras, latest_us)
+            event = parse_event(line, self._cameras, self._latest_us())
             self._refuse_if_late(event, timestamp)
         except InvalidRecord as invalid:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(
-                dead_letter(line, "parse", str(invalid), invalid.record_id)))
+            yield _rejected(line, invalid)
             return
         yield at_event_time(event, event.captured_at_us)
 
     def finish_bundle(self):
         EVENTS_IN.inc(self._lines)
+
+    def _latest_us(self) -> int:
+        return round((self._clock() + self._max_future_s) * 1_000_000)
 
     def _refuse_if_late(self, event: CameraEvent, timestamp) -> None:
         """A live source stamps a line at its watermark when the line's own time is too late."""
@@ -119,6 +121,27 @@ class _ParseFn(beam.DoFn):
                                  f"watermark (allowed lateness {self._lateness_us / 60e6:g} min)")
             late.record_id = event.event_id[:128]
             raise late
+
+
+def _rejected(line: EventLine, invalid: InvalidRecord) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(
+        dead_letter(line, "parse", str(invalid), invalid.record_id)))
+
+
+class _ParseBlocks(_ParseFn):
+    """A block of lines → one block of events; each rejected line a dead letter."""
+
+    def process(self, lines):
+        self._lines += len(lines)
+        latest_us = self._latest_us()
+        events = Block()
+        for line in lines:
+            try:
+                events.append(parse_event(line, self._cameras, latest_us))
+            except InvalidRecord as invalid:
+                yield _rejected(line, invalid)
+        if events:
+            yield events
 
 
 class ParseEvents(beam.PTransform):
@@ -137,3 +160,15 @@ class ParseEvents(beam.PTransform):
 
     def expand(self, lines):
         return lines | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
+
+
+class ParseEventBlocks(ParseEvents):
+    """Blocks of EventLines (a replay of files) → blocks of CameraEvents and DeadLetters, by
+    the same rules as ParseEvents; a replay has no lateness."""
+
+    def __init__(self, world_folder: str, max_future_s: float = 300.0, clock: Callable[[], float] = time.time):
+        super().__init__(world_folder, max_future_s, clock)
+        self._fn = _ParseBlocks(world_folder, max_future_s, clock)
+
+    def expand(self, blocks):
+        return blocks | beam.ParDo(self._fn).with_output_types(Block).with_outputs(DEAD_LETTERS, main="events")

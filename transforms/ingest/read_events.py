@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 
 from models.records import EventLine
+from transforms.blocks import BLOCK_RECORDS, Block
 
 UNDECODABLE = "\ufffd"
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -46,14 +47,38 @@ def bounded_lines(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator
         yield b"".join(parts)
 
 
+def numbered_lines(readable: fileio.ReadableFile) -> Iterator[EventLine]:
+    """Each line of a matched file, with its `file:line` source."""
+    path = readable.metadata.path
+    base_dir = os.path.dirname(path)
+    with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
+        for number, raw in enumerate(bounded_lines(handle), start=1):
+            text = raw.removesuffix(b"\r").decode("utf-8", errors="replace")
+            yield EventLine(f"{path}:{number}", base_dir, text)
+
+
 class _ReadNumberedLines(beam.DoFn):
     def process(self, readable: fileio.ReadableFile):
-        path = readable.metadata.path
-        base_dir = os.path.dirname(path)
-        with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
-            for number, raw in enumerate(bounded_lines(handle), start=1):
-                text = raw.removesuffix(b"\r").decode("utf-8", errors="replace")
-                yield EventLine(f"{path}:{number}", base_dir, text)
+        yield from numbered_lines(readable)
+
+
+class _ReadLineBlocks(beam.DoFn):
+    def process(self, readable: fileio.ReadableFile):
+        block = Block()
+        for line in numbered_lines(readable):
+            block.append(line)
+            if len(block) == BLOCK_RECORDS:
+                yield block
+                block = Block()
+        if block:
+            yield block
+
+
+def _matched_files(pbegin, patterns: list[str]):
+    return (pbegin
+            | "Patterns" >> beam.Create(patterns)
+            | "Match" >> fileio.MatchAll()
+            | "Open" >> fileio.ReadMatches())
 
 
 class ReadEventLines(beam.PTransform):
@@ -64,8 +89,12 @@ class ReadEventLines(beam.PTransform):
         self._patterns = list(patterns)
 
     def expand(self, pbegin):
-        return (pbegin
-                | "Patterns" >> beam.Create(self._patterns)
-                | "Match" >> fileio.MatchAll()
-                | "Open" >> fileio.ReadMatches()
-                | "Lines" >> beam.ParDo(_ReadNumberedLines()))
+        return _matched_files(pbegin, self._patterns) | "Lines" >> beam.ParDo(_ReadNumberedLines())
+
+
+class ReadEventBlocks(ReadEventLines):
+    """File patterns → blocks of EventLines (`transforms.blocks`), in the files' order."""
+
+    def expand(self, pbegin):
+        blocks = beam.ParDo(_ReadLineBlocks()).with_output_types(Block)
+        return _matched_files(pbegin, self._patterns) | "Blocks" >> blocks

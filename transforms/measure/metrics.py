@@ -8,6 +8,9 @@ Every record would otherwise fan out into five keyed elements, each windowed
 on its own; instead each bundle first tallies its records per (window, key)
 and only those tallies are windowed and combined. The result is the same, with
 a few thousand elements through the shuffle instead of five per record.
+A replay combines them in the global window, keyed by their window's start
+(the local runner's fast path); a live run combines them in their windows,
+which fire as the watermark passes.
 """
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -70,13 +73,16 @@ class Tally(SlottedState):
         return self
 
 
-def metric_keys(record) -> list[tuple[str, str]]:
+def _place(record) -> tuple:
+    """The record's value in each of DIMENSIONS."""
     if isinstance(record, Dispatch):  # where it was opened: the same in every live version
-        values = (record.opened_segment_id, record.opened_town, record.opened_area_type,
-                  record.opened_defence_layer)
-    else:
-        values = (record.segment_id, record.town, record.area_type, record.defence_layer)
-    return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, values)]
+        return (record.opened_segment_id, record.opened_town, record.opened_area_type,
+                record.opened_defence_layer)
+    return record.segment_id, record.town, record.area_type, record.defence_layer
+
+
+def metric_keys(place: tuple) -> list[tuple[str, str]]:
+    return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, place)]
 
 
 def _event_time(record) -> int:
@@ -84,10 +90,12 @@ def _event_time(record) -> int:
 
 
 class _TallyBundle(beam.DoFn):
-    """Tally a bundle's records per (window start, key); emit the tallies at its end.
+    """Tally a bundle's blocks of records per (window start, key); emit the tallies at its end.
 
-    Each tally is stamped with the last instant of its fixed window, so the
-    WindowInto that follows puts it back in that window.
+    A block's records are first tallied per window and place (most share a
+    camera's), and each such tally is then added to its five keys.
+    Each tally is stamped with the last instant of its fixed window, so a
+    live run's WindowInto puts it back in that window.
     """
 
     def __init__(self, window_us: int):
@@ -96,18 +104,25 @@ class _TallyBundle(beam.DoFn):
     def start_bundle(self) -> None:
         self._tallies: dict = {}
 
-    def process(self, record):
-        moment = _event_time(record)
-        start = moment - moment % self._window_us
-        for key in metric_keys(record):
-            tally = self._tallies.get((start, key))
+    def process(self, records):
+        window_us, by_place = self._window_us, {}
+        for record in records:
+            moment = _event_time(record)
+            at = (moment - moment % window_us, _place(record))
+            tally = by_place.get(at)
             if tally is None:
-                tally = self._tallies[(start, key)] = Tally()
+                tally = by_place[at] = Tally()
             tally.add(record)
+        for (start, place), tally in by_place.items():
+            for key in metric_keys(place):
+                total = self._tallies.get((start, key))
+                if total is None:
+                    total = self._tallies[(start, key)] = Tally()
+                total.merge(tally)
 
     def finish_bundle(self):
         for (start, key), tally in self._tallies.items():
-            yield WindowedValue((key, tally), Timestamp(micros=start + self._window_us - 1),
+            yield WindowedValue(((start, key), tally), Timestamp(micros=start + self._window_us - 1),
                                 [GlobalWindow()])
         self._tallies = {}
 
@@ -130,10 +145,13 @@ class _MergeTallies(beam.CombineFn):
 
 
 class _ToRow(beam.DoFn):
-    def process(self, keyed, win=beam.DoFn.WindowParam):
-        (dimension, key), tally = keyed
+    def __init__(self, window_us: int):
+        self._window_us = window_us
+
+    def process(self, keyed):
+        (start, (dimension, key)), tally = keyed
         yield MetricRow(
-            window_start_us=win.start.micros, window_end_us=win.end.micros,
+            window_start_us=start, window_end_us=start + self._window_us,
             dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
             unique_plates=len(tally.plates), hits=tally.hits,
             **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
@@ -141,16 +159,19 @@ class _ToRow(beam.DoFn):
 
 
 class WindowedMetrics(beam.PTransform):
-    """(passings, hits, dispatches) → MetricRows in fixed event-time windows.
+    """(blocks of passings, hits, dispatches) → MetricRows in fixed event-time windows.
 
     A dispatch counts once, in the window and at the place where it was
     opened. A live dispatch arrives once per version; versions share that
     window and place, and the latest to arrive in time stands for them all.
+    A live run (`streaming`) emits each window's rows once the watermark
+    passes its end; a replay emits all rows when its input ends.
     """
 
-    def __init__(self, window_minutes: float = 15.0):
+    def __init__(self, window_minutes: float = 15.0, streaming: bool = False):
         super().__init__()
         self._window_us = round(window_minutes * 60 * 1_000_000)
+        self._streaming = streaming
 
     def expand(self, inputs):
         passings, hits, dispatches = inputs
@@ -161,13 +182,17 @@ class WindowedMetrics(beam.PTransform):
                   | "CreationWindow" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
                   | "LatestVersion" >> beam.CombinePerKey(latest_version)
                   | "Dispatch" >> beam.Values())
+        one_by_one = [records | f"AsBlock{i}" >> beam.Map(lambda record: [record])
+                      for i, records in enumerate((hits, latest))]
         global_inputs = [
-            records if isinstance(records.windowing.windowfn, window.GlobalWindows)
-            else records | f"Global{i}" >> beam.WindowInto(window.GlobalWindows())
-            for i, records in enumerate((passings, hits, latest))]
-        return (global_inputs
-                | "Together" >> beam.Flatten()
-                | "TallyBundle" >> beam.ParDo(_TallyBundle(self._window_us))
-                | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
+            blocks if isinstance(blocks.windowing.windowfn, window.GlobalWindows)
+            else blocks | f"Global{i}" >> beam.WindowInto(window.GlobalWindows())
+            for i, blocks in enumerate((passings, *one_by_one))]
+        tallies = (global_inputs
+                   | "Together" >> beam.Flatten()
+                   | "TallyBundle" >> beam.ParDo(_TallyBundle(self._window_us)))
+        if self._streaming:
+            tallies = tallies | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
+        return (tallies
                 | "Merge" >> beam.CombinePerKey(_MergeTallies())
-                | "Rows" >> beam.ParDo(_ToRow()))
+                | "Rows" >> beam.ParDo(_ToRow(self._window_us)))

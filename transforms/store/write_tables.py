@@ -28,6 +28,7 @@ from models.records import (
 TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch, "metrics": MetricRow,
           "incidents": Incident, "outcomes": OutcomeReport, "responses": Response,
           "safety_metrics": SafetyMetric, "dead_letters": DeadLetter}
+BLOCK_TABLES = frozenset({"passings"})  # these arrive as blocks of records (transforms.blocks)
 TIME_SUFFIX = "_us"
 _SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
@@ -78,21 +79,25 @@ def as_table(records: list, schema: pa.Schema) -> pa.Table:
 
 
 class _ToArrow(beam.DoFn):
-    """Collect a bundle's records into Arrow tables of up to 20,000 rows.
+    """Collect a bundle's records (or blocks of them) into Arrow tables of up to 20,000 rows.
 
     Its input is in the global window, where the sink puts everything anyway,
     so the tables need neither the records' windows nor their timestamps.
     """
     rows = 20_000
 
-    def __init__(self, schema: pa.Schema):
+    def __init__(self, schema: pa.Schema, blocks: bool):
         self._schema = schema
+        self._blocks = blocks
 
     def start_bundle(self):
         self._records = []
 
-    def process(self, record):
-        self._records.append(record)
+    def process(self, element):
+        if self._blocks:
+            self._records.extend(element)
+        else:
+            self._records.append(element)
         if len(self._records) >= self.rows:
             yield as_table(self._records, self._schema)
             self._records = []
@@ -104,8 +109,9 @@ class _ToArrow(beam.DoFn):
 
 
 class WriteTables(beam.PTransform):
-    """{table name: PCollection of records} → Parquet files under `output/<table>/`, where
-    `output` is a folder or any location Beam's filesystems write (s3://bucket/prefix).
+    """{table name: PCollection of records, or of blocks for BLOCK_TABLES} → Parquet files
+    under `output/<table>/`, where `output` is a folder or any location Beam's filesystems
+    write (s3://bucket/prefix).
 
     `metadata` goes into every file's schema (e.g. which plate key made the tokens).
 
@@ -126,7 +132,7 @@ class WriteTables(beam.PTransform):
                 records = records | f"{name}:Global" >> beam.WindowInto(GlobalWindows())
             results[name] = (
                 records
-                | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema))
+                | f"{name}:Arrow" >> beam.ParDo(_ToArrow(schema, blocks=name in BLOCK_TABLES))
                 | f"{name}:Write" >> beam.io.WriteToParquetBatched(
                     FileSystems.join(self._output, name, "part"), schema, file_name_suffix=".parquet"))
         return results

@@ -74,3 +74,11 @@ def vary(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = cv2.resize(img, (out_w, max(8, round(img.shape[0] * out_w / img.shape[1]))), interpolation=cv2.INTER_AREA)
     img = np.clip(img + rng.normal(0, rng.uniform(0, 6), img.shape), 0, 255).astype(np.uint8)
     return render.jpeg(img, int(rng.integers(30, 95))) if rng.random() < 0.5 else img
+
+
+def far_camera(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The crop as a distant camera delivers it: 94x24 px, a little blurred, JPEG-compressed.
+    What the reader is measured on at low resolution (`bench/bench_region.py`)."""
+    small = cv2.resize(crop, (94, 24), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), rng.uniform(0.3, 0.7))
+    return render.jpeg(small, int(rng.integers(40, 80)))

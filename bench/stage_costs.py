@@ -1,0 +1,92 @@
+"""What each stage's own work costs per camera event, outside Beam: µs an event by stage.
+
+Calls each stage's DoFn (or the function it maps) directly on 2,000-event blocks of a
+simulated events file, in the order the pipeline runs them, and times each. Beam's
+per-element cost, the runner's start-up and the hit and safety branches are not in it:
+set against `bench/bench_pipeline.py`'s wall time, the difference is what Beam adds.
+
+    python bench/stage_costs.py [--events 200000]
+"""
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_pipeline import simulated  # noqa: E402
+from models.records import EventLine, Passing  # noqa: E402
+from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
+from transforms.blocks import Block, BlockCoder, in_blocks  # noqa: E402
+from transforms.enrich.assign_segment import _PlaceBlock  # noqa: E402
+from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock  # noqa: E402
+from transforms.enrich.privacy import KEY_ENV  # noqa: E402
+from transforms.enrich.pseudonymise import _Pseudonymise  # noqa: E402
+from transforms.ingest.deduplicate import _by_shard, _first_deliveries  # noqa: E402
+from transforms.ingest.parse_events import _ParseBlocks  # noqa: E402
+from transforms.measure.metrics import _TallyBundle  # noqa: E402
+from transforms.store.write_tables import arrow_schema, as_table  # noqa: E402
+
+
+def blocks_out(outputs) -> list[Block]:
+    """The blocks among a stage's outputs (dead letters and hits are tagged, or timestamped values)."""
+    found = [getattr(output, "value", output) for output in outputs]
+    return [block for block in found if isinstance(block, Block)]
+
+
+def main():
+    os.environ.setdefault(KEY_ENV, secrets.token_hex(32))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    args = parser.parse_args()
+    path = simulated(Path(tempfile.gettempdir()) / "roadchief-bench", args.events)
+    with path.open(encoding="utf-8") as handle:
+        lines = [EventLine(f"{path}:{n}", str(path.parent), text.rstrip("\n")) for n, text in enumerate(handle, 1)]
+    seconds: dict[str, float] = {}
+
+    def timed(stage, work):
+        started = time.perf_counter()
+        result = work()
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
+        return result
+
+    parse = _ParseBlocks(str(SAMPLE_WORLD), 1e9, time.time)
+    parse.setup()
+    parse.start_bundle()
+    events = timed("parse and validate",
+                   lambda: [b for block in in_blocks(lines) for b in blocks_out(parse.process(block))])
+    coder = BlockCoder()
+    parts = timed("duplicate check", lambda: [(part.value[0], coder.decode(coder.encode(part.value[1])))
+                                              for block in events for part in _by_shard(block)])
+    shards: dict[int, list[Block]] = {}
+    for shard, part in parts:
+        shards.setdefault(shard, []).append(part)
+    unique = timed("duplicate check",
+                   lambda: [b for keyed in shards.items() for b in blocks_out(_first_deliveries(keyed))])
+    place = _PlaceBlock(str(SAMPLE_WORLD), 50.0)
+    place.setup()
+    passings = timed("assign road segment", lambda: [b for block in unique for b in blocks_out(place.process(block))])
+    match = _MatchBlock(WatchlistConfig(str(SAMPLE_WORLD / "watchlist.csv"), "Asia/Shanghai"))
+    match.setup()
+    checked = timed("watchlist", lambda: [b for block in passings for b in blocks_out(match.process(block))])
+    tokens = _Pseudonymise(None)
+    tokens.setup()
+    stored = timed("pseudonymise", lambda: [b for block in checked for b in blocks_out(tokens.process(block))])
+    tally = _TallyBundle(15 * 60 * 1_000_000)
+    tally.start_bundle()
+    timed("metrics tallies", lambda: [tally.process(block) for block in checked])
+    schema = arrow_schema(Passing)
+    timed("Arrow table for Parquet", lambda: [as_table(block, schema) for block in stored])
+
+    print(f"{len(lines):,} lines, {sum(map(len, stored)):,} passings")
+    print(f"{'stage':<28} {'µs an event':>12}")
+    for stage, spent in seconds.items():
+        print(f"{stage:<28} {spent / len(lines) * 1e6:>12.1f}")
+    print(f"{'all stages':<28} {sum(seconds.values()) / len(lines) * 1e6:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()

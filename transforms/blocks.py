@@ -1,0 +1,103 @@
+"""Blocks: many records of one type moved through a stage as one element.
+
+Beam's Python runtime pays a few microseconds per element for every DoFn
+call, output and fused boundary, whatever the DoFn does; a dozen stages cost
+more than the work they do on a camera event. So the camera events travel
+as blocks, a Python list of records of one type (CameraEvent, then Passing),
+from parsing to the tables, and each stage does its work a block at a time.
+Only what state needs per key travels as single records: the hits, about one
+event in a hundred, for dispatch; a live run's deliveries, for its
+duplicate check.
+
+A block carries no per-record time: each record has its own capture time,
+and a stage that hands records on one by one stamps each with it
+(`records.at_event_time`).
+
+A block crosses a process or a shuffle as one pickle (BlockCoder), and the
+runner's sampled size of it is estimated from its length: measuring it would
+encode the whole block, at every stage, for every block the runner samples.
+"""
+import pickle
+from collections.abc import Iterable, Sequence
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from models.records import at_event_time
+
+BLOCK_RECORDS = 2000
+RECORD_BYTES = 300  # about what a camera event or a passing takes pickled
+
+
+class Block(list):
+    """Records of one type, moved through the stages as one element."""
+
+
+class BlockCoder(beam.coders.Coder):
+    def encode(self, block: Block) -> bytes:
+        return pickle.dumps(list(block), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, encoded: bytes) -> Block:
+        return Block(pickle.loads(encoded))
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def estimate_size(self, block: Block) -> int:
+        return RECORD_BYTES * len(block)
+
+    def to_type_hint(self):
+        return Block
+
+
+beam.coders.registry.register_coder(Block, BlockCoder)
+
+
+def in_blocks(records: Sequence, size: int = BLOCK_RECORDS) -> Iterable[Block]:
+    """`records` cut into blocks of at most `size`."""
+    for start in range(0, len(records), size):
+        yield Block(records[start:start + size])
+
+
+class _Gather(beam.DoFn):
+    """A bundle's records as blocks of up to BLOCK_RECORDS, emitted as they fill and at its end."""
+
+    def start_bundle(self):
+        self._records = Block()
+
+    def process(self, record):
+        self._records.append(record)
+        if len(self._records) >= BLOCK_RECORDS:
+            block, self._records = self._records, Block()
+            yield block
+
+    def finish_bundle(self):
+        if self._records:
+            yield GlobalWindows.windowed_value(self._records)
+        self._records = Block()
+
+
+class GatherBlocks(beam.PTransform):
+    """Records → blocks of them, in the global window.
+
+    Where records arrive one by one (a live stream, after its per-event
+    duplicate check), the stages after this one still see blocks.
+    """
+
+    def expand(self, records):
+        if not isinstance(records.windowing.windowfn, GlobalWindows):
+            records = records | "Global" >> beam.WindowInto(GlobalWindows())
+        return records | "Gather" >> beam.ParDo(_Gather()).with_output_types(Block)
+
+
+class Unblock(beam.PTransform):
+    """Blocks → their records, each stamped at its own capture time (`time_field`)."""
+
+    def __init__(self, time_field: str = "captured_at_us"):
+        super().__init__()
+        self._time_field = time_field
+
+    def expand(self, blocks):
+        field = self._time_field
+        return blocks | "Records" >> beam.FlatMap(
+            lambda block: [at_event_time(record, getattr(record, field)) for record in block])

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--real", help="shared data folder: mix the training half of its real EasyPR crops into each batch")
     ap.add_argument("--real-per-batch", type=int, default=16)
+    ap.add_argument("--far-camera-share", type=float, default=0.0,
+                    help="share of real crops further shrunk to 94x24 as a far camera delivers them")
     args = ap.parse_args(argv)
 
     t0 = time.time()
@@ -131,7 +133,10 @@ def main(argv: list[str] | None = None) -> None:
                     yield x[idx].astype(np.float32), y[idx]
                     continue
                 pick = rng.integers(0, len(real_crops), args.real_per_batch)
-                varied = preprocess([real.vary(real_crops[j], rng) for j in pick])
+                varied = [real.vary(real_crops[j], rng) for j in pick]
+                # no draw at share 0: the shipped weights' runs stay reproducible
+                far = args.far_camera_share
+                varied = preprocess([real.far_camera(v, rng) if far and rng.random() < far else v for v in varied])
                 yield np.concatenate([x[idx].astype(np.float32), varied]), np.concatenate([y[idx], real_labels[pick]])
 
     # saving every epoch leaves a usable model behind if training is cut short;

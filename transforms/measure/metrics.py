@@ -51,16 +51,19 @@ class Tally(SlottedState):
 
     def add(self, record) -> None:
         if isinstance(record, Passing):
-            self.passings += 1
-            if record.plate:
-                self.plates.add(record.plate)
-            else:
-                self.unread += 1
+            self.add_passing(record.plate)
         elif isinstance(record, Hit):
             self.hits += 1
             self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
         else:
             self.dispatches += 1
+
+    def add_passing(self, plate) -> None:
+        self.passings += 1
+        if plate:
+            self.plates.add(plate)
+        else:
+            self.unread += 1
 
     def merge(self, other: "Tally") -> "Tally":
         self.passings += other.passings
@@ -105,20 +108,39 @@ class _TallyBundle(beam.DoFn):
         self._tallies: dict = {}
 
     def process(self, records):
-        window_us, by_place = self._window_us, {}
-        for record in records:
-            moment = _event_time(record)
-            at = (moment - moment % window_us, _place(record))
-            tally = by_place.get(at)
-            if tally is None:
-                tally = by_place[at] = Tally()
-            tally.add(record)
+        passings = bool(records) and isinstance(records[0], Passing)  # a block holds records of one type
+        by_place = (self._passings_by_place if passings else self._by_place)(records)
         for (start, place), tally in by_place.items():
             for key in metric_keys(place):
                 total = self._tallies.get((start, key))
                 if total is None:
                     total = self._tallies[(start, key)] = Tally()
                 total.merge(tally)
+
+    def _by_place(self, records) -> dict:
+        by_place: dict[tuple, Tally] = {}
+        for record in records:
+            moment = _event_time(record)
+            at = (moment - moment % self._window_us, _place(record))
+            tally = by_place.get(at)
+            if tally is None:
+                tally = by_place[at] = Tally()
+            tally.add(record)
+        return by_place
+
+    def _passings_by_place(self, passings) -> dict:
+        """As `_by_place`, without asking each record its type: nine events in ten take this way."""
+        window_us = self._window_us
+        by_place: dict[tuple, Tally] = {}
+        for passing in passings:
+            moment = passing.captured_at_us
+            at = (moment - moment % window_us,
+                  (passing.segment_id, passing.town, passing.area_type, passing.defence_layer))
+            tally = by_place.get(at)
+            if tally is None:
+                tally = by_place[at] = Tally()
+            tally.add_passing(passing.plate)
+        return by_place
 
     def finish_bundle(self):
         for (start, key), tally in self._tallies.items():

@@ -17,8 +17,9 @@ A block crosses a process or a shuffle as one pickle (BlockCoder), and the
 runner's sampled size of it is estimated from its length: measuring it would
 encode the whole block, at every stage, for every block the runner samples.
 """
+import itertools
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
@@ -53,10 +54,11 @@ class BlockCoder(beam.coders.Coder):
 beam.coders.registry.register_coder(Block, BlockCoder)
 
 
-def in_blocks(records: Sequence, size: int = BLOCK_RECORDS) -> Iterable[Block]:
-    """`records` cut into blocks of at most `size`."""
-    for start in range(0, len(records), size):
-        yield Block(records[start:start + size])
+def in_blocks(records: Iterable, size: int = BLOCK_RECORDS) -> Iterator[Block]:
+    """`records`, in their order, cut into blocks of at most `size`, as they come."""
+    remaining = iter(records)
+    while block := Block(itertools.islice(remaining, size)):
+        yield block
 
 
 class _Gather(beam.DoFn):
@@ -91,13 +93,8 @@ class GatherBlocks(beam.PTransform):
 
 
 class Unblock(beam.PTransform):
-    """Blocks → their records, each stamped at its own capture time (`time_field`)."""
-
-    def __init__(self, time_field: str = "captured_at_us"):
-        super().__init__()
-        self._time_field = time_field
+    """Blocks → their records, each stamped at its own capture time."""
 
     def expand(self, blocks):
-        field = self._time_field
         return blocks | "Records" >> beam.FlatMap(
-            lambda block: [at_event_time(record, getattr(record, field)) for record in block])
+            lambda block: [at_event_time(record, record.captured_at_us) for record in block])

@@ -40,16 +40,17 @@ class _PlaceBlock(beam.DoFn):
         ids = cameras.index.astype(str)
         self._layer = dict(zip(ids, cameras.defence_layer.astype(str)))
         self._town = dict(zip(ids, cameras.town.astype(str)))
-        self._position = dict(zip(ids, zip(cameras.lon.astype(float), cameras.lat.astype(float))))
+        position = dict(zip(ids, zip(cameras.lon.astype(float), cameras.lat.astype(float))))
         placements = placements_at(self._world_folder, self._max_distance_m)
         # a fixed camera's passings all share its place: worked out once per camera, not per passing
         self._at_camera = {camera: _where(self._layer[camera], self._town[camera], placements.get(camera),
-                                          *self._position[camera]) for camera in ids}
-        self._locator = None
+                                          *position[camera]) for camera in ids}
+        self._locator = locator_at(self._world_folder, self._max_distance_m)  # the one placements_at used
 
     def process(self, events):
         positioned = [event for event in events if event.lon is not None]
-        by_position = iter(self._locate(positioned) if positioned else ())
+        by_position = iter(self._locator.locate([event.lon for event in positioned],
+                                                [event.lat for event in positioned]) if positioned else ())
         passings = Block()
         for event in events:
             camera = event.camera_id
@@ -57,11 +58,6 @@ class _PlaceBlock(beam.DoFn):
                 self._layer[camera], self._town[camera], next(by_position), event.lon, event.lat)
             passings.append(_passing(event, where))
         yield passings
-
-    def _locate(self, events: list[CameraEvent]):
-        if self._locator is None:
-            self._locator = locator_at(self._world_folder, self._max_distance_m)
-        return self._locator.locate([event.lon for event in events], [event.lat for event in events])
 
 
 class AssignRoadSegment(beam.PTransform):

@@ -146,8 +146,8 @@ class _MatchBlock(_Matcher, beam.DoFn):
 
 
 class MatchWatchlist(beam.PTransform):
-    """Blocks of Passings → Hits (main) and the same blocks, each passing marked
-    `watchlist_hit` (`passings`).
+    """Blocks of Passings → the same blocks, each passing marked `watchlist_hit` (`passings`),
+    and Hits one by one (`hits`).
 
     The watchlist is asked a block at a time: one MGET per block for Redis. Each
     passing with a plate records the `list_version` that checked it; while

@@ -84,12 +84,12 @@ def _first_deliveries(keyed):
             copies.setdefault(event.event_id, []).append(event)
     unique = []
     for events in copies.values():
+        first = events[0]
         if len(events) > 1:
             first, *repeats = sorted(events, key=lambda event: input_position(event.source))
             for repeat in repeats:
                 yield _duplicate(repeat, first.source)
-            events = [first]
-        unique.append(events[0])
+        unique.append(first)
     for block in in_blocks(unique):
         yield at_event_time(block, _earliest_us(block))
 

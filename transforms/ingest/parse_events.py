@@ -162,12 +162,12 @@ class ParseEvents(beam.PTransform):
         return lines | beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
 
 
-class ParseEventBlocks(ParseEvents):
+class ParseEventBlocks(beam.PTransform):
     """Blocks of EventLines (a replay of files) → blocks of CameraEvents and DeadLetters, by
     the same rules as ParseEvents; a replay has no lateness."""
 
     def __init__(self, world_folder: str, max_future_s: float = 300.0, clock: Callable[[], float] = time.time):
-        super().__init__(world_folder, max_future_s, clock)
+        super().__init__()
         self._fn = _ParseBlocks(world_folder, max_future_s, clock)
 
     def expand(self, blocks):

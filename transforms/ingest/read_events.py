@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 
 from models.records import EventLine
-from transforms.blocks import BLOCK_RECORDS, Block
+from transforms.blocks import Block, in_blocks
 
 UNDECODABLE = "\ufffd"
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -64,14 +64,7 @@ class _ReadNumberedLines(beam.DoFn):
 
 class _ReadLineBlocks(beam.DoFn):
     def process(self, readable: fileio.ReadableFile):
-        block = Block()
-        for line in numbered_lines(readable):
-            block.append(line)
-            if len(block) == BLOCK_RECORDS:
-                yield block
-                block = Block()
-        if block:
-            yield block
+        yield from in_blocks(numbered_lines(readable))
 
 
 def _matched_files(pbegin, patterns: list[str]):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import simulated  # noqa: E402
 from models.records import EventLine, Passing  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
-from transforms.blocks import Block, BlockCoder, in_blocks  # noqa: E402
+from transforms.blocks import Block, in_blocks  # noqa: E402
 from transforms.enrich.assign_segment import _PlaceBlock  # noqa: E402
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
@@ -58,10 +58,8 @@ def main():
     parse.start_bundle()
     events = timed("parse and validate",
                    lambda: [b for block in in_blocks(lines) for b in blocks_out(parse.process(block))])
-    coder = BlockCoder()
-    parts = timed("duplicate check", lambda: [(part.value[0], coder.decode(coder.encode(part.value[1])))
-                                              for block in events for part in _by_shard(block)])
-    shards: dict[int, list[Block]] = {}
+    parts = timed("duplicate check", lambda: [part.value for block in events for part in _by_shard(block)])
+    shards: dict[int, list[bytes]] = {}
     for shard, part in parts:
         shards.setdefault(shard, []).append(part)
     unique = timed("duplicate check",

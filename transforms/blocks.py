@@ -16,9 +16,17 @@ and a stage that hands records on one by one stamps each with it
 A block crosses a process or a shuffle as one pickle (BlockCoder), and the
 runner's sampled size of it is estimated from its length: measuring it would
 encode the whole block, at every stage, for every block the runner samples.
+
+Where every event of a replay waits in a shuffle, blocks travel packed
+(`pack`, `unpack`): a runner that keeps its shuffle in memory, as the
+FnApiRunner does, holds each value decoded as Python objects and then again
+encoded, about 1 kB an event for a block; a packed block is bytes, a
+compressed pickle of about 35 bytes an event, and packing costs less than the
+pickling it replaces.
 """
 import itertools
 import pickle
+import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
@@ -52,6 +60,15 @@ class BlockCoder(beam.coders.Coder):
 
 
 beam.coders.registry.register_coder(Block, BlockCoder)
+
+
+def pack(block: Block) -> bytes:
+    """`block` as compact bytes for a shuffle (see the module docstring)."""
+    return zlib.compress(pickle.dumps(list(block), protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack(packed: bytes) -> Block:
+    return Block(pickle.loads(zlib.decompress(packed)))
 
 
 def in_blocks(records: Iterable, size: int = BLOCK_RECORDS) -> Iterator[Block]:

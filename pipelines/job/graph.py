@@ -17,8 +17,8 @@ and WriteTables puts the tables under the output folder as Parquet (a live
 run writes each event-time window's rows as it closes: WriteTableWindows);
 PublishDispatches also appends each dispatch to a Redis Stream when asked.
 
-From parsing (a replay) or from the duplicate check (live, which keeps
-state per event) to the passings table, camera events travel in blocks
+From parsing (a replay) or from the duplicate check (live, which takes
+events one by one into its state per shard) to the passings table, camera events travel in blocks
 (`transforms.blocks`); hits and everything after them travel one by one.
 """
 import apache_beam as beam

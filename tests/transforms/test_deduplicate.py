@@ -11,6 +11,7 @@ from models.records import CameraEvent, at_event_time
 from pipelines.job.run import pipeline_options
 from tests.builders import camera_event
 from transforms.blocks import Block
+from transforms.ingest import deduplicate
 from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries
 
 EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
@@ -79,3 +80,23 @@ def test_live_state_lasts_the_horizon_window_and_a_new_window_starts_afresh(pris
                       delivery("a", 3, seconds=5), delivery("a", 4, seconds=5),
                       EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US],
                      kept=[1, 3], dead=[(2, 1), (4, 3)], prism=prism)
+
+
+def test_live_a_digest_shared_by_two_event_ids_is_not_a_duplicate(prism, monkeypatch):
+    # Every event_id gets the same digest: the kept (event_id, source) pairs of the
+    # shard still tell a copy of "a" from the first delivery of another event_id.
+    monkeypatch.setattr(deduplicate, "_digest", lambda event_id: b"\0" * 8)
+    other = next(event_id for event_id in (f"b{n}" for n in range(1000))
+                 if deduplicate.shard_of(event_id) == deduplicate.shard_of("a"))
+    deduplicate_live([delivery("a", 1), delivery(other, 2), delivery("a", 3),
+                      EIGHT_O_CLOCK_US + HORIZON_US + SECOND_US],
+                     kept=[1, 2], dead=[(3, 1)], prism=prism)
+
+
+def test_seen_ids_survive_their_coder():
+    seen = deduplicate.SeenIds()
+    for event_id in ("a", "b", "a"):
+        seen.add(deduplicate._digest(event_id))
+    again = deduplicate.SeenIdsCoder().decode(deduplicate.SeenIdsCoder().encode(seen))
+    assert deduplicate._digest("a") in again and deduplicate._digest("b") in again
+    assert deduplicate._digest("c") not in again

@@ -2,7 +2,6 @@
 import json
 from contextlib import contextmanager
 
-import apache_beam as beam
 import cv2
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from apache_beam.utils.timestamp import Timestamp
 from models.records import DeadLetter, EventLine
 from tests.builders import WATCHLIST_ROWS, ZONE, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
-from transforms.blocks import Block
+from transforms.blocks import Block, pack
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock
 from transforms.enrich.recognise_plates import RecognitionConfig, _ReadImages
 from transforms.enrich.watchlist_store import RedisWatchlist, entry_from_row, load_into_redis
@@ -25,7 +24,6 @@ from transforms.stage_metrics import NAMESPACE, counted, reason_class
 
 GOOD = {"event_id": "e1", "camera_id": "QH-BC-001", "captured_at": "2026-11-29T08:00:00+08:00",
         "plate": "琼C12345"}
-GLOBAL = beam.transforms.window.GlobalWindow()
 
 
 @contextmanager
@@ -119,7 +117,7 @@ def test_parsing_counts_every_line_in_once_a_bundle_and_each_refusal_by_class(wo
 def test_a_duplicate_delivery_is_counted():
     first = camera_event()._replace(source="f:1")
     with counting() as totals:
-        out = list(_first_deliveries((0, [Block([first._replace(source="f:9")]), Block([first])])))
+        out = list(_first_deliveries((0, [pack(Block([first._replace(source="f:9")])), pack(Block([first]))])))
     assert len(out) == 2 and totals == {"dead_letters_duplicate": 1}
 
 
@@ -176,10 +174,7 @@ def test_the_model_counts_the_frames_it_reads_and_how_long_each_call_took(tmp_pa
     events = [camera_event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(3)] + [camera_event(None, None, image="missing.png", base=str(tmp_path))]
     with counting() as totals:
-        fn.start_bundle()
-        for e in events:
-            list(fn.process(e, 0, GLOBAL))
-        list(fn.finish_bundle())
+        list(fn.process(Block(events)))
     calls, total_ms, longest_ms = totals.pop("recognition_ms")
     assert totals == {"frames_recognised": 3, "dead_letters_unusable_image": 1}
     assert calls == 1 and 0 <= longest_ms == total_ms

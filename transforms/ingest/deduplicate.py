@@ -10,17 +10,26 @@ events arrive in blocks (`transforms.blocks`), and they are grouped a shard
 at a time: each block is cut by a hash of the event_id into SHARDS parts,
 the parts of a shard meet in one group, and the shard's copies of an
 event_id meet there. A few thousand elements cross the shuffle instead of one
-per event.
+per event, each part packed (`transforms.blocks.pack`), so that a runner that
+holds the whole shuffle in memory holds about 35 bytes an event.
 
-A live stream cannot wait for the end of its input. Each event_id keeps, in
-state scoped to its event-time window of the horizon, the source of the first
-delivery to arrive: that delivery goes on at once and later ones are dead
-letters. The runner drops a window's state when the window expires, which
-keeps memory flat on an endless stream. A redelivery carries the same capture
-time as the original, so it falls in the same window; the window's state is
-kept for the live run's allowed lateness after it closes, and the source
-refuses lines later than that (ParseEvents), so no copy is dropped unseen. (State
-cleared by a user timer would also catch copies with different capture times, but on Prism a bundle split while timers
+A live stream cannot wait for the end of its input. The first delivery of an
+event_id to arrive goes on at once and later ones are dead letters; what has
+been seen is kept in state per shard (the same shards as a replay's) and
+event-time window of the horizon (`_KeepFirstArrival`). Keyed by event_id,
+every event would start with a state read that no cache can answer, one
+round trip to the runner each, which held a live run on Prism to a few
+hundred events a second; a shard's state is read once per worker and then
+answered from the SDK's state cache. It holds an 8-byte digest of each kept
+event_id, written back as one packed buffer per bundle, and the (event_id,
+source) pairs, appended as they come and read only when a digest matches, to
+confirm the event_id and name the first delivery. The runner drops a window's
+state when the window expires, which keeps memory flat on an endless stream. A
+redelivery carries the same capture time as the original, so it falls in the
+same window; the window's state is kept for the live run's allowed lateness
+after it closes, and the source refuses lines later than that (ParseEvents),
+so no copy is dropped unseen. (State cleared by a user timer would also catch
+copies with different capture times, but on Prism a bundle split while timers
 are pending can lose state and pass a copy twice: measured, not guessed.)
 
 On a watermark-driven runner (Prism, Flink) the replay's groups are stamped
@@ -31,16 +40,17 @@ general trigger path several times slower, so there the group keeps the
 default. Either way each block that leaves is stamped with its earliest
 capture time.
 """
+import hashlib
 import zlib
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.coders import StrUtf8Coder
+from apache_beam.coders import StrUtf8Coder, TupleCoder
 from apache_beam.transforms import window
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
-from transforms.blocks import Block, in_blocks
+from transforms.blocks import Block, in_blocks, pack, unpack
 from transforms.stage_metrics import counted
 
 SHARDS = 64
@@ -72,7 +82,7 @@ def _by_shard(events):
     for event in events:
         shards.setdefault(shard_of(event.event_id), []).append(event)
     for shard, part in shards.items():
-        yield at_event_time((shard, Block(part)), _earliest_us(part))
+        yield at_event_time((shard, pack(part)), _earliest_us(part))
 
 
 def _first_deliveries(keyed):
@@ -80,7 +90,7 @@ def _first_deliveries(keyed):
     _, parts = keyed
     copies: dict = {}
     for part in parts:
-        for event in part:
+        for event in unpack(part):
             copies.setdefault(event.event_id, []).append(event)
     unique = []
     for events in copies.values():
@@ -94,22 +104,59 @@ def _first_deliveries(keyed):
         yield at_event_time(block, _earliest_us(block))
 
 
+def _digest(event_id: str) -> bytes:
+    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+
+
+class SeenIds:
+    """Digests of the event_ids a shard has kept: a set to look up, packed bytes to store."""
+
+    def __init__(self, packed: bytes = b""):
+        self.packed = bytearray(packed)
+        self._digests = {bytes(self.packed[i:i + 8]) for i in range(0, len(self.packed), 8)}
+
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self._digests
+
+    def add(self, digest: bytes) -> None:
+        self._digests.add(digest)
+        self.packed += digest
+
+
+class SeenIdsCoder(beam.coders.Coder):
+    def encode(self, seen: SeenIds) -> bytes:
+        return bytes(seen.packed)
+
+    def decode(self, encoded: bytes) -> SeenIds:
+        return SeenIds(encoded)
+
+    def is_deterministic(self) -> bool:
+        return True
+
+
 class _KeepFirstArrival(beam.DoFn):
-    """Per event_id and horizon window: the first delivery to arrive passes, later ones are dead letters.
+    """Per shard and horizon window: the first delivery of each event_id to arrive passes,
+    later ones are dead letters (see the module docstring).
 
     State is scoped to the window, so the runner drops it when the window
     expires: no user timer is needed, which matters on Prism, where a bundle
     split with timers pending can lose state and pass a copy twice.
     """
-    FIRST_SOURCE = ReadModifyWriteStateSpec("first_source", StrUtf8Coder())
+    SEEN = ReadModifyWriteStateSpec("seen", SeenIdsCoder())
+    FIRSTS = BagStateSpec("firsts", TupleCoder((StrUtf8Coder(), StrUtf8Coder())))  # (event_id, source)
 
-    def process(self, keyed, first_source=beam.DoFn.StateParam(FIRST_SOURCE)):
+    def process(self, keyed, seen=beam.DoFn.StateParam(SEEN), firsts=beam.DoFn.StateParam(FIRSTS)):
         _, event = keyed
-        seen = first_source.read()
-        if seen is not None:
-            yield _duplicate(event, seen)
-            return
-        first_source.write(event.source)
+        kept = seen.read() or SeenIds()
+        digest = _digest(event.event_id)
+        if digest in kept:
+            first_source = next((source for event_id, source in firsts.read() if event_id == event.event_id), None)
+            if first_source is not None:
+                yield _duplicate(event, first_source)
+                return
+        kept.add(digest)
+        seen.write(kept)
+        firsts.add((event.event_id, event.source))
         yield event  # at once, at its capture time
 
 
@@ -139,14 +186,14 @@ class DropDuplicateDeliveries(beam.PTransform):
 
     def expand(self, events):
         if self._streaming:
-            keyed = events | "ByEventId" >> beam.Map(lambda event: (event.event_id, event)).with_output_types(
-                tuple[str, CameraEvent])
+            keyed = events | "ByShard" >> beam.Map(lambda event: (shard_of(event.event_id), event)).with_output_types(
+                tuple[int, CameraEvent])
             return (keyed
                     | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6),
                                                    allowed_lateness=self._lateness_s)
                     | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
                         DEAD_LETTERS, main="events"))
-        sharded = events | "ByShard" >> beam.FlatMap(_by_shard).with_output_types(tuple[int, Block])
+        sharded = events | "ByShard" >> beam.FlatMap(_by_shard).with_output_types(tuple[int, bytes])
         return (sharded
                 | "Horizon" >> self._windowing
                 | "Group" >> beam.GroupByKey()

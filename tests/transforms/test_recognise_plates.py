@@ -8,9 +8,9 @@ import apache_beam as beam
 import cv2
 import numpy as np
 import pytest
-from apache_beam.utils.windowed_value import WindowedValue
 
 from tests.builders import camera_event
+from transforms.blocks import Block
 from transforms.enrich.recognise_plates import ImageMemory, RecognitionConfig, _ReadImages, apply_read, needs_model
 
 Read = namedtuple("Read", "plate confidence alternates color")
@@ -31,19 +31,21 @@ def test_no_model_read_leaves_the_event_as_it_was():
     assert apply_read(camera_event(None, None), Read(None, 0.0, (), None)) == camera_event(None, None)
 
 
+def read_block(fn, events):
+    """The DoFn's outputs for one block: its events one by one, then its dead letters as tagged."""
+    out = list(fn.process(Block(events)))
+    return ([event for block in out if isinstance(block, Block) for event in block]
+            + [o for o in out if isinstance(o, beam.pvalue.TaggedOutput)])
+
+
 def run_fn(*events, image_root=None):
     fn = _ReadImages(RecognitionConfig(max_image_bytes=1000, max_image_pixels=10_000, image_root=image_root))
     fn.setup()
-    fn.start_bundle()
-    out = []
-    for e in events:
-        out.extend(fn.process(e, 0, beam.transforms.window.GlobalWindow()))
-    out.extend(fn.finish_bundle())
-    return [o.value if isinstance(o, WindowedValue) else o for o in out]
+    return read_block(fn, events)
 
 
 def value(out):
-    return out.value.value if isinstance(out, beam.pvalue.TaggedOutput) else out
+    return out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
 
 
 @pytest.mark.parametrize("image, reason", [
@@ -124,12 +126,9 @@ def test_a_buffer_of_images_is_read_in_batches_that_fit_the_memory(tmp_path):
     fn = _ReadImages(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000,
                                        max_image_decoded_bytes=one, max_image_memory_bytes=3 * one + 1))
     fn.setup()
-    fn.start_bundle()
     events = [camera_event(None, None, image="crop.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(10)]
-    out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
-    out += list(fn.finish_bundle())
-    reads = [o.value for o in out]
+    reads = read_block(fn, events)
     assert sorted(r.event_id for r in reads) == sorted(e.event_id for e in events)
     assert all(r.plate_source == "model" for r in reads)
     assert fn._memory.peak <= 3 * one + 1
@@ -154,13 +153,11 @@ def test_an_image_the_reader_fails_on_is_a_dead_letter_and_the_rest_are_read(tmp
 
     fn = FailsOnOneShape(RecognitionConfig(max_image_bytes=1 << 20, max_image_pixels=10_000_000))
     fn.setup()
-    fn.start_bundle()
     events = [camera_event(None, None, image=f"crop{n}.png", base=str(tmp_path))._replace(event_id=f"e{n}")
               for n in range(4)]
-    out = [o for e in events for o in fn.process(e, 0, beam.transforms.window.GlobalWindow())]
-    out += list(fn.finish_bundle())
+    out = read_block(fn, events)
     dead = [value(o) for o in out if isinstance(o, beam.pvalue.TaggedOutput)]
-    read = [o.value for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
+    read = [o for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
     assert [d.event_id for d in dead] == ["e2"] and "reader failed" in dead[0].reason
     assert sorted(r.event_id for r in read) == ["e0", "e1", "e3"]
 
@@ -216,7 +213,5 @@ def test_the_stage_reads_with_the_cameras_province(tmp_path):
     fn = _ReadImages(RecognitionConfig(region="琼", max_image_bytes=1 << 20, max_image_pixels=10_000_000))
     fn.setup()
     fn._reader = Reader()
-    fn.start_bundle()
-    event = camera_event(None, None, image="crop.png", base=str(tmp_path))
-    out = list(fn.process(event, 0, beam.transforms.window.GlobalWindow())) + list(fn.finish_bundle())
-    assert Reader.regions == ["琼"] and out[0].value.plate == "琼C12345"
+    out = read_block(fn, [camera_event(None, None, image="crop.png", base=str(tmp_path))])
+    assert Reader.regions == ["琼"] and out[0].plate == "琼C12345"

@@ -1,15 +1,17 @@
 """Read the plate from the image when the camera's own read is missing or weak.
 
-Events whose camera read is confident pass straight through, in their block.
-The others leave their block and are read by the plate model a buffer at a time (batches of up to 128 images, one
+Events whose camera read is confident pass straight through. The others are
+read by the plate model within their block, in batches of up to 128 images (one
 network call per batch): a plate crop is read directly, a full frame is first
 searched for plate-shaped regions, each rectified and read, and the most
-confident valid read wins.
+confident valid read wins. They stay in their block: taking them out and
+merging them back would need a Flatten, which the FnApiRunner holds whole, every
+event of a replay at once.
 
 Why not RunInference: its batching stamps every output batch at the end of
 its window, so event times would be lost before the event-time windows
 downstream (dispatch cooldown, metrics) and a watermark-driven runner such as
-Prism would drop the events as late. Buffering inside the DoFn keeps each
+Prism would drop the events as late. Reading within the block keeps each
 event's timestamp and window, with the same batched calls to the model.
 
 Outcomes, so that nothing is lost:
@@ -40,9 +42,8 @@ from apache_beam.utils.shared import Shared
 
 from models.plate_rules import normalise_plate
 from models.plates.images import MAX_DECODED_BYTES
-from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
-from transforms.blocks import Block, GatherBlocks
-from transforms.buffered import BufferedDoFn
+from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
+from transforms.blocks import Block
 from transforms.stage_metrics import FRAMES_RECOGNISED, RECOGNITION_MS, counted
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -50,7 +51,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_IMAGE_MEMORY_BYTES = 256 * 1024 * 1024
 _BUDGETS: dict[int, "ImageMemory"] = {}
 _BUDGETS_LOCK = threading.Lock()
-UNSURE = "unsure"
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,12 @@ def apply_read(event: CameraEvent, read) -> CameraEvent:
                           plate_alternates=list(dict.fromkeys(alternates)))
 
 
-class _ReadImages(BufferedDoFn):
-    buffer_size = 128
+class _ReadImages(beam.DoFn):
+    """A block of CameraEvents → the block with the model's reads, and DeadLetters."""
+    batch_size = 128
 
     def __init__(self, config: RecognitionConfig):
+        self._min_camera_confidence = config.min_camera_confidence
         self._model_path = config.model_path
         self._region = config.region
         self._max_bytes = config.max_image_bytes
@@ -180,12 +182,32 @@ class _ReadImages(BufferedDoFn):
         header = checked_header(data, max_pixels=self._max_pixels, max_decoded_bytes=self._max_decoded_bytes)
         return data, header.decoded_bytes
 
-    def process_buffer(self, buffer):
+    def process(self, events):
+        unsure = [index for index, event in enumerate(events) if needs_model(event, self._min_camera_confidence)]
+        if not unsure:
+            yield events
+            return
+        results = {}
+        for start in range(0, len(unsure), self.batch_size):
+            batch = unsure[start:start + self.batch_size]
+            results.update(self.read_events([(index, events[index]) for index in batch]))
+        block = Block()
+        for index, event in enumerate(events):
+            result = results.get(index, event)
+            if isinstance(result, DeadLetter):
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, result)
+            else:
+                block.append(result)
+        if block:
+            yield block
+
+    def read_events(self, indexed):
+        """(index, event) pairs → (index, the event with the model's read, or a DeadLetter)."""
         from models.plates.images import ImageError, decode_image
         batch, held = [], 0
-        for wv in buffer:
+        for index, event in indexed:
             try:
-                data, size = self._load(wv.value)
+                data, size = self._load(event)
                 if not self._memory.try_take(size):
                     yield from self._read_batch(batch)  # never wait while holding any of the budget
                     self._memory.give_back(held)
@@ -199,53 +221,41 @@ class _ReadImages(BufferedDoFn):
                     self._memory.give_back(size)
                     held -= size
                     raise
-                batch.append((wv, image))
+                batch.append((index, event, image))
             except ImageError as unusable:
-                yield from self._unusable(wv, unusable.reason)
+                yield index, self._unusable(event, unusable.reason)
             except Exception as failure:  # an image must never stop the run
-                yield from self._unusable(wv, f"cannot be read ({type(failure).__name__})")
+                yield index, self._unusable(event, f"cannot be read ({type(failure).__name__})")
         try:
             yield from self._read_batch(batch)
         finally:
             self._memory.give_back(held)
 
     def _read_batch(self, batch):
-        """Outputs for (element, image) pairs; a batch the reader fails on is read image by image."""
+        """(index, result) for (index, event, image) triples; a batch the reader fails on is read image by image."""
         if not batch:
             return
         try:
-            reads = self._read([image for _, image in batch], [wv.value.image_kind for wv, _ in batch])
+            reads = self._read([image for _, _, image in batch], [event.image_kind for _, event, _ in batch])
         except Exception:
             if len(batch) == 1:
-                logging.warning("the plate reader failed on %s", batch[0][0].value.source, exc_info=True)
-                yield from self._unusable(batch[0][0], "the plate reader failed on it")
+                index, event, _ = batch[0]
+                logging.warning("the plate reader failed on %s", event.source, exc_info=True)
+                yield index, self._unusable(event, "the plate reader failed on it")
                 return
             for one in batch:
                 yield from self._read_batch([one])
             return
-        for (wv, _), read in zip(batch, reads):
-            yield wv.with_value(apply_read(wv.value, read))
+        for (index, event, _), read in zip(batch, reads):
+            yield index, apply_read(event, read)
 
     @staticmethod
-    def _unusable(wv, reason: str):
-        event = wv.value
+    def _unusable(event: CameraEvent, reason: str) -> CameraEvent | DeadLetter:
+        """The camera's read, if there is one; else a dead letter saying why."""
         if event.plate is not None:
-            yield wv.with_value(event)
-        else:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, wv.with_value(counted(DeadLetter(
-                event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))))
-
-
-def _by_need(events, min_camera_confidence: float):
-    """The block's confidently read events stay a block; each one the model must read goes on alone."""
-    confident = Block()
-    for event in events:
-        if needs_model(event, min_camera_confidence):
-            yield beam.pvalue.TaggedOutput(UNSURE, at_event_time(event, event.captured_at_us))
-        else:
-            confident.append(event)
-    if confident:
-        yield confident
+            return event
+        return counted(DeadLetter(
+            event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))
 
 
 class RecognisePlates(beam.PTransform):
@@ -253,12 +263,9 @@ class RecognisePlates(beam.PTransform):
 
     def __init__(self, config: RecognitionConfig = RecognitionConfig()):
         super().__init__()
-        self._min_camera_confidence = config.min_camera_confidence
         self._fn = _ReadImages(config)
 
     def expand(self, blocks):
-        by_need = beam.FlatMap(_by_need, self._min_camera_confidence).with_output_types(Block)
-        split = blocks | "NeedsModel" >> by_need.with_outputs(UNSURE, main="confident")
-        read = split[UNSURE] | "Read" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="events")
-        read_blocks = read.events | "ReadBlocks" >> GatherBlocks()
-        return (split.confident, read_blocks) | "Together" >> beam.Flatten(), read.dead_letters
+        read = blocks | "Read" >> beam.ParDo(self._fn).with_output_types(Block).with_outputs(
+            DEAD_LETTERS, main="events")
+        return read.events, read.dead_letters

@@ -206,13 +206,13 @@ class WindowedMetrics(beam.PTransform):
                   | "Dispatch" >> beam.Values())
         one_by_one = [records | f"AsBlock{i}" >> beam.Map(lambda record: [record])
                       for i, records in enumerate((hits, latest))]
-        global_inputs = [
-            blocks if isinstance(blocks.windowing.windowfn, window.GlobalWindows)
-            else blocks | f"Global{i}" >> beam.WindowInto(window.GlobalWindows())
-            for i, blocks in enumerate((passings, *one_by_one))]
-        tallies = (global_inputs
-                   | "Together" >> beam.Flatten()
-                   | "TallyBundle" >> beam.ParDo(_TallyBundle(self._window_us)))
+        # Each input is tallied where it is made and only the tallies meet: the
+        # FnApiRunner holds every element of a Flatten's inputs until all of them end.
+        tallies = [
+            (blocks if isinstance(blocks.windowing.windowfn, window.GlobalWindows)
+             else blocks | f"Global{i}" >> beam.WindowInto(window.GlobalWindows()))
+            | f"TallyBundle{i}" >> beam.ParDo(_TallyBundle(self._window_us))
+            for i, blocks in enumerate((passings, *one_by_one))] | "Together" >> beam.Flatten()
         if self._streaming:
             tallies = tallies | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))
         return (tallies

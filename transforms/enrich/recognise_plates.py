@@ -255,7 +255,7 @@ class _ReadImages(beam.DoFn):
         if event.plate is not None:
             return event
         return counted(DeadLetter(
-            event.source, event.event_id, "recognise", f"image: {reason}", event.image[:1000]))
+            event.source, event.event_id, "recognise", f"image: {reason}", (event.image or "")[:1000]))
 
 
 class RecognisePlates(beam.PTransform):

@@ -32,8 +32,6 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
-from models.records import at_event_time
-
 BLOCK_RECORDS = 2000
 RECORD_BYTES = 300  # about what a camera event or a passing takes pickled
 
@@ -107,11 +105,3 @@ class GatherBlocks(beam.PTransform):
         if not isinstance(records.windowing.windowfn, GlobalWindows):
             records = records | "Global" >> beam.WindowInto(GlobalWindows())
         return records | "Gather" >> beam.ParDo(_Gather()).with_output_types(Block)
-
-
-class Unblock(beam.PTransform):
-    """Blocks → their records, each stamped at its own capture time."""
-
-    def expand(self, blocks):
-        return blocks | "Records" >> beam.FlatMap(
-            lambda block: [at_event_time(record, record.captured_at_us) for record in block])

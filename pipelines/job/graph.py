@@ -32,7 +32,7 @@ from pipelines.job.options import RoadchiefOptions, arrival_targets, custom_peri
 from transforms.act.dispatch import DispatchOfficers
 from transforms.act.publish_dispatches import PublishDispatches
 from transforms.act.responses import FollowDispatches
-from transforms.blocks import GatherBlocks, Unblock
+from transforms.blocks import GatherBlocks
 from transforms.enrich.assign_segment import AssignRoadSegment
 from transforms.enrich.match_watchlist import MatchWatchlist
 from transforms.enrich.place_reports import PlaceReports
@@ -126,9 +126,8 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
                               pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes))
     metadata = {"roadchief.plate_key_id": plate_key_id(options)}
     if options.view_as(StandardOptions).streaming:  # analysts query each window as it closes
-        windowed = {**tables, "passings": tables["passings"] | "PassingRecords" >> Unblock()}
-        windowed | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
-                                                options.allowed_lateness_minutes)
+        tables | "Write" >> WriteTableWindows(output, metadata, options.window_minutes,
+                                              options.allowed_lateness_minutes)
     else:
         tables | "Write" >> WriteTables(output, metadata)
     if options.publish_dispatches:

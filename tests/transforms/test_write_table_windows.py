@@ -17,10 +17,11 @@ from apache_beam.transforms.window import IntervalWindow, Sessions, TimestampedV
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from models.records import Passing
+from models.records import DeadLetter, Passing
 from pipelines.analysis.tables import connect
 from tests.builders import MINUTE, T0, dispatch, passing
 from tests.streams import STREAM, camera_line, push, streaming_pipeline
+from transforms.blocks import Block
 from transforms.ingest.read_redis_stream import ReadRedisStream, StreamConfig
 from transforms.measure.metrics import WindowedMetrics
 from transforms.redis_contract import END_FIELD, EVENT_FIELD
@@ -73,7 +74,8 @@ def test_a_closed_window_is_queryable_while_the_stream_runs(tmp_path, redis_url,
     p = streaming_pipeline(prism)
     live = StreamConfig(STREAM, out_of_orderness_s=2, idle_advance_s=30, stop_at_end=True)
     ({"passings": p | ReadRedisStream(redis_url, live)
-                    | beam.ParDo(_ToPassing()).with_output_types(Passing)}
+                    | beam.ParDo(_ToPassing()).with_output_types(Passing)
+                    | beam.Map(lambda passing: Block([passing])).with_output_types(Block)}
      | WriteTableWindows(str(out), METADATA, window_minutes=1))
     result = p.run()
     try:
@@ -121,9 +123,9 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path, prism):
     with streaming_pipeline(prism) as p:
         passings = p | stream.with_output_types(Passing)
         nothing = p | beam.Create([]).with_output_types(Passing)
-        blocks = passings | "Blocks" >> beam.Map(lambda passing: [passing])
+        blocks = passings | "Blocks" >> beam.Map(lambda passing: Block([passing])).with_output_types(Block)
         metrics = (blocks, nothing, nothing) | WindowedMetrics(window_minutes=5, streaming=True)
-        ({"passings": passings, "metrics": metrics}
+        ({"passings": blocks, "metrics": metrics}
          | WriteTableWindows(str(out), METADATA, window_minutes=1, allowed_lateness_minutes=5))
     tables = out / "passings"
     assert sorted(path.name for path in tables.iterdir()) == [
@@ -140,24 +142,26 @@ def test_late_records_add_files_and_metrics_keep_their_windows(tmp_path, prism):
 
 @pytest.mark.beam
 def test_on_fn_api_the_window_files_hold_the_batch_tables(tmp_path):
-    """Same rows and columns as WriteTables; dispatch sessions are regrouped into the fixed
-    windows; a record without event time goes to the `min` window's file."""
+    """Same rows and columns as WriteTables; a block of passings is cut at window bounds;
+    dispatch sessions are regrouped into the fixed windows; a record without event time
+    goes to the `min` window's file."""
     def stamped(label, records, time_field):
         return (p | label >> beam.Create(records) | f"{label}Stamp" >> beam.Map(
             lambda r: TimestampedValue(r, Timestamp(micros=getattr(r, time_field)))))
     with TestPipeline(runner="FnApiRunner") as p:
-        dated = [passing(i, m, "琼C12345") for i, m in (("a", 1), ("b", 14), ("c", 16))]
-        passings = (stamped("Passings", dated, "captured_at_us"),
-                    p | "Undated" >> beam.Create([passing("z", 0, None)])) | beam.Flatten()
+        dated = [passing(i, m, "琼C12345") for i, m in (("a", 1), ("b", 14), ("c", 16))] + [passing("z", 0, None)]
+        passings = p | "Passings" >> beam.Create([Block(dated)]).with_output_types(Block)
         dispatches = (stamped("Dispatches", [dispatch(1), dispatch(3)], "created_at_us")
                       | beam.WindowInto(Sessions(60)))
-        tables = {"passings": passings, "dispatches": dispatches}
-        blocks = {**tables, "passings": passings | "Blocks" >> beam.Map(lambda passing: [passing])}
-        blocks | "Batch" >> WriteTables(str(tmp_path / "batch"), METADATA)
+        dead_letters = p | "Undated" >> beam.Create([DeadLetter("f:9", None, "parse", "not valid JSON", "{")])
+        tables = {"passings": passings, "dispatches": dispatches, "dead_letters": dead_letters}
+        tables | "Batch" >> WriteTables(str(tmp_path / "batch"), METADATA)
         tables | "Windows" >> WriteTableWindows(str(tmp_path / "windows"), METADATA, window_minutes=15)
-    assert sorted(path.name for path in (tmp_path / "windows" / "passings").iterdir()) == [
-        "window-20261129T000000Z-20261129T001500Z-pane000.parquet",
-        "window-20261129T001500Z-20261129T003000Z-pane000.parquet",
+    first, second = (tmp_path / "windows" / "passings" / f"window-{bounds}-pane000.parquet" for bounds in (
+        "20261129T000000Z-20261129T001500Z", "20261129T001500Z-20261129T003000Z"))
+    assert sorted((tmp_path / "windows" / "passings").iterdir()) == [first, second]
+    assert (event_ids(first), event_ids(second)) == (["a", "b", "z"], ["c"])
+    assert [path.name for path in (tmp_path / "windows" / "dead_letters").iterdir()] == [
         "window-min-min-pane000.parquet"]
     assert len(list((tmp_path / "windows" / "dispatches").iterdir())) == 1
     batch, windows = connect(tmp_path / "batch"), connect(tmp_path / "windows")

@@ -9,6 +9,9 @@ up as they appear.
 
 Windows, panes and files:
 
+- The tables that arrive as blocks (`BLOCK_TABLES`: the passings) are cut
+  into one block per window, stamped at its earliest capture time, and cross
+  the grouping a block at a time rather than a record at a time.
 - Records go into `FixedWindows(window_minutes)` by event time, whatever
   windows they had (global, or the dispatches' sessions), so that a table is a
   few files per window rather than one per session. Records already in fixed
@@ -59,7 +62,9 @@ from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWa
 from apache_beam.transforms.window import FixedWindows
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.store.write_tables import TABLES, arrow_schema, as_table
+from models.records import at_event_time
+from transforms.blocks import Block
+from transforms.store.write_tables import BLOCK_TABLES, TABLES, arrow_schema, as_table
 
 ROWS_PER_GROUP = 20_000
 
@@ -76,16 +81,27 @@ def window_file_name(window, pane_index: int) -> str:
     return f"window-{_bound(window.start)}-{_bound(window.end)}-pane{pane_index:03d}.parquet"
 
 
+def _by_window(block: Block, window_us: int):
+    """A block of records → a block per fixed event-time window, each stamped at its earliest capture time."""
+    parts: dict[int, Block] = {}
+    for record in block:
+        at = record.captured_at_us
+        parts.setdefault(at - at % window_us, Block()).append(record)
+    for part in parts.values():
+        yield at_event_time(part, min(record.captured_at_us for record in part))
+
+
 class _WritePane(beam.DoFn):
     """Writes one pane of one window as a Parquet file, atomically."""
 
-    def __init__(self, folder: str, schema):
+    def __init__(self, folder: str, schema, blocks: bool = False):
         self._folder = folder
         self._schema = schema
+        self._blocks = blocks
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         _, records = keyed
-        records = iter(records)
+        records = iter(records) if not self._blocks else (record for block in records for record in block)
         first = next(records, None)
         if first is None:
             # An empty pane adds no rows. Beam Python asks for every closing pane
@@ -115,7 +131,8 @@ class _WritePane(beam.DoFn):
 
 
 class WriteTableWindows(beam.PTransform):
-    """{table name: PCollection of records} → Parquet files per window under `output/<table>/`.
+    """{table name: PCollection of records, or of blocks for BLOCK_TABLES} → Parquet files per
+    window under `output/<table>/`.
 
     `metadata` goes into every file's schema, as in `WriteTables`. Returns
     {table name: PCollection of the paths written}.
@@ -132,8 +149,12 @@ class WriteTableWindows(beam.PTransform):
     def expand(self, tables: dict):
         results = {}
         for name, records in tables.items():
-            record_type = TABLES[name]
-            schema = arrow_schema(record_type).with_metadata(self._metadata)
+            blocks = name in BLOCK_TABLES
+            element_type = Block if blocks else TABLES[name]
+            schema = arrow_schema(TABLES[name]).with_metadata(self._metadata)
+            if blocks:
+                records = records | f"{name}:ByWindow" >> beam.FlatMap(
+                    _by_window, round(self._window_s * 1_000_000)).with_output_types(Block)
             if not isinstance(records.windowing.windowfn, FixedWindows):
                 records = records | f"{name}:Window" >> beam.WindowInto(
                     FixedWindows(self._window_s), trigger=AfterWatermark(late=AfterCount(1)),
@@ -142,8 +163,8 @@ class WriteTableWindows(beam.PTransform):
                 records
                 | f"{name}:Key" >> beam.Map(lambda r, key=name: (key, r)).with_output_types(
                     # a type hint for Beam built at run time from the table's record type
-                    tuple[str, record_type])  # type: ignore[valid-type]
+                    tuple[str, element_type])  # type: ignore[valid-type]
                 | f"{name}:Group" >> beam.GroupByKey()
                 | f"{name}:Write" >> beam.ParDo(
-                    _WritePane(FileSystems.join(self._output, name), schema)))
+                    _WritePane(FileSystems.join(self._output, name), schema, blocks)))
         return results

@@ -17,6 +17,7 @@ started, or `--flink_master HOST:PORT` names one):
    `--parallelism` (PROCESS workers, one set per TaskManager).
 
     python bench/bench_live.py [--rate 1000] [--seconds 60] [--runner FlinkRunner [--parallelism 1,2]]
+                               [--runner-flag=--max_bundle_time_mills=100 ...]
 """
 import argparse
 import json
@@ -173,6 +174,8 @@ def main():
     parser.add_argument("--runner", choices=("PrismRunner", "FlinkRunner"), default="PrismRunner")
     parser.add_argument("--flink_master", help="a Flink session cluster (default: start a local one)")
     parser.add_argument("--parallelism", default="1", help="Flink: sustained runs at each, e.g. 1,2")
+    parser.add_argument("--runner-flag", action="append", default=[],
+                        help="one more flag for the runner, e.g. --runner-flag=--max_bundle_time_mills=100")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -201,7 +204,7 @@ def measure(args, workdir: Path) -> None:
         client = redis.Redis.from_url(server.url)
         print(f"{args.runner} streaming, {count:,} events, watermark {args.out_of_orderness_s:g} s behind")
 
-        RUNNER[:] = runner_flags(args, workdir, 1)
+        RUNNER[:] = runner_flags(args, workdir, 1) + args.runner_flag
         client.flushdb()
         run = live_run(server.url, workdir / "live", args.out_of_orderness_s)
         started_up(args)  # the job starts: the runner and the SDK worker
@@ -215,7 +218,7 @@ def measure(args, workdir: Path) -> None:
               f"p99 {np.percentile(lat, 99) / 1000:.2f} s, max {lat.max() / 1000:.2f} s")
 
         for parallelism in map(int, args.parallelism.split(",")):
-            RUNNER[:] = runner_flags(args, workdir, parallelism)
+            RUNNER[:] = runner_flags(args, workdir, parallelism) + args.runner_flag
             client.flushdb()
             replay(str(events), server.url, speed=0, end_marker=True)
             started = time.perf_counter()

@@ -110,6 +110,14 @@ def test_a_replay_job_is_not_checkpointed_so_that_it_ends_with_its_read():
         ["--streaming", "--events_kafka", "k:9092", "--kafka_max_records", "5"])
 
 
+def test_a_streaming_run_closes_its_bundles_within_a_tenth_of_a_second_unless_told():
+    live = flink_arguments(["--streaming"])
+    assert live[live.index("--max_bundle_time_mills") + 1] == "100"
+    assert "--max_bundle_time_mills" not in flink_arguments(["--events", "e.jsonl"])
+    told = flink_arguments(["--streaming", "--max_bundle_time_mills=500"])
+    assert [arg for arg in told if arg.startswith("--max_bundle_time_mills")] == ["--max_bundle_time_mills=500"]
+
+
 def test_a_kafka_run_without_its_pieces_is_refused_up_front(monkeypatch, tmp_path):
     import pipelines.job.options
     monkeypatch.setattr(pipelines.job.options, "EXPANSION_SERVICE_JAR", tmp_path / "no-expansion-service.jar")

@@ -100,3 +100,9 @@ def test_seen_ids_survive_their_coder():
     again = deduplicate.SeenIdsCoder().decode(deduplicate.SeenIdsCoder().encode(seen))
     assert deduplicate._digest("a") in again and deduplicate._digest("b") in again
     assert deduplicate._digest("c") not in again
+
+
+def test_a_digest_counts_only_where_a_kept_one_begins():
+    seen = deduplicate.SeenIds(b"\x01\x02\x03\x04\x05\x06\x07\x08")
+    assert b"\x05\x06\x07\x08" in seen and b"\x01\x02\x03\x04" in seen
+    assert b"\x03\x04\x05\x06" not in seen  # the end of one and the start of the next

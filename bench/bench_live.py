@@ -152,8 +152,9 @@ def latencies_ms(url: str, out: Path) -> np.ndarray:
     for entry, fields in client.xrange(EVENTS_STREAM):
         text = fields.get(EVENT_FIELD.encode(), b"")
         start = text.find(b'"event_id":"')
-        if start >= 0:
-            pushed.setdefault(text[start + 12: text.index(b'"', start + 12)].decode(), entry_ms(entry))
+        end = text.find(b'"', start + 12) if start >= 0 else -1
+        if end >= 0:  # the simulator also writes broken lines, cut anywhere
+            pushed.setdefault(text[start + 12: end].decode(), entry_ms(entry))
     published = {}
     for entry, fields in client.xrange(DISPATCHES_STREAM):
         published.setdefault(fields[b"dispatch_id"].decode(), entry_ms(entry))

@@ -154,7 +154,7 @@ def latencies_ms(url: str, out: Path) -> np.ndarray:
         start = text.find(b'"event_id":"')
         end = text.find(b'"', start + 12) if start >= 0 else -1
         if end >= 0:  # the simulator also writes broken lines, cut anywhere
-            pushed.setdefault(text[start + 12: end].decode(), entry_ms(entry))
+            pushed.setdefault(text[start + 12: end].decode(errors="replace"), entry_ms(entry))
     published = {}
     for entry, fields in client.xrange(DISPATCHES_STREAM):
         published.setdefault(fields[b"dispatch_id"].decode(), entry_ms(entry))

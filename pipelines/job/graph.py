@@ -18,8 +18,9 @@ run writes each event-time window's rows as it closes: WriteTableWindows);
 PublishDispatches also appends each dispatch to a Redis Stream when asked.
 
 From parsing (a replay) or from the duplicate check (live, which takes
-events one by one into its state per shard) to the passings table, camera events travel in blocks
-(`transforms.blocks`); hits and everything after them travel one by one.
+events one by one into its state per shard) to the passings table, camera
+events travel in blocks (`transforms.blocks`); hits and everything after
+them travel one by one.
 """
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions

@@ -101,15 +101,15 @@ class _TallyBundle(beam.DoFn):
     live run's WindowInto puts it back in that window.
     """
 
-    def __init__(self, window_us: int):
+    def __init__(self, window_us: int, passings: bool = False):
         self._window_us = window_us
+        self._by_place_of = self._passings_by_place if passings else self._by_place
 
     def start_bundle(self) -> None:
         self._tallies: dict = {}
 
     def process(self, records):
-        passings = bool(records) and isinstance(records[0], Passing)  # a block holds records of one type
-        by_place = (self._passings_by_place if passings else self._by_place)(records)
+        by_place = self._by_place_of(records)
         for (start, place), tally in by_place.items():
             for key in metric_keys(place):
                 total = self._tallies.get((start, key))
@@ -211,7 +211,7 @@ class WindowedMetrics(beam.PTransform):
         tallies = [
             (blocks if isinstance(blocks.windowing.windowfn, window.GlobalWindows)
              else blocks | f"Global{i}" >> beam.WindowInto(window.GlobalWindows()))
-            | f"TallyBundle{i}" >> beam.ParDo(_TallyBundle(self._window_us))
+            | f"TallyBundle{i}" >> beam.ParDo(_TallyBundle(self._window_us, passings=i == 0))
             for i, blocks in enumerate((passings, *one_by_one))] | "Together" >> beam.Flatten()
         if self._streaming:
             tallies = tallies | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))

@@ -121,12 +121,13 @@ def warm_up(events: Path, url: str, timeout_s: float = 180.0) -> float:
     of its own and none of the timed ones.
     """
     client = redis.Redis.from_url(url)
-    truth = (line.split(",") for line in events.with_suffix(".jsonl.truth.csv").read_text().splitlines()[1:])
-    listed = {fields[0] for fields in truth if fields[-2] == "1" and fields[-1] == "ok"}
+    truth = (row.split(",") for row in events.with_suffix(".jsonl.truth.csv").read_text().splitlines()[1:])
     started = time.perf_counter()
-    for line in events.read_text().splitlines():
+    for line, fields in zip(events.read_text().splitlines(), truth):  # the truth file has a row per line
+        if fields[-2:] != ["1", "ok"]:  # watchlisted, and a whole line
+            continue
         event = json.loads(line)
-        if event["event_id"] not in listed or "plate" not in event:
+        if "plate" not in event:
             continue
         captured = datetime.fromisoformat(event["captured_at"]) - timedelta(days=1)
         event.update(event_id=f"{WARM_UP}-{event['event_id']}", captured_at=captured.isoformat())

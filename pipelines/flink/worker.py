@@ -25,6 +25,7 @@ def pool(port: int) -> None:
     from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
 
     import models.records  # noqa: F401  (registers the records' schemas)
+    import pipelines.job.collector  # noqa: F401  (the pool's workers are its threads)
     address, server = BeamFnExternalWorkerPoolServicer.start(port=port)
     print(f"roadchief worker pool listening at {address}", flush=True)
     try:

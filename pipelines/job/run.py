@@ -17,11 +17,18 @@ import traceback
 from collections.abc import Callable
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    PipelineOptions,
+    PortableOptions,
+    SetupOptions,
+    StandardOptions,
+)
 
 from geo.world import world_zone
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
+from pipelines.job import collector
 from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
 from pipelines.job.flags import unknown_flag_problems
 from pipelines.job.graph import build
@@ -56,6 +63,8 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     holds the same key, so another bundle can read that key's state before the
     first commits it (Prism 2.77, `splitBundle`). The live dispatch then opened a
     second incident for a plate with one already open.
+
+    Every SDK worker imports `pipelines.job.collector` as it starts (a Beam plugin).
     """
     if runner_named(argv) == "FlinkRunner":
         argv = flink_arguments(argv)
@@ -66,6 +75,8 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
         options.view_as(PortableOptions).job_server_timeout = JOB_STREAMS_S
     if standard.runner == "PrismRunner":
         options.view_as(DebugOptions).add_experiment(PRISM_NO_SPLITS)
+    setup = options.view_as(SetupOptions)
+    setup.beam_plugins = [*(setup.beam_plugins or []), collector.__name__]
     _absolute_paths(options.view_as(RoadchiefOptions))
     return options
 

@@ -28,8 +28,8 @@ from apache_beam.options.pipeline_options import (
 from geo.world import world_zone
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
-from pipelines.job import collector
 from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
+from pipelines.job import collector
 from pipelines.job.flags import unknown_flag_problems
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec

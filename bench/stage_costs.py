@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pipelines.job.collector  # noqa: E402,F401  (the collector as every worker sets it)
 from bench.bench_pipeline import simulated  # noqa: E402
 from models.records import EventLine, Passing  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
@@ -25,7 +26,7 @@ from transforms.enrich.assign_segment import _PlaceBlock  # noqa: E402
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 from transforms.enrich.pseudonymise import _Pseudonymise  # noqa: E402
-from transforms.ingest.deduplicate import _by_shard, _first_deliveries  # noqa: E402
+from transforms.ingest.deduplicate import _first_deliveries, _PackByShard  # noqa: E402
 from transforms.ingest.parse_events import _ParseBlocks  # noqa: E402
 from transforms.measure.metrics import _TallyBundle  # noqa: E402
 from transforms.store.write_tables import arrow_schema, as_table  # noqa: E402
@@ -58,7 +59,10 @@ def main():
     parse.start_bundle()
     events = timed("parse and validate",
                    lambda: [b for block in in_blocks(lines) for b in blocks_out(parse.process(block))])
-    parts = timed("duplicate check", lambda: [part.value for block in events for part in _by_shard(block)])
+    by_shard = _PackByShard()
+    by_shard.start_bundle()
+    parts = timed("duplicate check", lambda: [part.value for block in events for part in [
+        *by_shard.process(block)]] + [part.value for part in by_shard.finish_bundle()])
     shards: dict[int, list[bytes]] = {}
     for shard, part in parts:
         shards.setdefault(shard, []).append(part)

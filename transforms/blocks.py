@@ -20,9 +20,10 @@ encode the whole block, at every stage, for every block the runner samples.
 Where every event of a replay waits in a shuffle, blocks travel packed
 (`pack`, `unpack`): a runner that keeps its shuffle in memory, as the
 FnApiRunner does, holds each value decoded as Python objects and then again
-encoded, about 1 kB an event for a block; a packed block is bytes, a
-compressed pickle of about 35 bytes an event, and packing costs less than the
-pickling it replaces.
+encoded, about 1 kB an event for a block; a packed block is bytes, its
+records' columns pickled and compressed, about 30 bytes an event. Columns
+pack in about half the time of the records themselves, which pickle would
+name and rebuild one by one.
 """
 import itertools
 import pickle
@@ -60,13 +61,15 @@ class BlockCoder(beam.coders.Coder):
 beam.coders.registry.register_coder(Block, BlockCoder)
 
 
-def pack(block: Block) -> bytes:
-    """`block` as compact bytes for a shuffle (see the module docstring)."""
-    return zlib.compress(pickle.dumps(list(block), protocol=pickle.HIGHEST_PROTOCOL), 1)
+def pack(records: list) -> bytes:
+    """NamedTuples of one type as compact bytes for a shuffle (see the module docstring)."""
+    kind = type(records[0]) if records else None
+    return zlib.compress(pickle.dumps((kind, tuple(zip(*records))), protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 def unpack(packed: bytes) -> Block:
-    return Block(pickle.loads(zlib.decompress(packed)))
+    kind, columns = pickle.loads(zlib.decompress(packed))
+    return Block(map(kind._make, zip(*columns))) if kind else Block()
 
 
 def in_blocks(records: Iterable, size: int = BLOCK_RECORDS) -> Iterator[Block]:

@@ -106,3 +106,19 @@ def test_a_digest_counts_only_where_a_kept_one_begins():
     seen = deduplicate.SeenIds(b"\x01\x02\x03\x04\x05\x06\x07\x08")
     assert b"\x05\x06\x07\x08" in seen and b"\x01\x02\x03\x04" in seen
     assert b"\x03\x04\x05\x06" not in seen  # the end of one and the start of the next
+
+
+def test_a_shards_events_from_many_blocks_cross_the_shuffle_as_one_part_until_it_is_full(monkeypatch):
+    monkeypatch.setattr(deduplicate, "PART_EVENTS", 3)
+    same_shard = [f"ev-{n}" for n in range(200) if deduplicate.shard_of(f"ev-{n}") == 5][:4]
+    first, second = Block([delivery(same_shard[0], 1, 2), delivery(same_shard[1], 2, 1)]), Block([
+        delivery(same_shard[2], 3), delivery(same_shard[3], 4, 3)])
+    by_shard = deduplicate._PackByShard()
+    by_shard.start_bundle()
+    assert list(by_shard.process(first)) == []  # two of three: held for the next block
+    full = list(by_shard.process(second))
+    rest = list(by_shard.finish_bundle())
+    assert [(part.value[0], part.timestamp.micros) for part in full] == [(5, EIGHT_O_CLOCK_US)]
+    assert [e.event_id for e in deduplicate.unpack(full[0].value[1])] == same_shard[:3]
+    assert [(part.value[0], part.timestamp.micros) for part in rest] == [(5, EIGHT_O_CLOCK_US + 180 * SECOND_US)]
+    assert deduplicate.unpack(rest[0].value[1]) == [second[1]]

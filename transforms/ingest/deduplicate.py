@@ -7,11 +7,12 @@ accounting still balances.
 A replay groups the whole input at once, so a duplicate is caught however far
 apart the copies are, and "first" means first by position in the input. Its
 events arrive in blocks (`transforms.blocks`), and they are grouped a shard
-at a time: each block is cut by a hash of the event_id into SHARDS parts,
-the parts of a shard meet in one group, and the shard's copies of an
-event_id meet there. A few thousand elements cross the shuffle instead of one
-per event, each part packed (`transforms.blocks.pack`), so that a runner that
-holds the whole shuffle in memory holds about 35 bytes an event.
+at a time: each event goes by a hash of its event_id to one of SHARDS parts,
+gathered across a bundle's blocks, the parts of a shard meet in one group,
+and the shard's copies of an event_id meet there. A few hundred elements
+cross the shuffle instead of one per event, each part packed
+(`transforms.blocks.pack`), so that a runner that holds the whole shuffle in
+memory holds about 30 bytes an event.
 
 A live stream cannot wait for the end of its input. The first delivery of an
 event_id to arrive goes on at once and later ones are dead letters; what has
@@ -49,12 +50,16 @@ import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, TupleCoder
 from apache_beam.transforms import window
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
 from transforms.blocks import Block, in_blocks, pack, unpack
 from transforms.stage_metrics import counted
 
 SHARDS = 64
+PART_EVENTS = 500
 
 
 def input_position(source: str) -> tuple[str, int]:
@@ -78,12 +83,28 @@ def _earliest_us(events: list[CameraEvent]) -> int:
     return min(event.captured_at_us for event in events)
 
 
-def _by_shard(events):
-    shards: dict = {}
-    for event in events:
-        shards.setdefault(shard_of(event.event_id), []).append(event)
-    for shard, part in shards.items():
-        yield at_event_time((shard, pack(part)), _earliest_us(part))
+class _PackByShard(beam.DoFn):
+    """Blocks of events → (shard, packed part): each shard's events gathered across a bundle's
+    blocks, a part packed once it holds PART_EVENTS of them and the rest at the bundle's end.
+    A block's share of one shard is a few dozen events, which pack at about twice the cost."""
+
+    def start_bundle(self) -> None:
+        self._parts: dict[int, list[CameraEvent]] = {}
+
+    def process(self, events):
+        parts = self._parts
+        for event in events:
+            shard = shard_of(event.event_id)
+            part = parts.setdefault(shard, [])
+            part.append(event)
+            if len(part) == PART_EVENTS:
+                del parts[shard]
+                yield at_event_time((shard, pack(part)), _earliest_us(part))
+
+    def finish_bundle(self):
+        for shard, part in self._parts.items():
+            yield WindowedValue((shard, pack(part)), Timestamp(micros=_earliest_us(part)), [GlobalWindow()])
+        self._parts = {}
 
 
 def _first_deliveries(keyed):
@@ -205,7 +226,7 @@ class DropDuplicateDeliveries(beam.PTransform):
                                                    allowed_lateness=self._lateness_s)
                     | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
                         DEAD_LETTERS, main="events"))
-        sharded = events | "ByShard" >> beam.FlatMap(_by_shard).with_output_types(tuple[int, bytes])
+        sharded = events | "ByShard" >> beam.ParDo(_PackByShard()).with_output_types(tuple[int, bytes])
         return (sharded
                 | "Horizon" >> self._windowing
                 | "Group" >> beam.GroupByKey()

@@ -110,19 +110,19 @@ class _PackByShard(beam.DoFn):
 def _first_deliveries(keyed):
     """A shard's events: the first delivery of each event_id in blocks, later copies as dead letters."""
     _, parts = keyed
-    copies: dict = {}
+    first_of: dict[str, CameraEvent] = {}
+    copies: dict[str, list[CameraEvent]] = {}  # only for event_ids delivered more than once
     for part in parts:
         for event in unpack(part):
-            copies.setdefault(event.event_id, []).append(event)
-    unique = []
-    for events in copies.values():
-        first = events[0]
-        if len(events) > 1:
-            first, *repeats = sorted(events, key=lambda event: input_position(event.source))
-            for repeat in repeats:
-                yield _duplicate(repeat, first.source)
-        unique.append(first)
-    for block in in_blocks(unique):
+            seen = first_of.setdefault(event.event_id, event)
+            if seen is not event:
+                copies.setdefault(event.event_id, [seen]).append(event)
+    for event_id, events in copies.items():
+        first, *repeats = sorted(events, key=lambda event: input_position(event.source))
+        first_of[event_id] = first
+        for repeat in repeats:
+            yield _duplicate(repeat, first.source)
+    for block in in_blocks(first_of.values()):
         yield at_event_time(block, _earliest_us(block))
 
 

@@ -51,19 +51,18 @@ class Tally(SlottedState):
 
     def add(self, record) -> None:
         if isinstance(record, Passing):
-            self.add_passing(record.plate)
+            self.add_passings(1, [record.plate] if record.plate else [])
         elif isinstance(record, Hit):
             self.hits += 1
             self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
         else:
             self.dispatches += 1
 
-    def add_passing(self, plate) -> None:
-        self.passings += 1
-        if plate:
-            self.plates.add(plate)
-        else:
-            self.unread += 1
+    def add_passings(self, count: int, plates_read: list[str]) -> None:
+        """`count` passings, of which `plates_read` are the plates read (the rest unread)."""
+        self.passings += count
+        self.unread += count - len(plates_read)
+        self.plates.update(plates_read)
 
     def merge(self, other: "Tally") -> "Tally":
         self.passings += other.passings
@@ -95,52 +94,53 @@ def _event_time(record) -> int:
 class _TallyBundle(beam.DoFn):
     """Tally a bundle's blocks of records per (window start, key); emit the tallies at its end.
 
-    A block's records are first tallied per window and place (most share a
-    camera's), and each such tally is then added to its five keys.
+    Each record adds to the tallies of its window's five keys (`metric_keys`).
     Each tally is stamped with the last instant of its fixed window, so a
     live run's WindowInto puts it back in that window.
     """
 
     def __init__(self, window_us: int, passings: bool = False):
         self._window_us = window_us
-        self._by_place_of = self._passings_by_place if passings else self._by_place
+        self._passings = passings
 
     def start_bundle(self) -> None:
-        self._tallies: dict = {}
+        self._tallies: dict[tuple, Tally] = {}
 
     def process(self, records):
-        by_place = self._by_place_of(records)
-        for (start, place), tally in by_place.items():
-            for key in metric_keys(place):
-                total = self._tallies.get((start, key))
-                if total is None:
-                    total = self._tallies[(start, key)] = Tally()
-                total.merge(tally)
+        if self._passings:
+            self._add_passings(records)
+        else:
+            self._add_records(records)
 
-    def _by_place(self, records) -> dict:
-        by_place: dict[tuple, Tally] = {}
+    def _total(self, start: int, key: tuple[str, str]) -> Tally:
+        total = self._tallies.get((start, key))
+        if total is None:
+            total = self._tallies[(start, key)] = Tally()
+        return total
+
+    def _add_records(self, records) -> None:
         for record in records:
             moment = _event_time(record)
-            at = (moment - moment % self._window_us, _place(record))
-            tally = by_place.get(at)
-            if tally is None:
-                tally = by_place[at] = Tally()
-            tally.add(record)
-        return by_place
+            for key in metric_keys(_place(record)):
+                self._total(moment - moment % self._window_us, key).add(record)
 
-    def _passings_by_place(self, passings) -> dict:
-        """As `_by_place`, without asking each record its type: nine events in ten take this way."""
+    def _add_passings(self, passings) -> None:
+        """Nine events in ten: a block's plates are first gathered per window and place (most
+        share a camera's), and each gathering then adds to its five keys at once."""
         window_us = self._window_us
-        by_place: dict[tuple, Tally] = {}
+        plates_at: dict[tuple, list] = {}
         for passing in passings:
             moment = passing.captured_at_us
             at = (moment - moment % window_us,
                   (passing.segment_id, passing.town, passing.area_type, passing.defence_layer))
-            tally = by_place.get(at)
-            if tally is None:
-                tally = by_place[at] = Tally()
-            tally.add_passing(passing.plate)
-        return by_place
+            plates = plates_at.get(at)
+            if plates is None:
+                plates = plates_at[at] = []
+            plates.append(passing.plate)
+        for (start, place), plates in plates_at.items():
+            read = [plate for plate in plates if plate]
+            for key in metric_keys(place):
+                self._total(start, key).add_passings(len(plates), read)
 
     def finish_bundle(self):
         for (start, key), tally in self._tallies.items():

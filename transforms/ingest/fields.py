@@ -73,6 +73,8 @@ def _refuse_lone_surrogates(value, where: str = "") -> None:
 
 def number_field(obj: dict, field: str, low: float, high: float) -> Optional[float]:
     value = obj.get(field)
+    if type(value) is float and low <= value <= high:  # most values: NaN and infinities fail the range
+        return value
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -108,6 +110,8 @@ def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) 
 def text_field(obj: dict, field: str, required: bool = False, limit: int = 128) -> Optional[str]:
     """The field's string, None where it is absent; a required field is present and not blank."""
     value = obj.get(field)
+    if type(value) is str and len(value) <= limit and (not required or value.strip()):  # most values
+        return value
     if value is None:
         if required:
             raise InvalidRecord(f"{field}: missing")

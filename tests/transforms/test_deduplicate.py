@@ -45,11 +45,14 @@ def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_
 
 def deduplicate_live(steps, kept, dead, prism):
     """Runs a live dedup on Prism over `steps` (deliveries, stamped with their capture
-    time, and watermark advances in µs, in arrival order) and checks what comes out."""
+    time, lists of deliveries that arrive together, and watermark advances in µs, in
+    arrival order) and checks what comes out."""
     stream = TestStream(coder=beam.coders.registry.get_coder(CameraEvent))
     for step in steps:
         if isinstance(step, CameraEvent):
             stream.add_elements([at_event_time(step, step.captured_at_us)])
+        elif isinstance(step, list):
+            stream.add_elements([at_event_time(event, event.captured_at_us) for event in step])
         else:
             stream.advance_watermark_to(Timestamp(micros=step))
     with beam.Pipeline(options=pipeline_options([
@@ -71,6 +74,11 @@ def test_live_copies_are_dead_letters_and_the_first_to_arrive_wins(prism):
     deduplicate_live([EIGHT_O_CLOCK_US - 60 * SECOND_US, delivery("a", 7, seconds=-2),
                       delivery("b", 8), delivery("a", 3, seconds=-2), EIGHT_O_CLOCK_US + HORIZON_US],
                      kept=[7, 8], dead=[(3, 7)], prism=prism)
+
+
+def test_live_a_copy_that_arrives_with_its_first_delivery_is_a_dead_letter(prism):
+    deduplicate_live([[delivery("a", 5), delivery("b", 6), delivery("a", 2)], delivery("a", 9),
+                      EIGHT_O_CLOCK_US + HORIZON_US], kept=[5, 6], dead=[(2, 5), (9, 5)], prism=prism)
 
 
 def test_live_state_lasts_the_horizon_window_and_a_new_window_starts_afresh(prism):
@@ -122,3 +130,4 @@ def test_a_shards_events_from_many_blocks_cross_the_shuffle_as_one_part_until_it
     assert [e.event_id for e in deduplicate.unpack(full[0].value[1])] == same_shard[:3]
     assert [(part.value[0], part.timestamp.micros) for part in rest] == [(5, EIGHT_O_CLOCK_US + 180 * SECOND_US)]
     assert deduplicate.unpack(rest[0].value[1]) == [second[1]]
+

@@ -48,3 +48,44 @@ def test_a_live_dispatch_counts_once_where_it_was_first_seen():
                    | beam.Filter(lambda m: m.dispatches) | beam.Map(lambda m: (m.dimension, m.key, m.dispatches)))
         assert_that(counted, equal_to([("all", "all", 1), ("segment", "JJ-0001", 1), ("town", "嘉积镇", 1),
                                        ("area_type", "urban", 1), ("defence_layer", "street_grid", 1)]))
+
+
+def plates(first, last):
+    return [f"琼A{n:05d}" for n in range(first, last)]
+
+
+def test_a_plate_set_counts_each_plate_once_before_and_after_it_folds_into_digests():
+    import pickle
+
+    from transforms.measure.metrics import FOLD_AT, PlateSet
+    small, large, seen = PlateSet(), PlateSet(), set()
+    small.update(plates(0, 10) + plates(5, 15))
+    assert len(small) == 15 and not len(small.digests)
+    for start in range(0, 3 * FOLD_AT, 100):  # folds along the way, and plates come again
+        large.update(plates(start, start + 150))
+        seen.update(plates(start, start + 150))
+    assert len(large.digests) > 0 and len(large) == len(seen)
+    large.merge(small)  # its plates are already counted
+    assert len(large) == len(seen)
+    small.merge(pickle.loads(pickle.dumps(large)))
+    assert len(small) == len(seen)
+    small.update(["琼B00001"])
+    assert len(small) == len(seen) + 1
+
+def test_plate_digests_are_the_same_in_every_worker_process():
+    import subprocess
+    import sys
+
+    from transforms.measure.metrics import PlateSet
+    # Tallies from different workers merge: their digests must agree whatever the hash seed.
+    code = ("from transforms.measure.metrics import PlateSet\n"
+            "s = PlateSet(); s.update([f'琼A{n:05d}' for n in range(2000)]); len(s)\n"
+            "print(s.digests[:3].tolist())")
+    here = PlateSet()
+    here.update(plates(0, 2000))
+    len(here)
+    for seed in ("1", "2"):
+        shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               env={"PYTHONHASHSEED": seed, "PATH": ""}, cwd=str(__import__("pathlib").Path(
+                                   __file__).resolve().parents[2]))
+        assert shown.stdout.strip() == str(here.digests[:3].tolist())

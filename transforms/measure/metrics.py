@@ -12,15 +12,11 @@ A replay combines them in the global window, keyed by their window's start
 (the local runner's fast path); a live run combines them in their windows,
 which fire as the watermark passes.
 """
-from collections.abc import Iterable
-
 import apache_beam as beam
-import numpy as np
 from apache_beam.transforms import window
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
-from pandas.util import hash_array
 
 from models.records import Dispatch, Hit, MetricRow, Passing, at_event_time
 from transforms.act.dispatch import latest_version
@@ -28,7 +24,6 @@ from transforms.enrich.watchlist_store import CATEGORIES
 
 DIMENSIONS = ("segment", "town", "area_type", "defence_layer")
 UNPLACED = "unplaced"
-FOLD_AT = 512  # plates a PlateSet keeps as a set before it folds them into digests
 ALL = "all"
 
 
@@ -44,51 +39,13 @@ class SlottedState:
             setattr(self, name, value)
 
 
-class PlateSet(SlottedState):
-    """The distinct plates of one tally: a set while it is small, then mostly 64-bit digests.
-
-    A replay's tallies last from its first event to its last, and a plate in a
-    Python set costs about 40 bytes in each of the five tallies it counts in.
-    Past a few hundred plates, the plates are folded into one sorted array of
-    their digests (8 bytes each) whenever the set holds a quarter as many as the
-    array: the folds cost O(n log n) in all. Two of a million plates share a
-    digest about 3 times in 100 million, so the count stays exact in practice.
-    The digests are pandas' fixed-key hash, the same in every worker process.
-    """
-    __slots__ = ("recent", "digests")
-
-    def __init__(self) -> None:
-        self.recent: set[str] = set()
-        self.digests = np.empty(0, dtype=np.uint64)
-
-    def update(self, plates: Iterable[str]) -> None:
-        self.recent.update(plates)
-        if len(self.recent) >= max(FOLD_AT, len(self.digests) // 4):
-            self._fold()
-
-    def merge(self, other: "PlateSet") -> None:
-        if len(other.digests):
-            self.digests = np.union1d(self.digests, other.digests)
-        self.update(other.recent)
-
-    def __len__(self) -> int:
-        if len(self.digests) and self.recent:
-            self._fold()
-        return len(self.digests) or len(self.recent)
-
-    def _fold(self) -> None:
-        fresh = hash_array(np.array(list(self.recent), dtype=object))
-        self.digests = np.union1d(self.digests, fresh)
-        self.recent = set()
-
-
 class Tally(SlottedState):
     """Counts for one window and key; tallies add up by `merge`."""
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
     def __init__(self) -> None:
         self.passings = self.unread = self.hits = 0
-        self.plates = PlateSet()
+        self.plates: set[str] = set()
         self.dispatches = 0
         self.by_category = dict.fromkeys(CATEGORIES, 0)
 
@@ -110,7 +67,7 @@ class Tally(SlottedState):
     def merge(self, other: "Tally") -> "Tally":
         self.passings += other.passings
         self.unread += other.unread
-        self.plates.merge(other.plates)
+        self.plates |= other.plates
         self.hits += other.hits
         for category, n in other.by_category.items():
             self.by_category[category] = self.by_category.get(category, 0) + n

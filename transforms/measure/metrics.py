@@ -18,7 +18,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
-from models.records import Dispatch, Hit, MetricRow, Passing, at_event_time
+from models.records import Dispatch, Hit, MetricRow, at_event_time
 from transforms.act.dispatch import latest_version
 from transforms.enrich.watchlist_store import CATEGORIES
 
@@ -50,9 +50,8 @@ class Tally(SlottedState):
         self.by_category = dict.fromkeys(CATEGORIES, 0)
 
     def add(self, record) -> None:
-        if isinstance(record, Passing):
-            self.add_passings(1, [record.plate] if record.plate else [])
-        elif isinstance(record, Hit):
+        """A hit or a dispatch (passings come in blocks: `add_passings`)."""
+        if isinstance(record, Hit):
             self.hits += 1
             self.by_category[record.category] = self.by_category.get(record.category, 0) + 1
         else:
@@ -121,8 +120,9 @@ class _TallyBundle(beam.DoFn):
     def _add_records(self, records) -> None:
         for record in records:
             moment = _event_time(record)
+            start = moment - moment % self._window_us
             for key in metric_keys(_place(record)):
-                self._total(moment - moment % self._window_us, key).add(record)
+                self._total(start, key).add(record)
 
     def _add_passings(self, passings) -> None:
         """Nine events in ten: a block's plates are first gathered per window and place (most

@@ -71,6 +71,8 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
 def _canons(passing: Passing) -> list[str]:
     if not passing.plate:
         return []
+    if not passing.plate_alternates and passing.plate_source != "model":  # a camera's read: most passings
+        return [canonical(passing.plate)]
     return [canonical(read) for read, _ in _candidates(passing)]
 
 
@@ -131,11 +133,10 @@ class _MatchBlock(_Matcher, beam.DoFn):
     def process(self, passings):
         canons_of = [_canons(passing) for passing in passings]
         answer = self._store.answer(key for canons in canons_of for key in canons)
-        entries = answer.entries
+        listed = answer.entries.keys()
         marked, hit_count = Block(), 0
         for passing, canons in zip(passings, canons_of):
-            listed = any(canon in entries for canon in canons)
-            hits = self._hits(passing, answer) if listed else []
+            hits = [] if listed.isdisjoint(canons) else self._hits(passing, answer)
             hit_count += len(hits)
             for hit in hits:
                 yield beam.pvalue.TaggedOutput(HITS_TAG, at_event_time(hit, hit.captured_at_us))

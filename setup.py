@@ -21,6 +21,7 @@ REQUIREMENTS = [
     "boto3==1.44.18",  # s3:// outputs: Beam's S3 filesystem, the lease and the pointer
     "matplotlib==3.11.2",
     "rich==15.0.0",  # the progress line of long commands on a terminal
+    "orjson==3.13.0",  # camera event lines read in a quarter of the standard library's time
 ]
 DEV_REQUIREMENTS = ["pytest==9.2.0", "hypothesis==6.170.17", "fonttools==4.68.0", "kafka-python==3.0.12",
                     "ruff==0.17.6", "mypy==2.4.1"]

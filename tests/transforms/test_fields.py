@@ -65,6 +65,30 @@ def test_numbers_out_of_range_are_refused_whatever_their_size(value, shown):
         number_field({"lane": value}, "lane", 0, 1)
 
 
+@pytest.mark.parametrize("text", [
+    '{"lane": 123456789012345678901234567890}', '{"lane": -9223372036854775809}', '{"lane": 18446744073709551615}',
+    '{"lane": NaN}', '{"lane": -Infinity}', '{"lane": 1e400}', '{"lane": 2.5, "lane": 3}', '{"lane": -0.0}',
+    '{"a": "\\ud800"}', '{"a": "\\ud83d\\ude00"}', '{"a": [1, {"b": 12345678901234567890123}]}', '[1, 2]', '"x"'])
+def test_a_line_is_read_as_the_standard_librarys_json_reads_it(text):
+    obj = json.loads(text)
+    if not isinstance(obj, dict):
+        with pytest.raises(InvalidRecord, match="not a JSON object"):
+            decode_line(EventLine("f:1", "/d", text))
+    elif "a" in obj and "\\ud800" in text:
+        with pytest.raises(InvalidRecord, match="a: not valid Unicode"):
+            decode_line(EventLine("f:1", "/d", text))
+    else:
+        assert repr(decode_line(EventLine("f:1", "/d", text))) == repr(obj)
+
+
+@pytest.mark.parametrize("text", ['{"lane": 1,}', '{"lane": 01}', '{"lane": "\t"}', "\ufeff{}", '{"a": ' * 2000])
+def test_a_line_the_standard_library_refuses_is_not_valid_json(text):
+    with pytest.raises((json.JSONDecodeError, RecursionError)):
+        json.loads(text)
+    with pytest.raises(InvalidRecord, match="^not valid JSON$"):
+        decode_line(EventLine("f:1", "/d", text))
+
+
 def test_a_line_over_the_byte_limit_is_refused_even_when_its_characters_are_few():
     wide = "琼" * (3 * 1024 * 1024)  # 3 M characters, 9 MB of UTF-8
     with pytest.raises(InvalidRecord, match="line longer than 8388608 bytes"):

@@ -19,3 +19,9 @@ def test_every_line_keeps_its_file_and_number_plain_or_gzipped(tmp_path):
                     equal_to([("a.jsonl:1", '{"x": 1}'), ("a.jsonl:2", ""), ("a.jsonl:3", '{"x": 2}'),
                               ("b.jsonl.gz:1", "first"),
                               ("b.jsonl.gz:2", f"{UNDECODABLE}{UNDECODABLE} broken utf-8")]))
+
+
+@pytest.mark.beam
+def test_no_file_given_reads_no_line():
+    with TestPipeline(runner="FnApiRunner") as p:
+        assert_that(p | ReadEventLines([]), equal_to([]))

@@ -82,6 +82,8 @@ class ReadEventLines(beam.PTransform):
         self._patterns = list(patterns)
 
     def expand(self, pbegin):
+        if not self._patterns:  # no file given (a replay without incident reports): no stages either
+            return pbegin | "None" >> beam.Create([]).with_output_types(EventLine)
         return _matched_files(pbegin, self._patterns) | "Lines" >> beam.ParDo(_ReadNumberedLines())
 
 

@@ -72,6 +72,8 @@ class RoadNetwork:
             self.leaving[edge.tail].append(e)
         self._edge_s = {mode: [self._edge_s_of(e, mode) for e in range(len(self.edges))]
                         for mode in (VEHICLE, *MODE_SPEED_KMH)}
+        self._head = [edge.head for edge in self.edges]
+        self._edge_m = [float(self.length_m[edge.segment]) for edge in self.edges]
 
     @property
     def nodes(self) -> int:
@@ -113,21 +115,21 @@ class RoadNetwork:
         """Earliest arrival (s) and its route length (m) at every node for `mode`, starting
         from `seeds` (node → (seconds, metres) already spent getting there); inf beyond
         `limit_s` or out of reach."""
-        seconds = np.full(self.nodes, math.inf)
-        metres = np.full(self.nodes, math.inf)
+        seconds = [math.inf] * self.nodes  # lists while searching: a numpy element costs ten times more
+        metres = [math.inf] * self.nodes
         heap = [(s, m, node) for node, (s, m) in seeds.items()]
         heapq.heapify(heap)
-        cost, edges, length_m = self._edge_s[mode], self.edges, self.length_m
+        cost, head_of, edge_m, leaving = self._edge_s[mode], self._head, self._edge_m, self.leaving
         while heap:
             s, m, node = heapq.heappop(heap)
             if s >= seconds[node] or s > limit_s:
                 continue
             seconds[node], metres[node] = s, m
-            for e in self.leaving[node]:
-                head = edges[e].head
+            for e in leaving[node]:
+                head = head_of[e]
                 if s + cost[e] < seconds[head]:
-                    heapq.heappush(heap, (s + cost[e], m + length_m[edges[e].segment], head))
-        return seconds, metres
+                    heapq.heappush(heap, (s + cost[e], m + edge_m[e], head))
+        return np.array(seconds), np.array(metres)
 
     def route(self, seconds: np.ndarray, node: int, mode: str) -> list[int]:
         """The nodes passed on the fastest way to `node`, given the arrival times `seconds`

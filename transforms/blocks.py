@@ -21,16 +21,17 @@ Where every event of a replay waits in a shuffle, blocks travel packed
 (`pack`, `unpack`): a runner that keeps its shuffle in memory, as the
 FnApiRunner does, holds each value decoded as Python objects and then again
 encoded, about 1 kB an event for a block; a packed block is bytes, its
-records' columns pickled and compressed, about 30 bytes an event. Columns
+records' columns pickled and compressed, about 27 bytes an event. Columns
 pack in about half the time of the records themselves, which pickle would
 name and rebuild one by one.
 """
 import itertools
 import pickle
-import zlib
+import struct
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
 BLOCK_RECORDS = 2000
@@ -61,14 +62,22 @@ class BlockCoder(beam.coders.Coder):
 beam.coders.registry.register_coder(Block, BlockCoder)
 
 
+# Zstandard at its fastest level: a third of zlib's time both ways on a part of camera
+# events, and a little smaller (about 27 bytes an event).
+_CODEC = pa.Codec("zstd", compression_level=1)
+_SIZE = struct.Struct("<Q")  # the pickle's length, which the codec needs to decompress
+
+
 def pack(records: list) -> bytes:
     """NamedTuples of one type as compact bytes for a shuffle (see the module docstring)."""
     kind = type(records[0]) if records else None
-    return zlib.compress(pickle.dumps((kind, tuple(zip(*records))), protocol=pickle.HIGHEST_PROTOCOL), 1)
+    pickled = pickle.dumps((kind, tuple(zip(*records))), protocol=pickle.HIGHEST_PROTOCOL)
+    return _SIZE.pack(len(pickled)) + _CODEC.compress(pickled, asbytes=True)
 
 
 def unpack(packed: bytes) -> Block:
-    kind, columns = pickle.loads(zlib.decompress(packed))
+    (size,) = _SIZE.unpack_from(packed)
+    kind, columns = pickle.loads(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
     return Block(map(kind._make, zip(*columns))) if kind else Block()
 
 

@@ -12,7 +12,7 @@ gathered across a bundle's blocks, the parts of a shard meet in one group,
 and the shard's copies of an event_id meet there. A few hundred elements
 cross the shuffle instead of one per event, each part packed
 (`transforms.blocks.pack`), so that a runner that holds the whole shuffle in
-memory holds about 30 bytes an event.
+memory holds about 27 bytes an event.
 
 A live stream cannot wait for the end of its input. The first delivery of an
 event_id to arrive goes on at once and later ones are dead letters; what has

@@ -82,6 +82,15 @@ def simulated_events(folder: Path, world_folder: str, seed: int, events: int = 3
     return path
 
 
+def repeated(events: Path, times: int) -> Path:
+    """`events` written `times` over, beside it: a run long enough to be caught half-way on any
+    machine (every copy after the first is a duplicate delivery)."""
+    longer = events.with_name(f"{events.stem}-x{times}.jsonl")
+    if not longer.exists():
+        longer.write_text(events.read_text(encoding="utf-8") * times, encoding="utf-8")
+    return longer
+
+
 def large_and_small(folder: Path, world_folder: str, seed: int, events: int, small_lines: int) -> tuple[Path, Path]:
     """A larger events file and its first `small_lines` lines, whose tables differ in every count."""
     large = simulated_events(folder, world_folder, seed=seed, events=events)

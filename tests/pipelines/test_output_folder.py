@@ -14,7 +14,7 @@ import time
 import pytest
 
 from pipelines.store.output_folder import OutputFolder
-from tests.builders import large_and_small
+from tests.builders import large_and_small, repeated
 from tests.servers import finish_run, start_run
 from tests.tables import counts
 
@@ -42,18 +42,19 @@ def wait_for_version(output, known=frozenset(), timeout=60) -> None:
 
 def test_a_second_run_on_the_same_folder_is_refused_and_the_first_publishes_whole(inputs, tmp_path):
     large, small = inputs
+    longer = repeated(large, 5)  # still running when the second run has started and asks
     output = tmp_path / "out"
-    first = start_run(large, output)
+    first = start_run(longer, output)
     wait_for_version(output)
     code, _, err = finish_run(start_run(small, output), timeout=120)
     assert code == 2 and "Traceback" not in err
     assert f"is being written by another roadchief process (pid {first.pid}" in err
     assert finish_run(first)[0] == 0
     alone = tmp_path / "alone"
-    assert finish_run(start_run(large, alone))[0] == 0
+    assert finish_run(start_run(longer, alone))[0] == 0
     assert counts(output) == counts(alone)
     accounts = json.loads((output / "reconciliation.json").read_text())
-    assert accounts["inputs"]["events"]["lines_in"] == 20_000
+    assert accounts["inputs"]["events"]["lines_in"] == 100_000
 
 
 def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_time(inputs, tmp_path):
@@ -64,7 +65,7 @@ def test_a_run_killed_half_way_leaves_the_previous_tables_and_is_cleaned_next_ti
     reconciliation = (output / "reconciliation.json").read_text()
     for delay in (0.5, 3.0):
         known = version_ids(output)
-        victim = start_run(large, output)
+        victim = start_run(repeated(large, 10), output)  # far from done 3 s in
         wait_for_version(output, known)
         time.sleep(delay)
         victim.send_signal(signal.SIGKILL)

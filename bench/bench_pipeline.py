@@ -39,6 +39,7 @@ from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 def simulated(folder: Path, events: int) -> Path:
     path = folder / f"events-{events}.jsonl"
     if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
         simulate(load_world(SAMPLE_WORLD), path, events=events,
                  start=datetime.fromisoformat("2026-11-29T08:00:00+08:00"),
                  duration_s=3600 * max(1, events / 50_000), seed=11)

@@ -28,7 +28,7 @@ from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 from transforms.enrich.pseudonymise import _Pseudonymise  # noqa: E402
 from transforms.ingest.deduplicate import _first_deliveries, _PackByShard  # noqa: E402
 from transforms.ingest.parse_events import _ParseBlocks  # noqa: E402
-from transforms.measure.metrics import _TallyBundle  # noqa: E402
+from transforms.measure.metrics import _TallyBundle, _ToRow  # noqa: E402
 from transforms.store.write_tables import arrow_schema, as_table  # noqa: E402
 
 
@@ -80,6 +80,8 @@ def main():
     tally = _TallyBundle(15 * 60 * 1_000_000, passings=True)
     tally.start_bundle()
     timed("metrics tallies", lambda: [tally.process(block) for block in checked])
+    rows = _ToRow(15 * 60 * 1_000_000)
+    timed("metrics tallies", lambda: [row for keyed in tally.finish_bundle() for row in rows.process(keyed.value)])
     schema = arrow_schema(Passing)
     timed("Arrow table for Parquet", lambda: [as_table(block, schema) for block in stored])
 

@@ -4,7 +4,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import MINUTE, T0, dispatch, hit, passing
-from transforms.measure.metrics import WindowedMetrics
+from transforms.measure.metrics import WindowedMetrics, _MergeTallies, _TallyBundle, _ToRow
 
 WINDOW = 15 * MINUTE
 
@@ -48,3 +48,36 @@ def test_a_live_dispatch_counts_once_where_it_was_first_seen():
                    | beam.Filter(lambda m: m.dispatches) | beam.Map(lambda m: (m.dimension, m.key, m.dispatches)))
         assert_that(counted, equal_to([("all", "all", 1), ("segment", "JJ-0001", 1), ("town", "嘉积镇", 1),
                                        ("area_type", "urban", 1), ("defence_layer", "street_grid", 1)]))
+
+
+def _rows_of(*bundles):
+    """MetricRows of blocks of passings, each list a bundle of its own, merged as the shuffle would."""
+    merge, tallies = _MergeTallies(), []
+    for blocks in bundles:
+        tally = _TallyBundle(WINDOW, passings=True)
+        tally.start_bundle()
+        for block in blocks:
+            tally.process(block)
+        tallies += [value.value for value in tally.finish_bundle()]
+    by_window = {}
+    for start, window_tally in tallies:
+        by_window[start] = merge.add_input(by_window.get(start) or merge.create_accumulator(), window_tally)
+    return {(row.window_start_us, row.dimension, row.key): (row.passings, row.unread, row.unique_plates)
+            for start, acc in by_window.items() for row in _ToRow(WINDOW).process((start, acc))}
+
+
+def test_a_plate_seen_at_two_places_counts_once_in_each_dimension_they_share():
+    rows = _rows_of([[passing("a", 1, "琼C12345"), passing("b", 2, "琼C12345", segment="JJ-0002")]],
+                    [[passing("c", 3, "琼C12345", town="博鳌镇", segment="BA-0001"), passing("d", 4, None)]])
+    assert rows[(T0, "all", "all")] == (4, 1, 1)
+    assert rows[(T0, "town", "嘉积镇")] == (3, 1, 1)
+    assert rows[(T0, "town", "博鳌镇")] == (1, 0, 1)
+    assert rows[(T0, "segment", "JJ-0001")] == (2, 1, 1)
+    assert rows[(T0, "segment", "JJ-0002")] == (1, 0, 1)
+    assert rows[(T0, "area_type", "urban")] == (4, 1, 1)
+    assert len(rows) == 8  # all, two towns, three segments, one area type, one defence layer
+
+
+def test_merging_bundles_counts_what_one_bundle_would():
+    passings = [passing(str(n), n % 40, f"琼C{n % 7:05d}", segment=f"JJ-{n % 3:04d}") for n in range(60)]
+    assert _rows_of([passings[:25]], [passings[25:50]], [passings[50:]]) == _rows_of([passings])

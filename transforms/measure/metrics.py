@@ -5,12 +5,15 @@ plus a city-wide `all` row. A sighting off the network counts under the key
 `unplaced`, so the totals of every dimension agree.
 
 Every record would otherwise fan out into five keyed elements, each windowed
-on its own; instead each bundle first tallies its records per (window, key)
-and only those tallies are windowed and combined. The result is the same, with
-a few thousand elements through the shuffle instead of five per record.
-A replay combines them in the global window, keyed by their window's start
-(the local runner's fast path); a live run combines them in their windows,
-which fire as the watermark passes.
+on its own; instead each bundle first tallies its records per window and
+place (a place is the record's value in every dimension at once), and only
+those tallies, one per window a bundle touched, are windowed and combined.
+A window's rows are rolled up from its places when they are made, so a plate
+seen at one place is held once until then, not once per dimension: the
+distinct plates are most of a replay's memory. A replay combines the tallies
+in the global window, keyed by their window's start (the local runner's fast
+path); a live run combines them in their windows, which fire as the
+watermark passes.
 """
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -40,7 +43,7 @@ class SlottedState:
 
 
 class Tally(SlottedState):
-    """Counts for one window and key; tallies add up by `merge`."""
+    """Counts at one place (or for one key) in one window; tallies add up by `merge`."""
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
     def __init__(self) -> None:
@@ -74,6 +77,46 @@ class Tally(SlottedState):
         return self
 
 
+class WindowTally(SlottedState):
+    """One window's tallies, one per place where anything happened.
+
+    A plate seen at one place is held once, not once in each of the five
+    tallies it counts in: the dimensions are rolled up from the places only
+    when the window's rows are made (`rolled_up`).
+    """
+    __slots__ = ("places",)
+
+    def __init__(self) -> None:
+        self.places: dict[tuple, Tally] = {}
+
+    def at(self, place: tuple) -> Tally:
+        tally = self.places.get(place)
+        if tally is None:
+            tally = self.places[place] = Tally()
+        return tally
+
+    def merge(self, other: "WindowTally") -> "WindowTally":
+        """Adds `other` in, taking over its tallies where this one has none: `other` is not used again."""
+        for place, tally in other.places.items():
+            mine = self.places.get(place)
+            if mine is None:
+                self.places[place] = tally
+            else:
+                mine.merge(tally)
+        return self
+
+    def rolled_up(self) -> dict[tuple[str, str], Tally]:
+        """The window's tally for each (dimension, key) its places count in (`metric_keys`)."""
+        rolled: dict[tuple[str, str], Tally] = {}
+        for place, tally in self.places.items():
+            for key in metric_keys(place):
+                total = rolled.get(key)
+                if total is None:
+                    total = rolled[key] = Tally()
+                total.merge(tally)
+        return rolled
+
+
 def _place(record) -> tuple:
     """The record's value in each of DIMENSIONS."""
     if isinstance(record, Dispatch):  # where it was opened: the same in every live version
@@ -91,11 +134,10 @@ def _event_time(record) -> int:
 
 
 class _TallyBundle(beam.DoFn):
-    """Tally a bundle's blocks of records per (window start, key); emit the tallies at its end.
+    """Tally a bundle's blocks of records per window and place; emit each window's tally at its end.
 
-    Each record adds to the tallies of its window's five keys (`metric_keys`).
-    Each tally is stamped with the last instant of its fixed window, so a
-    live run's WindowInto puts it back in that window.
+    Each window's tally is stamped with the window's last instant, so a live
+    run's WindowInto puts it back in that window.
     """
 
     def __init__(self, window_us: int, passings: bool = False):
@@ -103,7 +145,7 @@ class _TallyBundle(beam.DoFn):
         self._passings = passings
 
     def start_bundle(self) -> None:
-        self._tallies: dict[tuple, Tally] = {}
+        self._windows: dict[int, WindowTally] = {}
 
     def process(self, records):
         if self._passings:
@@ -111,22 +153,20 @@ class _TallyBundle(beam.DoFn):
         else:
             self._add_records(records)
 
-    def _total(self, start: int, key: tuple[str, str]) -> Tally:
-        total = self._tallies.get((start, key))
-        if total is None:
-            total = self._tallies[(start, key)] = Tally()
-        return total
+    def _window(self, start: int) -> WindowTally:
+        tally = self._windows.get(start)
+        if tally is None:
+            tally = self._windows[start] = WindowTally()
+        return tally
 
     def _add_records(self, records) -> None:
         for record in records:
             moment = _event_time(record)
-            start = moment - moment % self._window_us
-            for key in metric_keys(_place(record)):
-                self._total(start, key).add(record)
+            self._window(moment - moment % self._window_us).at(_place(record)).add(record)
 
     def _add_passings(self, passings) -> None:
         """Nine events in ten: a block's plates are first gathered per window and place (most
-        share a camera's), and each gathering then adds to its five keys at once."""
+        share a camera's), and each gathering then adds to its place's tally at once."""
         window_us = self._window_us
         plates_at: dict[tuple, list] = {}
         for passing in passings:
@@ -138,29 +178,29 @@ class _TallyBundle(beam.DoFn):
                 plates = plates_at[at] = []
             plates.append(passing.plate)
         for (start, place), plates in plates_at.items():
-            read = [plate for plate in plates if plate]
-            for key in metric_keys(place):
-                self._total(start, key).add_passings(len(plates), read)
+            self._window(start).at(place).add_passings(len(plates), [plate for plate in plates if plate])
 
     def finish_bundle(self):
-        for (start, key), tally in self._tallies.items():
-            yield WindowedValue(((start, key), tally), Timestamp(micros=start + self._window_us - 1),
-                                [GlobalWindow()])
-        self._tallies = {}
+        windows, self._windows = self._windows, {}
+        while windows:
+            start, tally = windows.popitem()
+            yield WindowedValue((start, tally), Timestamp(micros=start + self._window_us - 1), [GlobalWindow()])
 
 
 class _MergeTallies(beam.CombineFn):
+    """A window's tallies from every bundle, merged; each input is taken over, never copied."""
+
     def create_accumulator(self):
-        return Tally()
+        return WindowTally()
 
     def add_input(self, acc, tally):
         return acc.merge(tally)
 
     def merge_accumulators(self, accumulators):
-        merged = Tally()
+        merged = None
         for acc in accumulators:
-            merged.merge(acc)
-        return merged
+            merged = acc if merged is None else merged.merge(acc)
+        return merged if merged is not None else WindowTally()
 
     def extract_output(self, acc):
         return acc
@@ -171,13 +211,14 @@ class _ToRow(beam.DoFn):
         self._window_us = window_us
 
     def process(self, keyed):
-        (start, (dimension, key)), tally = keyed
-        yield MetricRow(
-            window_start_us=start, window_end_us=start + self._window_us,
-            dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
-            unique_plates=len(tally.plates), hits=tally.hits,
-            **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
-            dispatches=tally.dispatches)
+        start, window_tally = keyed
+        for (dimension, key), tally in window_tally.rolled_up().items():
+            yield MetricRow(
+                window_start_us=start, window_end_us=start + self._window_us,
+                dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
+                unique_plates=len(tally.plates), hits=tally.hits,
+                **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
+                dispatches=tally.dispatches)
 
 
 class WindowedMetrics(beam.PTransform):

@@ -5,7 +5,7 @@ direction in which the last two sightings are fastest to join up (one
 sighting: either way, even odds), at the pace they imply (one sighting: the
 road's speed). From there its paths branch at every junction, for
 `HORIZON_S`: it keeps to its road, turns onto a main road, or takes a side
-street, with odds in that order (`turn_weights`), never turning back; a
+street, with odds in that order (`turns`), never turning back; a
 branch less likely than `MIN_BRANCH` is dropped. A dead end is where the
 vehicle leaves the area.
 
@@ -56,6 +56,31 @@ class Branch(NamedTuple):
     exits: bool
 
 
+class _FirstPasses(NamedTuple):
+    """Each branch's first pass of each junction on it, branch by branch: when (s) and the
+    branch's probability, as parallel arrays that every choice of a stop filters."""
+    branch: np.ndarray
+    node: np.ndarray
+    seconds: np.ndarray
+    probability: np.ndarray
+
+    @classmethod
+    def of(cls, branches: list[Branch]) -> _FirstPasses:
+        branch_of: list[int] = []
+        nodes: list[int] = []
+        seconds: list[float] = []
+        for i, branch in enumerate(branches):
+            seen: set[int] = set()
+            for node, s in zip(branch.nodes, branch.seconds):
+                if node not in seen:
+                    seen.add(node)
+                    branch_of.append(i)
+                    nodes.append(node)
+                    seconds.append(s)
+        return cls(np.array(branch_of, dtype=int), np.array(nodes, dtype=int), np.array(seconds, dtype=float),
+                   np.array([branch.probability for branch in branches], dtype=float))
+
+
 class Plan(NamedTuple):
     stops: list[Intercept]
     chance: float
@@ -83,6 +108,7 @@ class Interceptor:
         self.camera_names = {str(c): str(n) for c, n in world.cameras["name"].items()}
         self.camera_lonlat = {str(c): (lon, lat) for c, lon, lat in
                               zip(world.cameras.index, world.cameras.lon, world.cameras.lat)}
+        self._turns: dict[int, list[tuple[int, float]]] = {}
 
     def _cameras_on_edges(self, world) -> list[list[tuple[float, str, str]]]:
         """Per edge: (share of the edge before it, camera id, defence layer) of the fixed
@@ -131,14 +157,21 @@ class Interceptor:
         """Within SAME_PLACE_M along one segment: a vehicle seen twice there shows no direction."""
         return a.segment == b.segment and abs(a.fraction - b.fraction) * self.network.length_m[a.segment] < SAME_PLACE_M
 
-    def turn_weights(self, e: int, options: list[int]) -> np.ndarray:
-        """The odds of each way on from edge e: keep to the road, a main road, any other."""
-        network = self.network
-        road = network.road_names[network.edges[e].segment]
-        weights = [KEEP_ROAD if network.road_names[network.edges[o].segment] == road else
-                   MAIN_ROAD if network.road_classes[network.edges[o].segment] in MAIN_ROADS else 1.0
-                   for o in options]
-        return np.array(weights) / sum(weights)
+    def turns(self, e: int) -> list[tuple[int, float]]:
+        """The ways on from the end of edge e, never back, with their odds: keep to the road, a
+        main road, any other. Worked out once per edge: every branch through it asks again."""
+        turns = self._turns.get(e)
+        if turns is None:
+            network = self.network
+            options = [o for o in network.leaving[network.edges[e].head]
+                       if o != e ^ 1 and network.usable(o, VEHICLE)]
+            road = network.road_names[network.edges[e].segment]
+            weights = [KEEP_ROAD if network.road_names[network.edges[o].segment] == road else
+                       MAIN_ROAD if network.road_classes[network.edges[o].segment] in MAIN_ROADS else 1.0
+                       for o in options]
+            total = sum(weights)
+            turns = self._turns[e] = [(o, weight / total) for o, weight in zip(options, weights)]
+        return turns
 
     def branches(self, e: int, fraction: float, pace: float, probability: float) -> list[Branch]:
         """Every way on from `fraction` along edge e's segment, within the horizon."""
@@ -148,13 +181,11 @@ class Interceptor:
         stack = [([network.edges[e].head], [first_s], [e], probability)]
         while stack:
             nodes, seconds, via, p = stack.pop()
-            came = via[-1]
-            options = [o for o in network.leaving[nodes[-1]] if o != came ^ 1 and network.usable(o, VEHICLE)]
-            if not options or seconds[-1] >= HORIZON_S:
-                out.append(Branch(nodes, seconds, via, p, exits=not options))
+            turns = self.turns(via[-1])
+            if not turns or seconds[-1] >= HORIZON_S:
+                out.append(Branch(nodes, seconds, via, p, exits=not turns))
                 continue
-            weights = self.turn_weights(came, options)
-            kept = [(o, w) for o, w in zip(options, weights) if p * w >= MIN_BRANCH]
+            kept = [(o, w) for o, w in turns if p * w >= MIN_BRANCH]
             if not kept:
                 out.append(Branch(nodes, seconds, via, p, exits=False))
             for o, w in kept:
@@ -172,11 +203,12 @@ class Interceptor:
         if not branches:
             return Plan([], 0.0, None)
         responders = np.flatnonzero(self.responders.on_duty(last.at_us))
+        passes = _FirstPasses.of(branches)
         caught = np.zeros(len(branches), dtype=bool)
         stops: list[Intercept] = []
         used: set[int] = set()
         while len(stops) < k:
-            best = self._best_stop(branches, caught, responders, used)
+            best = self._best_stop(passes, caught, responders, used)
             if best is None:
                 break
             node, r, eta_s, catches = best
@@ -189,36 +221,30 @@ class Interceptor:
         speed_kmh = round(float(pace * self.network.speed_kmh[start.segment]), 1)
         return Plan(stops, round(chance, 3), speed_kmh)
 
-    def _best_stop(self, branches: list[Branch], caught: np.ndarray, responders: np.ndarray,
+    def _best_stop(self, passes: _FirstPasses, caught: np.ndarray, responders: np.ndarray,
                    used: set[int]) -> Optional[tuple[int, int, float, np.ndarray]]:
-        """The junction and the free responder that catch the most probability not yet caught."""
+        """The junction and the free responder that catch the most probability not yet caught;
+        of junctions that catch as much, the one the paths pass first."""
         free = np.array([r for r in responders if r not in used], dtype=int)
-        if free.size == 0:
+        open_paths = ~caught[passes.branch]
+        if free.size == 0 or not open_paths.any():
             return None
-        first_pass: dict[int, list[tuple[int, float]]] = {}  # node → (branch, seconds) where it passes first
-        for i, branch in enumerate(branches):
-            if caught[i]:
-                continue
-            seen: set[int] = set()
-            for node, s in zip(branch.nodes, branch.seconds):
-                if node not in seen:
-                    seen.add(node)
-                    first_pass.setdefault(node, []).append((i, s))
-        if not first_pass:
-            return None
-        nodes = np.array(list(first_pass))
+        branch, seconds = passes.branch[open_paths], passes.seconds[open_paths]
+        nodes, first, column = np.unique(passes.node[open_paths], return_index=True, return_inverse=True)
         etas = self.responders.node_s[np.ix_(free, nodes)]
         fastest = etas.argmin(axis=0)
+        node_eta = etas[fastest, np.arange(nodes.size)]
+        met = node_eta[column] + self.margin_s <= seconds
+        gains = np.bincount(column[met], weights=passes.probability[branch[met]], minlength=nodes.size).tolist()
         best, best_gain = None, 0.0
-        for j, node in enumerate(nodes):
-            eta_s = etas[fastest[j], j]
-            passes = [(i, s) for i, s in first_pass[node] if eta_s + self.margin_s <= s]
-            gain = sum(branches[i].probability for i, _ in passes)
-            if gain > best_gain + 1e-9:
-                catches = np.zeros(len(branches), dtype=bool)
-                catches[[i for i, _ in passes]] = True
-                best, best_gain = (int(node), int(free[fastest[j]]), float(eta_s), catches), gain
-        return best
+        for j in np.argsort(first).tolist():
+            if gains[j] > best_gain + 1e-9:
+                best, best_gain = j, gains[j]
+        if best is None:
+            return None
+        catches = np.zeros(caught.size, dtype=bool)
+        catches[branch[met & (column == best)]] = True
+        return int(nodes[best]), int(free[fastest[best]]), float(node_eta[best]), catches
 
     def _stop(self, branches: list[Branch], catches: np.ndarray, node: int, at_us: int,
               sent: list, fraction: float) -> Intercept:

@@ -68,3 +68,12 @@ def test_a_single_sighting_plans_for_both_directions():
     assert west.vehicle_eta_s == pytest.approx(190, abs=1)
     assert (east.kind, east.from_direction, east.probability) == ("handover", "west", 0.375)
     assert result.chance == 0.5 and result.speed_kmh == pytest.approx(36, abs=0.5)
+
+
+def test_the_ways_on_never_turn_back_and_their_odds_add_up_to_one():
+    world = small_world(ROADS, [], CAMERAS)
+    interceptor = Interceptor(world, ResponderIndex(world), margin_s=60)
+    # Edge 0 is 银海路 eastwards into J; on: 银海路 east (edge 2) or 东风路 north (edge 4), not back (1).
+    assert dict(interceptor.turns(0)) == {2: 0.75, 4: 0.25}
+    assert interceptor.turns(1) == []  # 银海路 westwards from J to x = 0: a dead end
+    assert interceptor.turns(0) is interceptor.turns(0)  # worked out once per edge

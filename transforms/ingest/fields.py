@@ -161,53 +161,15 @@ def choice_field(obj: dict, field: str, allowed: frozenset) -> str:
 def time_field(obj: dict, field: str, latest_us: int) -> int:
     """An ISO-8601 time with UTC offset, in microseconds since the epoch."""
     text = text_field(obj, field, required=True, limit=64)
-    micros = _common_time_us(text)
-    if micros is None:
-        micros = _iso_time_us(text, field)
-    if micros > latest_us:
-        raise InvalidRecord(f"{field}: too far in the future")
-    return micros
-
-
-def _iso_time_us(text: str, field: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidRecord(f"{field}: not an ISO-8601 timestamp") from None
     if moment.tzinfo is None:
         raise InvalidRecord(f"{field}: no UTC offset")
-    return (moment - EPOCH) // MICROSECOND
-
-
-# The shape nearly every camera writes: whole seconds, a fraction of 3 or 6 digits or none, an offset.
-_COMMON_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):([0-5]\d)(?:\.(\d{3}|\d{6}))?([+-]\d\d:\d\d|Z)", re.ASCII)
-_MINUTE_STARTS_KEPT = 4096
-_minute_start_us: dict[tuple[str, str], int] = {}
-
-
-def _common_time_us(text: str) -> Optional[int]:
-    """`text` in microseconds, read as `datetime.fromisoformat` reads it, where it has the common
-    shape and a valid minute; None for anything else, which the full parser reads or refuses.
-
-    A camera's events share their minute: its start is parsed once, and each
-    event adds its seconds (a quarter of the cost of parsing the whole time).
-    """
-    found = _COMMON_TIME.fullmatch(text)
-    if found is None:
-        return None
-    minute, second, fraction, offset = found.groups()
-    start = _minute_start_us.get((minute, offset))
-    if start is None:
-        try:
-            start = _iso_time_us(f"{minute}:00{offset}", "")
-        except InvalidRecord:
-            return None
-        if len(_minute_start_us) >= _MINUTE_STARTS_KEPT:
-            _minute_start_us.clear()
-        _minute_start_us[(minute, offset)] = start
-    micros = start + int(second) * 1_000_000
-    if fraction:
-        micros += int(fraction) * (1000 if len(fraction) == 3 else 1)
+    micros = (moment - EPOCH) // MICROSECOND
+    if micros > latest_us:
+        raise InvalidRecord(f"{field}: too far in the future")
     return micros
 
 

@@ -188,7 +188,8 @@ class _TallyBundle(beam.DoFn):
 
 
 class _MergeTallies(beam.CombineFn):
-    """A window's tallies from every bundle, merged; each input is taken over, never copied."""
+    """A window's tallies from every bundle, merged: a place new to the window takes the
+    input's tally over, not a copy of it."""
 
     def create_accumulator(self):
         return WindowTally()

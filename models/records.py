@@ -43,6 +43,11 @@ class CameraEvent(NamedTuple):
     lane: Optional[int]
 
 
+# The values a CameraEvent's plate_color and image_kind may take (the input contract).
+PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})
+IMAGE_KINDS = frozenset({"frame", "plate"})
+
+
 class Place(NamedTuple):
     """Where a record happened: the road segment it was placed on, and its position.
 

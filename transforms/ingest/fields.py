@@ -16,7 +16,7 @@ from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
 
 RAW_LIMIT = 1000
 # A lone UTF-16 surrogate can only come from a JSON escape: the line itself was decoded from UTF-8.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -45,7 +45,7 @@ def decode_line(line: EventLine) -> dict:
         raise InvalidRecord("not valid JSON") from None
     if not isinstance(obj, dict):
         raise InvalidRecord("not a JSON object")
-    if _SURROGATE_ESCAPE.search(line.text):
+    if SURROGATE_ESCAPE.search(line.text):
         _refuse_lone_surrogates(obj)
     return obj
 

@@ -11,8 +11,9 @@ import apache_beam as beam
 
 from geo.shared import world_at
 from models.plate_rules import normalise_plate
-from models.records import DEAD_LETTERS, CameraEvent, EventLine, at_event_time
+from models.records import DEAD_LETTERS, IMAGE_KINDS, PLATE_COLORS, CameraEvent, EventLine, at_event_time
 from transforms.blocks import Block
+from transforms.ingest.columns import vouched_events
 from transforms.ingest.fields import (
     MAX_LINE_BYTES,
     InvalidRecord,
@@ -24,9 +25,6 @@ from transforms.ingest.fields import (
     time_field,
 )
 from transforms.stage_metrics import EVENTS_IN, counted
-
-PLATE_COLORS = frozenset({"blue", "yellow", "green", "white", "black"})
-IMAGE_KINDS = frozenset({"frame", "plate"})
 
 
 def parse_event(line: EventLine, cameras: dict[str, str], latest_us: int) -> CameraEvent:
@@ -129,17 +127,24 @@ def _rejected(line: EventLine, invalid: InvalidRecord) -> beam.pvalue.TaggedOutp
 
 
 class _ParseBlocks(_ParseFn):
-    """A block of lines → one block of events; each rejected line a dead letter."""
+    """A block of lines → one block of events; each rejected line a dead letter.
+
+    The block's fields are checked a column at a time (`columns`); a line the
+    columns do not vouch for is parsed alone, which names its reason.
+    """
 
     def process(self, lines):
         self._lines += len(lines)
         latest_us = self._latest_us()
         events = Block()
-        for line in lines:
-            try:
-                events.append(parse_event(line, self._cameras, latest_us))
-            except InvalidRecord as invalid:
-                yield _rejected(line, invalid)
+        for line, event in zip(lines, vouched_events(lines, self._cameras, latest_us)):
+            if event is None:
+                try:
+                    event = parse_event(line, self._cameras, latest_us)
+                except InvalidRecord as invalid:
+                    yield _rejected(line, invalid)
+                    continue
+            events.append(event)
         if events:
             yield events
 

@@ -6,26 +6,37 @@ position, a block at a time, with one vectorised STRtree query. A sighting
 farther than the maximum distance from any road keeps a null segment: it is
 still a passing, just not on the network.
 """
+from typing import Optional
+
 import apache_beam as beam
 
 from geo.shared import locator_at, placements_at, world_at
 from models.records import CameraEvent, Passing, Place
 from transforms.blocks import Block
 
+PLACE_FIELDS = ("segment_id", "road_name", "town", "area_type", "defence_layer", "lon", "lat", "distance_m")
+# a passing's PLACE_FIELDS, in order
+Where = tuple[Optional[str], Optional[str], Optional[str], Optional[str], str, Optional[float], Optional[float],
+              Optional[float]]
 
-def _where(layer: str, town: str, placement, lon, lat) -> dict:
+
+def _where(layer: str, town: str, placement, lon, lat) -> Where:
     """A passing's place fields on `placement`'s segment, or off the network in its camera's town."""
     place = placement.place(lon, lat) if placement else Place(town=town, lon=lon, lat=lat)
-    return {**place._asdict(), "defence_layer": layer, "distance_m": placement.distance_m if placement else None}
+    return (place.segment_id, place.road_name, place.town, place.area_type, layer, place.lon, place.lat,
+            placement.distance_m if placement else None)
 
 
-def _passing(event: CameraEvent, where: dict) -> Passing:
-    return Passing(
-        source=event.source, event_id=event.event_id, camera_id=event.camera_id,
-        captured_at_us=event.captured_at_us, plate=event.plate,
-        plate_confidence=event.plate_confidence, plate_source=event.plate_source,
-        plate_alternates=event.plate_alternates, plate_color=event.plate_color,
-        watchlist_hit=False, **where)
+assert Passing._fields == ("source", "event_id", "camera_id", "captured_at_us", "plate", "plate_confidence",
+                           "plate_source", "plate_alternates", "plate_color", *PLACE_FIELDS, "watchlist_hit",
+                           "list_version"), "_passing makes a Passing by position"
+
+
+def _passing(event: CameraEvent, where: Where) -> Passing:
+    """The event's reading at `where`: by position, for every passing goes through here."""
+    return Passing(event.source, event.event_id, event.camera_id, event.captured_at_us, event.plate,
+                   event.plate_confidence, event.plate_source, event.plate_alternates, event.plate_color,
+                   *where, False)
 
 
 class _PlaceBlock(beam.DoFn):

@@ -9,7 +9,7 @@ from models.records import EventLine
 from transforms.ingest.fields import InvalidRecord, decode_line, number_field
 from transforms.ingest.parse_events import parse_event
 from transforms.ingest.parse_reports import parse_incident, parse_outcome
-from transforms.ingest.read_events import bounded_lines
+from transforms.ingest.read_events import line_texts
 
 NOW_US = 1_796_500_000_000_000
 EVENT = {"event_id": "e1", "camera_id": "CAM-1", "captured_at": "2026-11-29T08:00:00+08:00",
@@ -97,6 +97,6 @@ def test_a_line_over_the_byte_limit_is_refused_even_when_its_characters_are_few(
 
 def test_lines_are_cut_as_they_stream_and_counted_like_newlines():
     data = b"a\n" + b"x" * 50 + b"\n\nlast"
-    assert list(bounded_lines(io.BytesIO(data), max_bytes=10)) == [b"a", b"x" * 11, b"", b"last"]
-    assert list(bounded_lines(io.BytesIO(b"one\ntwo\n"), max_bytes=10)) == [b"one", b"two"]
-    assert list(bounded_lines(io.BytesIO(b""), max_bytes=10)) == []
+    assert list(line_texts(io.BytesIO(data), max_bytes=10)) == ["a", "x" * 11, "", "last"]
+    assert list(line_texts(io.BytesIO(b"one\ntwo\n"), max_bytes=10)) == ["one", "two"]
+    assert list(line_texts(io.BytesIO(b""), max_bytes=10)) == []

@@ -1,11 +1,14 @@
 import gzip
+import io
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from transforms.ingest.read_events import UNDECODABLE, ReadEventLines
+from transforms.ingest.read_events import UNDECODABLE, ReadEventLines, line_texts
 
 
 @pytest.mark.beam
@@ -25,3 +28,19 @@ def test_every_line_keeps_its_file_and_number_plain_or_gzipped(tmp_path):
 def test_no_file_given_reads_no_line():
     with TestPipeline(runner="FnApiRunner") as p:
         assert_that(p | ReadEventLines([]), equal_to([]))
+
+
+def one_by_one(data: bytes, max_bytes: int) -> list[str]:
+    """What reading a line at a time gives: each line cut after max_bytes + 1 bytes, then decoded."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return [line[:max_bytes + 1].removesuffix(b"\r").decode("utf-8", errors="replace") for line in lines]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b"a", b"{}", "琼".encode(), b"\xe7", b"\x90", b"\xff"]),
+                max_size=60).map(b"".join),
+       st.integers(1, 12), st.integers(1, 40))
+def test_lines_read_a_block_at_a_time_are_the_lines_read_one_by_one(data, max_bytes, block_bytes):
+    assert list(line_texts(io.BytesIO(data), max_bytes, block_bytes)) == one_by_one(data, max_bytes)

@@ -24,27 +24,37 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 BLOCK_BYTES = 1 << 20
 
 
-def bounded_lines(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes]:
-    """Each line of `handle` without its newline, cut after `max_bytes` + 1 bytes.
+def line_texts(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+    """Each line of `handle` as text, without its newline or a carriage return before it, cut
+    after `max_bytes` + 1 bytes; an undecodable byte becomes U+FFFD.
 
-    A last line without a newline counts, as it does for `pipelines.analysis.tables.count_lines`.
+    A block's whole lines are decoded and split together: a newline is never
+    part of a multi-byte character, so each line reads as it would alone. Only
+    a line that runs across blocks is gathered, and cut, by itself. A last line
+    without a newline counts, as it does for `pipelines.analysis.tables.count_lines`.
     """
-    parts: list[bytes] = []
-    kept = 0
-    for block in iter(lambda: handle.read(BLOCK_BYTES), b""):
-        start = 0
-        while True:
-            end = block.find(b"\n", start)
-            piece = block[start:] if end < 0 else block[start:end]
-            if kept <= max_bytes:
-                parts.append(piece[:max_bytes + 1 - kept])
-                kept += len(piece)
-            if end < 0:
-                break
-            yield b"".join(parts)
-            parts, kept, start = [], 0, end + 1
-    if parts and kept:
-        yield b"".join(parts)
+    head = b""  # the start of a line that runs on into the next block, at most max_bytes + 1 of it
+    for block in iter(lambda: handle.read(block_bytes), b""):
+        first = block.find(b"\n")
+        if first < 0:
+            head = (head + block)[:max_bytes + 1] if len(head) <= max_bytes else head
+            continue
+        last = block.rfind(b"\n")
+        yield _text((head + block[:first])[:max_bytes + 1])
+        whole = block[first + 1:last]
+        if len(whole) <= max_bytes:  # no line here is too long: the block's lines read as one text
+            if last > first:
+                whole = whole.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
+                yield from whole.decode("utf-8", errors="replace").split("\n")
+        else:
+            yield from (_text(line[:max_bytes + 1]) for line in whole.split(b"\n"))
+        head = block[last + 1:last + 2 + max_bytes]
+    if head:
+        yield _text(head)
+
+
+def _text(line: bytes) -> str:
+    return line.removesuffix(b"\r").decode("utf-8", errors="replace")
 
 
 def numbered_lines(readable: fileio.ReadableFile) -> Iterator[EventLine]:
@@ -52,8 +62,7 @@ def numbered_lines(readable: fileio.ReadableFile) -> Iterator[EventLine]:
     path = readable.metadata.path
     base_dir = os.path.dirname(path)
     with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
-        for number, raw in enumerate(bounded_lines(handle), start=1):
-            text = raw.removesuffix(b"\r").decode("utf-8", errors="replace")
+        for number, text in enumerate(line_texts(handle), start=1):
             yield EventLine(f"{path}:{number}", base_dir, text)
 
 

@@ -1,3 +1,5 @@
+import pickle
+
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -50,15 +52,17 @@ def test_a_live_dispatch_counts_once_where_it_was_first_seen():
                                        ("area_type", "urban", 1), ("defence_layer", "street_grid", 1)]))
 
 
-def _rows_of(*bundles):
-    """MetricRows of blocks of passings, each list a bundle of its own, merged as the shuffle would."""
+def _rows_of(*bundles, shuffled=lambda tally: tally):
+    """MetricRows of blocks of passings, each list a bundle of its own, merged as the shuffle would
+    (each bundle's tally passed through `shuffled` on its way)."""
     merge, tallies = _MergeTallies(), []
     for blocks in bundles:
         tally = _TallyBundle(WINDOW, passings=True)
         tally.start_bundle()
         for block in blocks:
             tally.process(block)
-        tallies += [value.value for value in tally.finish_bundle()]
+        tallies += [(start, shuffled(window_tally)) for start, window_tally in
+                    (value.value for value in tally.finish_bundle())]
     by_window = {}
     for start, window_tally in tallies:
         by_window[start] = merge.add_input(by_window.get(start) or merge.create_accumulator(), window_tally)
@@ -81,3 +85,10 @@ def test_a_plate_seen_at_two_places_counts_once_in_each_dimension_they_share():
 def test_merging_bundles_counts_what_one_bundle_would():
     passings = [passing(str(n), n % 40, f"琼C{n % 7:05d}", segment=f"JJ-{n % 3:04d}") for n in range(60)]
     assert _rows_of([passings[:25]], [passings[25:50]], [passings[50:]]) == _rows_of([passings])
+
+
+def test_a_window_tally_crosses_a_shuffle_whole():
+    passings = [passing(str(n), n % 40, f"琼C{n % 7:05d}" if n % 5 else None, segment=f"JJ-{n % 3:04d}")
+                for n in range(60)]
+    assert _rows_of([passings[:30]], [passings[30:]],
+                    shuffled=lambda tally: pickle.loads(pickle.dumps(tally))) == _rows_of([passings])

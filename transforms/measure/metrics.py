@@ -95,6 +95,19 @@ class WindowTally(SlottedState):
             tally = self.places[place] = Tally()
         return tally
 
+    def __getstate__(self):
+        """The places, and each field of their tallies as a column: a window's tallies cross the
+        runner's shuffle, where a tally pickled by itself costs a Python call and a tuple."""
+        tallies = self.places.values()
+        return tuple(self.places), *(tuple(getattr(tally, name) for tally in tallies) for name in Tally.__slots__)
+
+    def __setstate__(self, state):
+        places, *columns = state
+        self.places = {}
+        for place, fields in zip(places, zip(*columns)):
+            tally = self.places[place] = Tally.__new__(Tally)
+            tally.__setstate__(fields)
+
     def merge(self, other: "WindowTally") -> "WindowTally":
         """Adds `other` in, taking over its tallies where this one has none: `other` is not used again."""
         for place, tally in other.places.items():

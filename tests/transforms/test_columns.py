@@ -9,6 +9,7 @@ from models.records import CameraEvent, EventLine
 from transforms.ingest.columns import capture_times, flat_objects, vouched_events
 from transforms.ingest.fields import InvalidRecord, time_field
 from transforms.ingest.parse_events import _ParseBlocks, parse_event
+from transforms.ingest.read_events import MAX_LINE_BYTES
 
 CAMERAS = {"CAM-1": "street_grid", "MOB-1": "mobile"}
 NOW_US = 1_796_500_000_000_000
@@ -112,6 +113,14 @@ def test_a_clean_block_is_vouched_for_whole_and_a_bad_line_costs_only_itself():
     vouched = vouched_events(as_lines(texts), CAMERAS, NOW_US)
     assert [index for index, event in enumerate(vouched) if event is None] == [150, 151]
     assert vouched[0].lane == 2 and type(vouched[0].lane) is int and vouched[0].captured_at_us == 1_795_910_400_250_000
+
+
+def test_a_line_over_the_byte_limit_is_left_to_parse_event_however_well_formed():
+    texts = [json.dumps(GOOD, ensure_ascii=False)] * 8  # a run whose characters are few enough on average
+    texts[1] = json.dumps({**GOOD, "image": "x" * MAX_LINE_BYTES})  # valid JSON, 8 MiB and more
+    vouched = vouched_events(as_lines(texts), CAMERAS, NOW_US)
+    assert vouched[1] is None and all(event is not None for event in vouched[:1] + vouched[2:])
+    assert str(parsed(as_lines(texts)[1])) == f"line longer than {MAX_LINE_BYTES} bytes"
 
 
 def test_lines_that_only_parse_together_are_each_left_to_decode_alone():

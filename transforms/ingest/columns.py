@@ -120,9 +120,10 @@ _RETRIES = 4  # lines a run may break its array on before the rest of it is read
 
 def _plain(text: str, lines: int) -> bool:
     """Whether `text`, `lines` lines each opening and closing with a brace, holds no other brace
-    nor anything decode_line checks for."""
+    nor anything decode_line checks for: so few characters that no line of them can be over
+    MAX_LINE_BYTES in UTF-8 (a line near the limit is read alone), and no undecodable byte."""
     return (text.count("{") == lines and text.count("}") == lines and "[" not in text
-            and len(text) * 4 <= MAX_LINE_BYTES * lines and UNDECODABLE not in text
+            and len(text) * 4 <= MAX_LINE_BYTES and UNDECODABLE not in text
             and not SURROGATE_ESCAPE.search(text))
 
 

@@ -108,7 +108,7 @@ def flat_objects(texts: list[str]) -> list[Optional[dict]]:
             continue
         run = start
         for index in range(start, end + 1):  # runs of plain lines between the others
-            if index == end or not _plain(texts[index], 1):
+            if index == end or not _plain_line(texts[index]):
                 _decode(texts, run, index, objects)
                 run = index + 1
     return objects
@@ -125,6 +125,10 @@ def _plain(text: str, lines: int) -> bool:
     return (text.count("{") == lines and text.count("}") == lines and "[" not in text
             and len(text) * 4 <= MAX_LINE_BYTES and UNDECODABLE not in text
             and not SURROGATE_ESCAPE.search(text))
+
+
+def _plain_line(text: str) -> bool:
+    return text[:1] == "{" and text[-1:] == "}" and _plain(text, 1)
 
 
 def _decode(texts: list[str], start: int, end: int, objects: list, joined: Optional[str] = None) -> None:

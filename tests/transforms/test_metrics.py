@@ -92,3 +92,14 @@ def test_a_window_tally_crosses_a_shuffle_whole():
                 for n in range(60)]
     assert _rows_of([passings[:30]], [passings[30:]],
                     shuffled=lambda tally: pickle.loads(pickle.dumps(tally))) == _rows_of([passings])
+
+
+def test_a_place_holds_each_plate_as_one_shared_string():
+    first, again = "琼C12345", "".join(["琼C", "12345"])  # equal, but two strings
+    assert first is not again
+    tally = _TallyBundle(WINDOW, passings=True)
+    tally.start_bundle()
+    tally.process([passing("a", 1, first), passing("b", 2, again)])
+    (window_tally,) = (value.value[1] for value in tally.finish_bundle())
+    (plates,) = (place.plates for place in window_tally.places.values())
+    assert plates[0] is plates[1]

@@ -94,12 +94,9 @@ def test_a_window_tally_crosses_a_shuffle_whole():
                     shuffled=lambda tally: pickle.loads(pickle.dumps(tally))) == _rows_of([passings])
 
 
-def test_a_place_holds_each_plate_as_one_shared_string():
-    first, again = "琼C12345", "".join(["琼C", "12345"])  # equal, but two strings
-    assert first is not again
-    tally = _TallyBundle(WINDOW, passings=True)
-    tally.start_bundle()
-    tally.process([passing("a", 1, first), passing("b", 2, again)])
-    (window_tally,) = (value.value[1] for value in tally.finish_bundle())
-    (plates,) = (place.plates for place in window_tally.places.values())
-    assert plates[0] is plates[1]
+
+def test_plates_that_share_their_first_characters_are_told_apart():
+    rows = _rows_of([[passing("a", 1, "琼C1234"), passing("b", 2, "琼C12345"), passing("c", 3, "琼C12345"),
+                      passing("d", 4, "琼C123456")]])
+    assert rows[(T0, "all", "all")] == (4, 0, 3)
+    assert _rows_of([[passing("a", 1, None)]])[(T0, "all", "all")] == (1, 1, 0)

@@ -18,6 +18,8 @@ in the global window, keyed by their window's start (the local runner's fast
 path); a live run combines them in their windows, which fire as the
 watermark passes.
 """
+from collections.abc import Iterator
+
 import apache_beam as beam
 from apache_beam.transforms import window
 from apache_beam.transforms.window import GlobalWindow
@@ -49,7 +51,7 @@ class Tally(SlottedState):
     """Counts at one place (or for one key) in one window; tallies add up by `merge`.
 
     `plates` holds every plate read, repeats included, as UTF-8 lines (a plate
-    holds no line break); `unique_plates()` counts the distinct ones.
+    holds no line break); `plates_read()` tells them apart.
     """
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
@@ -74,13 +76,18 @@ class Tally(SlottedState):
         if plates_read:
             self.plates += ("\n".join(plates_read) + "\n").encode()
 
-    def unique_plates(self) -> int:
-        return len(set(bytes(self.plates).split(b"\n"))) - 1  # less the empty text after the last line
+    def plates_read(self) -> set[bytes]:
+        """The distinct plates read here, each as its UTF-8 text."""
+        return set(bytes(self.plates).split(b"\n")) - {b""}
 
     def merge(self, other: "Tally") -> "Tally":
+        self.plates += other.plates
+        return self.add_counts(other)
+
+    def add_counts(self, other: "Tally") -> "Tally":
+        """Adds in `other`'s counts, not its plates."""
         self.passings += other.passings
         self.unread += other.unread
-        self.plates += other.plates
         self.hits += other.hits
         for category, n in other.by_category.items():
             self.by_category[category] = self.by_category.get(category, 0) + n
@@ -129,16 +136,21 @@ class WindowTally(SlottedState):
                 mine.merge(tally)
         return self
 
-    def rolled_up(self) -> dict[tuple[str, str], Tally]:
-        """The window's tally for each (dimension, key) its places count in (`metric_keys`)."""
-        rolled: dict[tuple[str, str], Tally] = {}
+    def rolled_up(self) -> Iterator[tuple[tuple[str, str], Tally, int]]:
+        """Each (dimension, key) the window's places count in (`metric_keys`), with its tally
+        and its number of distinct plates. Each place's plates are told apart once, and each
+        key's only while its row is made."""
+        places_of: dict[tuple[str, str], list[tuple[Tally, set[bytes]]]] = {}
         for place, tally in self.places.items():
+            counted = (tally, tally.plates_read())
             for key in metric_keys(place):
-                total = rolled.get(key)
-                if total is None:
-                    total = rolled[key] = Tally()
-                total.merge(tally)
-        return rolled
+                places_of.setdefault(key, []).append(counted)
+        for key, places in places_of.items():
+            total, plates = Tally(), set[bytes]()
+            for tally, read in places:
+                total.add_counts(tally)
+                plates |= read
+            yield key, total, len(plates)
 
 
 def _place(record) -> tuple:
@@ -237,11 +249,11 @@ class _ToRow(beam.DoFn):
 
     def process(self, keyed):
         start, window_tally = keyed
-        for (dimension, key), tally in window_tally.rolled_up().items():
+        for (dimension, key), tally, unique_plates in window_tally.rolled_up():
             yield MetricRow(
                 window_start_us=start, window_end_us=start + self._window_us,
                 dimension=dimension, key=key, passings=tally.passings, unread=tally.unread,
-                unique_plates=tally.unique_plates(), hits=tally.hits,
+                unique_plates=unique_plates, hits=tally.hits,
                 **{f"hits_{category}": tally.by_category.get(category, 0) for category in CATEGORIES},
                 dispatches=tally.dispatches)
 

@@ -103,7 +103,7 @@ def flat_objects(texts: list[str]) -> list[Optional[dict]]:
     for start in range(0, len(texts), RUN_LINES):
         end = min(start + RUN_LINES, len(texts))
         joined = ",".join(texts[start:end])
-        if _plain(joined, end - start) and all(text[:1] == "{" and text[-1:] == "}" for text in texts[start:end]):
+        if _plain(joined, end - start) and all(map(_braced, texts[start:end])):
             _decode(texts, start, end, objects, joined)
             continue
         run = start
@@ -127,8 +127,12 @@ def _plain(text: str, lines: int) -> bool:
             and not SURROGATE_ESCAPE.search(text))
 
 
+def _braced(text: str) -> bool:
+    return text[:1] == "{" and text[-1:] == "}"
+
+
 def _plain_line(text: str) -> bool:
-    return text[:1] == "{" and text[-1:] == "}" and _plain(text, 1)
+    return _braced(text) and _plain(text, 1)
 
 
 def _decode(texts: list[str], start: int, end: int, objects: list, joined: Optional[str] = None) -> None:

@@ -13,8 +13,8 @@ seen at one place is held there until then, not once per dimension: the
 plates are most of what a replay holds. A place keeps the plates read there as
 one buffer of their text, a line each, and they are told apart only when the
 rows count them: about 10 bytes a sighting, where a set of strings per place
-took some 160, and a buffer crosses the shuffle as one value. A replay combines the tallies
-in the global window, keyed by their window's start (the local runner's fast
+took some 160, and a buffer crosses the shuffle as one value. A replay
+combines the tallies in the global window, keyed by their window's start (the local runner's fast
 path); a live run combines them in their windows, which fire as the
 watermark passes.
 """
@@ -51,7 +51,7 @@ class Tally(SlottedState):
     """Counts at one place (or for one key) in one window; tallies add up by `merge`.
 
     `plates` holds every plate read, repeats included, as UTF-8 lines (a plate
-    holds no line break); `plates_read()` tells them apart.
+    holds no line break); `distinct_plates()` tells them apart.
     """
     __slots__ = ("passings", "unread", "plates", "hits", "by_category", "dispatches")
 
@@ -76,7 +76,7 @@ class Tally(SlottedState):
         if plates_read:
             self.plates += ("\n".join(plates_read) + "\n").encode()
 
-    def plates_read(self) -> set[bytes]:
+    def distinct_plates(self) -> set[bytes]:
         """The distinct plates read here, each as its UTF-8 text."""
         return set(bytes(self.plates).split(b"\n")) - {b""}
 
@@ -98,7 +98,7 @@ class Tally(SlottedState):
 class WindowTally(SlottedState):
     """One window's tallies, one per place where anything happened.
 
-    A plate seen at one place is held once, not once in each of the five
+    A plate seen at one place is held there, not again in each of the five
     tallies it counts in: the dimensions are rolled up from the places only
     when the window's rows are made (`rolled_up`).
     """
@@ -142,7 +142,7 @@ class WindowTally(SlottedState):
         key's only while its row is made."""
         places_of: dict[tuple[str, str], list[tuple[Tally, set[bytes]]]] = {}
         for place, tally in self.places.items():
-            counted = (tally, tally.plates_read())
+            counted = (tally, tally.distinct_plates())
             for key in metric_keys(place):
                 places_of.setdefault(key, []).append(counted)
         for key, places in places_of.items():

@@ -159,13 +159,14 @@ def backoff_retry(retries: int = RETRIES) -> CountedRetry:
 
 
 def connect(url: str, timeout_s: Optional[float] = 5.0, *, retries: int = RETRIES,
-            decode_responses: bool = False) -> redis.Redis:
+            decode_responses: bool = False, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> redis.Redis:
     """A client for `url` whose every command rides out a restart (module docstring).
 
     A reply is awaited up to `timeout_s` (None: as long as it takes; a
-    blocking read needs its block time on top), a connection up to 5 s.
+    blocking read needs its block time on top), a connection up to
+    `connect_timeout_s`.
     """
-    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=CONNECT_TIMEOUT_S,
+    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=connect_timeout_s,
                                 retry=backoff_retry(retries), decode_responses=decode_responses)
 
 

@@ -4,8 +4,11 @@ import redis
 
 from models.plate_rules import canonical
 from tests.builders import WATCHLIST_ROWS, ZONE, write_watchlist_csv
+from tests.servers import RedisServer
 from transforms.enrich.watchlist_store import (
+    PROBE_S,
     FileWatchlist,
+    GuardedWatchlist,
     RedisWatchlist,
     entry_from_row,
     load_into_redis,
@@ -104,3 +107,39 @@ def test_a_parquet_watchlist_reads_like_the_csv(tmp_path):
     pq.write_table(pa.Table.from_pylist(WATCHLIST_ROWS), tmp_path / "w.parquet")
     assert read_watchlist_file(tmp_path / "w.parquet", ZONE) == read_watchlist_file(
         write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS), ZONE)
+
+
+@pytest.mark.redis
+def test_a_snapshot_covers_a_server_that_is_down_without_asking_it_at_every_lookup(tmp_path):
+    """While Redis is down, the snapshot answers, and the live list is asked again only once
+    PROBE_S has passed and the server answers a ping; then it answers again."""
+    now = [0.0]
+    path = write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS)
+    server = RedisServer(tmp_path)
+    port = server.port
+    load_into_redis(read_watchlist_file(path, ZONE), server.url, "w")
+    live = RedisWatchlist(server.url, ttl_s=0, clock=lambda: now[0], retries=0)
+    guarded = GuardedWatchlist(live, FileWatchlist(path, ZONE, stale=True), wait_s=0, clock=lambda: now[0],
+                               sleep=lambda s: None)
+    key = canonical("琼C12345")
+    assert not guarded.answer([key]).version.startswith("stale:")
+    server.stop()
+    now[0] = 0.5
+    covered = guarded.answer([key])
+    assert covered.version.startswith("stale:") and [e.entry_id for e in covered.entries[key]] == ["W1", "W2"]
+    revived = RedisServer(tmp_path, port=port)
+    try:
+        load_into_redis(read_watchlist_file(path, ZONE), revived.url, "w")
+        now[0] = PROBE_S / 2
+        assert guarded.answer([key]).version.startswith("stale:"), "asked again before PROBE_S passed"
+        now[0] = PROBE_S + 1
+        again = guarded.answer([key])
+        assert not again.version.startswith("stale:") and [e.entry_id for e in again.entries[key]] == ["W1", "W2"]
+        revived.stop()
+        now[0] = 2 * PROBE_S + 2
+        assert guarded.answer([key]).version.startswith("stale:")
+        now[0] = 3 * PROBE_S + 3  # still down: the ping fails and the snapshot answers on
+        assert not live.reachable() and guarded.answer([key]).version.startswith("stale:")
+    finally:
+        revived.stop()
+        guarded.close()

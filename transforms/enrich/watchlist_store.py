@@ -50,6 +50,8 @@ COLUMNS = ("entry_id", "plate", "plate_color", "category", "priority", "action",
            "valid_from", "valid_to", "note")
 STALE = "stale:"
 SNAPSHOT_LOOKUPS = Metrics.counter(NAMESPACE, "watchlist_snapshot_lookups")
+PROBE_S = 10.0  # while a snapshot covers, how often the live list is asked whether it answers again
+PROBE_TIMEOUT_S = 1.0
 FAULTS = Metrics.counter(NAMESPACE, "watchlist_faults")
 
 
@@ -184,6 +186,8 @@ class RedisWatchlist:
     def __init__(self, url: str, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
                  retries: int = RETRIES, max_age_s: float = 0.0, wall_clock: Callable[[], float] = time.time):
         self._client = connect(url, retries=retries)
+        self._url = url
+        self._quick: Optional[redis.Redis] = None
         self._ttl_s = ttl_s
         self._clock = clock
         self._wall_clock = wall_clock
@@ -220,6 +224,16 @@ class RedisWatchlist:
         WATCHLIST_CACHE_HITS.inc(sum(key not in fetched for key in asked))
         return Answer(entries, self._version[1])
 
+    def reachable(self) -> bool:
+        """Whether Redis answers a ping at once: one try, without the retries that ride out a
+        restart (a lookup's retries take about 3 s to give up on a server that is down)."""
+        if self._quick is None:
+            self._quick = connect(self._url, timeout_s=PROBE_TIMEOUT_S, retries=0, connect_timeout_s=PROBE_TIMEOUT_S)
+        try:
+            return bool(self._quick.ping())
+        except redis.RedisError:
+            return False
+
     def _fetch(self, keys: list[str]):
         """The meta fields and the entries of `keys`, in one round trip (HGET and MGET only)."""
         with self._client.pipeline(transaction=False) as batch:
@@ -246,6 +260,8 @@ class RedisWatchlist:
 
     def close(self):
         self._client.close()
+        if self._quick is not None:
+            self._quick.close()
 
 
 class GuardedWatchlist:
@@ -254,21 +270,31 @@ class GuardedWatchlist:
     A fault (WatchlistUnavailable, or Redis unreachable after its retries) is
     covered from `snapshot` when there is one: the answer's version starts
     with "stale:", so every hit and passing it touched says so, and the run
-    reports it. Without a snapshot the lookup waits for the list to come back,
-    up to `wait_s`, then raises: a run stops loudly rather than thin silently.
+    reports it. While covering, the live list is asked again only every
+    `probe_s`, and only once Redis answers a ping: asked at every lookup, a
+    server that is down would cost each block its retries, about 3 s, and a
+    replay of an hour's events would take an hour. Without a snapshot the
+    lookup waits for the list to come back, up to `wait_s`, then raises: a
+    run stops loudly rather than thin silently.
     """
 
     def __init__(self, live: RedisWatchlist, snapshot: Optional[FileWatchlist], wait_s: float,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 probe_s: float = PROBE_S):
         self._live = live
         self._snapshot = snapshot
         self._wait_s = wait_s
         self._clock = clock
         self._sleep = sleep
+        self._probe_s = probe_s
         self._fault: Optional[str] = None
+        self._next_probe = float("-inf")
 
     def answer(self, canons: Iterable[str]) -> Answer:
         canons = list(canons)
+        if self._snapshot is not None and self._covering():
+            SNAPSHOT_LOOKUPS.inc()
+            return self._snapshot.answer(canons)
         deadline = self._clock() + self._wait_s
         delay = 0.2
         while True:
@@ -278,6 +304,7 @@ class GuardedWatchlist:
                 self._report(str(fault) if isinstance(fault, WatchlistUnavailable)
                              else f"Redis unreachable ({type(fault).__name__})")
                 if self._snapshot is not None:
+                    self._next_probe = self._clock() + self._probe_s
                     SNAPSHOT_LOOKUPS.inc()
                     return self._snapshot.answer(canons)
                 if self._clock() >= deadline:
@@ -291,6 +318,16 @@ class GuardedWatchlist:
                 logging.warning("watchlist: the live list answers again (version %s)", answer.version)
                 self._fault = None
             return answer
+
+    def _covering(self) -> bool:
+        """Whether the snapshot answers without the live list being asked: within `probe_s` of
+        the last fault, and after it for as long as Redis does not answer a ping."""
+        if self._fault is None:
+            return False
+        if self._clock() < self._next_probe:
+            return True
+        self._next_probe = self._clock() + self._probe_s
+        return not self._live.reachable()
 
     def _report(self, reason: str) -> None:
         if reason != self._fault:

@@ -330,6 +330,11 @@ class DeadLetter(NamedTuple):
 DEAD_LETTERS = "dead_letters"  # the output tag that every stage sends its DeadLetters under
 
 
+# `Record._make(fields)` without its check of the length, for the stages that build every event's
+# record by position from fields in a known order (each asserts the order it relies on).
+record_by_position = tuple.__new__
+
+
 def at_event_time(value, micros: int) -> TimestampedValue:
     """`value` stamped with an event time given in microseconds since the epoch."""
     return TimestampedValue(value, Timestamp(micros=micros))

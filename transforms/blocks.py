@@ -25,6 +25,7 @@ records' columns pickled and compressed, about 27 bytes an event. Columns
 pack in about half the time of the records themselves, which pickle would
 name and rebuild one by one.
 """
+import functools
 import itertools
 import pickle
 import struct
@@ -33,6 +34,8 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
+
+from models.records import record_by_position
 
 BLOCK_RECORDS = 2000
 RECORD_BYTES = 300  # about what a camera event or a passing takes pickled
@@ -78,7 +81,7 @@ def pack(records: list) -> bytes:
 def unpack(packed: bytes) -> Block:
     (size,) = _SIZE.unpack_from(packed)
     kind, columns = pickle.loads(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
-    return Block(map(kind._make, zip(*columns))) if kind else Block()
+    return Block(map(functools.partial(record_by_position, kind), zip(*columns))) if kind else Block()
 
 
 def in_blocks(records: Iterable, size: int = BLOCK_RECORDS) -> Iterator[Block]:

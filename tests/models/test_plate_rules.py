@@ -19,6 +19,7 @@ from models.plate_rules import (
     PROVINCES,
     SUFFIXES,
     canonical,
+    canonicals,
     is_province,
     normalise_plate,
     province_variants,
@@ -54,6 +55,14 @@ def test_normalise_refuses_what_is_not_a_plate(raw):
 def test_canonical_merges_confusable_characters_but_keeps_the_province():
     assert canonical("琼C80D17") == canonical("琼CB0017") == canonical("琼C8QD71")
     assert canonical("琼C12345") != canonical("粤C12345")
+
+
+def test_a_block_of_plates_takes_the_canonical_form_each_takes_alone():
+    rng = random.Random(5)
+    plates = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 9))) for _ in range(500)]
+    plates += ["琼C80D17", "粤B8TQ0S", "0DQ8B", ""]
+    assert canonicals(plates) == [canonical(plate) for plate in plates]
+    assert canonicals([]) == []
 
 
 def test_substitutions_count_confusable_positions_only():

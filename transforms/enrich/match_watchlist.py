@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import apache_beam as beam
 
-from models.plate_rules import UNSURE_READ_BELOW, canonical, province_variants, substitutions
-from models.records import Hit, Passing, at_event_time, place_of
+from models.plate_rules import UNSURE_READ_BELOW, canonical, canonicals, province_variants, substitutions
+from models.records import Hit, Passing, at_event_time, place_of, record_by_position
 from transforms.blocks import Block
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
 from transforms.stage_metrics import HITS, WATCHLIST_LOOKUPS
@@ -68,23 +68,25 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
         **place_of(passing)._asdict(), defence_layer=passing.defence_layer, list_version=version)
 
 
-def _canons(passing: Passing) -> list[str]:
-    if not passing.plate:
-        return []
-    if not passing.plate_alternates and passing.plate_source != "model":  # a camera's read: most passings
-        return [canonical(passing.plate)]
-    return [canonical(read) for read, _ in _candidates(passing)]
+def _canons_of(passings: list[Passing]) -> list[list[str]]:
+    """The canonical forms each passing is looked up by: none without a plate, a camera's read
+    alone (most passings, their forms found together), or else every candidate's."""
+    forms = canonicals([passing.plate or "" for passing in passings])
+    return [([form] if not passing.plate_alternates and passing.plate_source != "model"
+             else canonicals([read for read, _ in _candidates(passing)])) if passing.plate else []
+            for passing, form in zip(passings, forms)]
 
 
 _CHECK_FIELDS = len(Passing._fields) - 2  # all but the last two, watchlist_hit and list_version
 assert Passing._fields[_CHECK_FIELDS:] == ("watchlist_hit", "list_version")
 
 
-def _marked(passing: Passing, hits: list[Hit], version: str) -> Passing:
-    """The passing with the list version that checked it, and whether it hit."""
+def _marked(passing: Passing, hit: bool, version: str) -> Passing:
+    """The passing with the list version that checked it, and whether it hit: by position,
+    for every passing goes through here."""
     if not passing.plate:
         return passing
-    return Passing._make((*passing[:_CHECK_FIELDS], bool(hits), version))
+    return record_by_position(Passing, passing[:_CHECK_FIELDS] + (hit, version))
 
 
 @dataclass(frozen=True)
@@ -131,16 +133,16 @@ class _MatchBlock(_Matcher, beam.DoFn):
     file): each hit goes on alone at its capture time, the block goes on marked."""
 
     def process(self, passings):
-        canons_of = [_canons(passing) for passing in passings]
+        canons_of = _canons_of(passings)
         answer = self._store.answer(key for canons in canons_of for key in canons)
-        listed = answer.entries.keys()
+        listed, version = answer.entries.keys(), answer.version
         marked, hit_count = Block(), 0
         for passing, canons in zip(passings, canons_of):
             hits = [] if listed.isdisjoint(canons) else self._hits(passing, answer)
             hit_count += len(hits)
             for hit in hits:
                 yield beam.pvalue.TaggedOutput(HITS_TAG, at_event_time(hit, hit.captured_at_us))
-            marked.append(_marked(passing, hits, answer.version))
+            marked.append(_marked(passing, bool(hits), version))
         yield marked
         WATCHLIST_LOOKUPS.inc(sum(map(len, canons_of)))
         HITS.inc(hit_count)

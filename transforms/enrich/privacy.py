@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from models.plate_rules import PROVINCES, SUFFIXES, normalise_plate
-from models.records import Passing
+from models.records import Passing, record_by_position
 
 KEY_ENV = "ROADCHIEF_PLATE_KEY"
 MIN_KEY_BYTES = 32
@@ -126,7 +126,7 @@ def pseudonymise_passing(passing: Passing, tokens: PlateTokens) -> Passing:
     fields = list(passing)
     fields[_PLATE] = None if passing.plate is None else tokens(passing.plate)
     fields[_ALTERNATES] = [tokens(alternate) for alternate in passing.plate_alternates]
-    return Passing._make(fields)
+    return record_by_position(Passing, fields)
 
 
 _ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.plate_rules import normalise_plate
-from models.records import IMAGE_KINDS, PLATE_COLORS, CameraEvent, EventLine
+from models.records import IMAGE_KINDS, PLATE_COLORS, CameraEvent, EventLine, record_by_position
 from transforms.ingest.fields import SURROGATE_ESCAPE
 from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
 
@@ -61,11 +61,17 @@ _FIELDS = ("event_id", "camera_id", "captured_at", "plate", "plate_confidence", 
            "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
 
 
+assert CameraEvent._fields == (
+    "source", "event_id", "camera_id", "captured_at_us", "plate", "plate_confidence", "plate_color", "plate_source",
+    "plate_alternates", "image", "image_kind", "image_base", "lon", "lat", "heading_deg", "speed_kmh", "lane",
+), "_event builds a CameraEvent by position"
+
+
 def _event(line, event_id, camera_id, captured_at_us, plate, confidence, color, image, kind, lon, lat,
            heading, speed, lane) -> CameraEvent:
-    return CameraEvent(line.source, event_id, camera_id, captured_at_us, plate, confidence, color,
-                       "camera" if plate else "none", [], image, kind, line.base_dir, lon, lat, heading, speed,
-                       None if lane is None else int(lane))
+    return record_by_position(CameraEvent, (
+        line.source, event_id, camera_id, captured_at_us, plate, confidence, color, "camera" if plate else "none",
+        [], image, kind, line.base_dir, lon, lat, heading, speed, None if lane is None else int(lane)))
 
 
 def _layers(camera_ids: list, cameras: dict[str, str]) -> list[Optional[str]]:

@@ -17,8 +17,10 @@ Arrivals are within target when on scene within the target of the segment's
 area type (urban: 3 minutes, the public promise; rural: configurable); a
 dispatch off the network is held to the rural target.
 
-Like the camera metrics, records are tallied per bundle first, so only one
-tally per (period, key) and bundle crosses the shuffle.
+Like the camera metrics, records are tallied per bundle first, and a period's
+tallies of every key travel together: one element per period and bundle
+crosses the shuffles, not one per (period, key), of which two years of a
+city's incidents make some 150,000.
 """
 from datetime import date
 
@@ -119,25 +121,32 @@ class _TallyBundle(beam.DoFn):
         first, last = self._spans.get(source, (at_us, at_us))
         self._spans[source] = (min(first, at_us), max(last, at_us))
         target_s = self._targets.get(record.area_type, self._targets["rural"])
+        keys = self.keys(record)
         for period in self._calendar.periods(at_us):
-            for key in self.keys(record):
-                tally = self._tallies.get((tuple(period), key))
+            tallies = self._tallies.setdefault(tuple(period), {})
+            for key in keys:
+                tally = tallies.get(key)
                 if tally is None:
-                    tally = self._tallies[(tuple(period), key)] = SafetyTally()
+                    tally = tallies[key] = SafetyTally()
                 tally.add(record, target_s)
 
     def finish_bundle(self):
-        for key, tally in self._tallies.items():
-            yield GlobalWindows.windowed_value((key, tally))
+        for period, tallies in self._tallies.items():
+            yield GlobalWindows.windowed_value((period, tallies))
         for source, span in self._spans.items():
             yield beam.pvalue.TaggedOutput(COVERAGE, GlobalWindows.windowed_value((source, span)))
         self._tallies, self._spans = {}, {}
 
 
-def _merge_tallies(tallies) -> SafetyTally:
-    merged = SafetyTally()
-    for tally in tallies:
-        merged.merge(tally)
+def _merge_tallies(period_tallies) -> dict:
+    """A period's tallies from many bundles → one tally per key."""
+    merged: dict = {}
+    for tallies in period_tallies:
+        for key, tally in tallies.items():
+            mine = merged.get(key)
+            if mine is None:
+                mine = merged[key] = SafetyTally()
+            mine.merge(tally)
     return merged
 
 
@@ -147,15 +156,15 @@ def _merge_spans(spans) -> tuple:
 
 
 def _now_and_a_year_later(keyed):
-    """Each tally as its own period's `now` and as the `ago` of the period a year later.
+    """A period's tallies as its own `now` and as the `ago` of the period a year later.
 
     Periods travel as plain (kind, label) tuples, which Beam encodes deterministically.
     """
-    (period, key), tally = keyed
-    yield (period, key), ("now", tally)
+    period, tallies = keyed
+    yield period, ("now", tallies)
     later = shifted(Period(*period), 1)
     if later is not None:
-        yield (tuple(later), key), ("ago", tally)
+        yield tuple(later), ("ago", tallies)
 
 
 def _quantile(ordered: list[float], q: float) -> float:
@@ -183,7 +192,7 @@ def _change_pct(now, ago):
 
 
 class _ToRow(beam.DoFn):
-    """One SafetyMetric per (period, key), with the year-ago figures where the data reach."""
+    """A period's SafetyMetrics, one per key, with the year-ago figures where the data reach."""
 
     def __init__(self, world_folder: str, custom_labels: frozenset):
         self._world_folder = world_folder
@@ -200,16 +209,23 @@ class _ToRow(beam.DoFn):
                             in zip(world.roads.index, world.roads["road_name"], world.roads["town"])})
 
     def process(self, keyed, coverage: dict):
-        (period, (dimension, key)), tallies = keyed
-        period, tallies = Period(*period), dict(tallies)
+        period, sides = keyed
+        period, sides = Period(*period), dict(sides)
+        now, ago = sides.get("now", {}), sides.get("ago", {})
         start, end = bounds(period)
-        if self._spans is None:  # the same side input for every key
+        if self._spans is None:  # the same side input for every period
             self._spans = {source: tuple(self._calendar.local_date(us) for us in span)
                            for source, span in coverage.items()}
         spans = self._spans
-        if "now" in tallies or self._worth_a_zero_row(period, start, spans):
-            year_ago = self._year_ago(period, tallies.get("ago"), spans)
-            yield self._row(period, start, end, dimension, key, tallies.get("now") or SafetyTally(), year_ago)
+        quiet = [key for key in ago if key not in now]  # data a year ago, none now
+        if quiet and not self._worth_a_zero_row(period, start, spans):
+            quiet = []
+        reached = self._reached(period, spans)
+        start_us, end_us = self._calendar.micros(start), self._calendar.micros(end)
+        for dimension, key in [*now, *quiet]:
+            year_ago = self._year_ago(ago.get((dimension, key)), reached)
+            yield self._row(period, start_us, end_us, dimension, key,
+                            now.get((dimension, key)) or SafetyTally(), year_ago)
 
     def _worth_a_zero_row(self, period: Period, start: date, spans: dict) -> bool:
         """A key quiet now but not a year ago: only for periods the data reach and someone asked for."""
@@ -217,23 +233,28 @@ class _ToRow(beam.DoFn):
             return False
         return period.kind != "custom" or period.label in self._custom_labels
 
-    def _year_ago(self, period: Period, ago, spans: dict) -> dict:
+    @staticmethod
+    def _reached(period: Period, spans: dict) -> dict[str, bool]:
+        """For each year-ago figure, whether its input's data reach back to the start of the
+        same period a year earlier."""
         earlier = shifted(period, -1)
         earlier_start = bounds(earlier)[0] if earlier is not None else None
+        return {figure: earlier_start is not None and source in spans and earlier_start >= spans[source][0]
+                for figure, source in YEAR_AGO.items()}
+
+    @staticmethod
+    def _year_ago(ago, reached: dict[str, bool]) -> dict:
         ago = ago or SafetyTally()
-        figures = {}
-        for figure, source in YEAR_AGO.items():
-            reached = earlier_start is not None and source in spans and earlier_start >= spans[source][0]
-            figures[figure] = getattr(ago, figure) if reached else None
+        figures = {figure: getattr(ago, figure) if reached[figure] else None for figure in YEAR_AGO}
         figures["arrive_p50_s"] = _percentiles(ago.arrive)[0] if figures["dispatches"] is not None else None
         return figures
 
-    def _row(self, period: Period, start: date, end: date, dimension: str, key: str,
+    def _row(self, period: Period, start_us: int, end_us: int, dimension: str, key: str,
              now: SafetyTally, year_ago: dict) -> SafetyMetric:
         acknowledge, arrive, resolve = (_percentiles(v) for v in (now.acknowledge, now.arrive, now.resolve))
         return SafetyMetric(
-            period=period.kind, label=period.label, period_start_us=self._calendar.micros(start),
-            period_end_us=self._calendar.micros(end), dimension=dimension, key=key,
+            period=period.kind, label=period.label, period_start_us=start_us,
+            period_end_us=end_us, dimension=dimension, key=key,
             name=self._names.get((dimension, key)),
             incidents=now.incidents, accidents=now.accidents, deaths=now.deaths,
             injuries=now.injuries, hits=now.hits, dispatches=now.dispatches,

@@ -272,10 +272,10 @@ class GuardedWatchlist:
     with "stale:", so every hit and passing it touched says so, and the run
     reports it. While covering, the live list is asked again only every
     `probe_s`, and only once Redis answers a ping: asked at every lookup, a
-    server that is down would cost each block its retries, about 3 s, and a
-    replay of an hour's events would take an hour. Without a snapshot the
-    lookup waits for the list to come back, up to `wait_s`, then raises: a
-    run stops loudly rather than thin silently.
+    server that is down would cost each block its retries, about 3 s, and
+    hold a live run to one block every 3 s. Without a snapshot the lookup
+    waits for the list to come back, up to `wait_s`, then raises: a run
+    stops loudly rather than thin silently.
     """
 
     def __init__(self, live: RedisWatchlist, snapshot: Optional[FileWatchlist], wait_s: float,

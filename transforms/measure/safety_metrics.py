@@ -222,10 +222,10 @@ class _ToRow(beam.DoFn):
             quiet = []
         reached = self._reached(period, spans)
         start_us, end_us = self._calendar.micros(start), self._calendar.micros(end)
-        for dimension, key in [*now, *quiet]:
-            year_ago = self._year_ago(ago.get((dimension, key)), reached)
-            yield self._row(period, start_us, end_us, dimension, key,
-                            now.get((dimension, key)) or SafetyTally(), year_ago)
+        for pair in [*now, *quiet]:
+            dimension, key = pair
+            yield self._row(period, start_us, end_us, dimension, key, now.get(pair) or SafetyTally(),
+                            self._year_ago(ago.get(pair), reached))
 
     def _worth_a_zero_row(self, period: Period, start: date, spans: dict) -> bool:
         """A key quiet now but not a year ago: only for periods the data reach and someone asked for."""

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from typing import TypeVar
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
@@ -45,6 +46,24 @@ from transforms.store.write_tables import TABLES
 DEFAULT_RUNNER = "FnApiRunner"
 JOB_STREAMS_S = 30 * 86400
 PRISM_NO_SPLITS = "prism_disable_sdf_split"
+ViewT = TypeVar("ViewT", bound=PipelineOptions)
+
+
+class _ViewedOnce(PipelineOptions):
+    """Beam's options, each view of them made once.
+
+    Beam asks a pipeline's options for a view at every transform it applies
+    and every type it checks, and each new view parses every flag again (about
+    half a millisecond): a thousand of them while this graph is built, a
+    quarter of a short run. Every view reads and writes the same values
+    (`_all_options`), so one view per class answers as a new one would.
+    """
+
+    def view_as(self, cls: type[ViewT]) -> ViewT:
+        views = self.__dict__.setdefault("_views", {})
+        if cls not in views:
+            views[cls] = super().view_as(cls)
+        return views[cls]
 
 
 def pipeline_options(argv: list[str]) -> PipelineOptions:
@@ -68,7 +87,7 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     """
     if runner_named(argv) == "FlinkRunner":
         argv = flink_arguments(argv)
-    options = PipelineOptions(argv)
+    options = _ViewedOnce(argv)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or DEFAULT_RUNNER
     if not any(arg.startswith(("--job_server_timeout", "--job-server-timeout")) for arg in argv):

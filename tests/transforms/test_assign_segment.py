@@ -2,6 +2,7 @@ import pytest
 
 from geo.shared import placements_at, world_at
 from tests.builders import camera_event
+from transforms.blocks import Block
 from transforms.enrich.assign_segment import _PlaceBlock
 
 
@@ -11,7 +12,7 @@ def place_block(world_folder):
     fn.setup()
 
     def placed(*events):
-        (passings,) = fn.process(list(events))
+        (passings,) = fn.process(Block(events))
         assert [p.event_id for p in passings] == [e.event_id for e in events]
         return passings
     return placed

@@ -4,6 +4,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import WATCHLIST_INDEX, WATCHLIST_ROWS, ZONE, passing_of, write_watchlist_csv
+from transforms.blocks import Block
 from transforms.enrich.match_watchlist import MatchWatchlist, WatchlistConfig, hits_for
 from transforms.enrich.watchlist_store import entry_from_row, load_into_redis
 
@@ -42,7 +43,7 @@ def test_an_alternate_read_can_hit_at_one_more_substitution():
 def test_the_transform_matches_against_redis(tmp_path, redis_url):
     load_into_redis([entry_from_row(row, "t", ZONE) for row in WATCHLIST_ROWS], redis_url, "t")
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([[passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")]])
+        hits = (p | beam.Create([Block([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b")])])
                 | MatchWatchlist(WatchlistConfig(redis_url, ZONE.key, max_substitutions=0))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id, h.match)),
                     equal_to([("a", "W1", "exact")]))
@@ -52,8 +53,8 @@ def test_the_transform_matches_against_redis(tmp_path, redis_url):
 def test_the_transform_matches_against_a_file(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        hits = (p | beam.Create([[passing_of("琼C12345", event_id=f"e{i}") for i in range(2)],
-                                     [passing_of("琼C12345", event_id="e2")]])
+        hits = (p | beam.Create([Block([passing_of("琼C12345", event_id=f"e{i}") for i in range(2)]),
+                                     Block([passing_of("琼C12345", event_id="e2")])])
                 | MatchWatchlist(WatchlistConfig(path, ZONE.key, max_substitutions=1))).hits
         assert_that(hits | beam.Map(lambda h: (h.event_id, h.entry_id)),
                     equal_to([(f"e{i}", w) for i in range(3) for w in ("W1", "W2")]))
@@ -63,8 +64,8 @@ def test_the_transform_matches_against_a_file(tmp_path):
 def test_passings_come_out_marked_with_whether_they_hit(tmp_path):
     path = str(write_watchlist_csv(tmp_path / "w.csv", WATCHLIST_ROWS))
     with TestPipeline(runner="FnApiRunner") as p:
-        checked = (p | beam.Create([[passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
-                                     passing_of(None, None, event_id="c")]])
+        checked = (p | beam.Create([Block([passing_of("琼C12345", event_id="a"), passing_of("京A00000", event_id="b"),
+                                           passing_of(None, None, event_id="c")])])
                    | MatchWatchlist(WatchlistConfig(path, ZONE.key))).passings
         assert_that(checked | beam.FlatMap(lambda block: [(c.event_id, c.watchlist_hit) for c in block]),
                     equal_to([("a", True), ("b", False), ("c", False)]))

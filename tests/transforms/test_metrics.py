@@ -6,6 +6,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import MINUTE, T0, dispatch, hit, passing
+from transforms.blocks import Block
 from transforms.measure.metrics import WindowedMetrics, _MergeTallies, _TallyBundle, _ToRow
 
 WINDOW = 15 * MINUTE
@@ -19,7 +20,7 @@ def test_counts_per_window_and_town_match_a_hand_count():
     hits = [hit("a", 1), hit("b", 2, category="wanted"), hit("e", 16)]
     with TestPipeline(runner="FnApiRunner") as p:
         inputs = tuple(p | f"In{i}" >> beam.Create(items)
-                       for i, items in enumerate(([passings[:3], passings[3:]], hits, [dispatch(1)])))
+                       for i, items in enumerate(([Block(passings[:3]), Block(passings[3:])], hits, [dispatch(1)])))
         metrics = inputs | WindowedMetrics(window_minutes=15)
         by_town = (metrics
                    | "Town" >> beam.Filter(lambda m: m.dimension in ("town", "all", "segment"))
@@ -44,7 +45,7 @@ def test_a_live_dispatch_counts_once_where_it_was_first_seen():
     first = dispatch(1)
     update = first._replace(sightings=2, segment_id="BA-0001", town="博鳌镇", last_seen_us=T0 + 5 * MINUTE)
     with TestPipeline(runner="FnApiRunner") as p:
-        inputs = (p | "P" >> beam.Create([[passing("a", 1, "琼C12345")]]), p | "H" >> beam.Create([hit("a", 1)]),
+        inputs = (p | "P" >> beam.Create([Block([passing("a", 1, "琼C12345")])]), p | "H" >> beam.Create([hit("a", 1)]),
                   p | "D" >> beam.Create([first, update]))
         counted = (inputs | WindowedMetrics(window_minutes=15)
                    | beam.Filter(lambda m: m.dispatches) | beam.Map(lambda m: (m.dimension, m.key, m.dispatches)))
@@ -60,7 +61,7 @@ def _rows_of(*bundles, shuffled=lambda tally: tally):
         tally = _TallyBundle(WINDOW, passings=True)
         tally.start_bundle()
         for block in blocks:
-            tally.process(block)
+            tally.process(Block(block))
         tallies += [(start, shuffled(window_tally)) for start, window_tally in
                     (value.value for value in tally.finish_bundle())]
     by_window = {}

@@ -5,13 +5,14 @@ import secrets
 import pytest
 
 from models.records import Passing
+from transforms.blocks import Block
 from transforms.enrich.privacy import (
     KEY_ENV,
     PlateTokens,
     key_id,
     load_plate_key,
     plate_token,
-    pseudonymise_passing,
+    pseudonymise_passings,
     redact_plates,
 )
 
@@ -66,6 +67,11 @@ def test_key_never_prints():
         assert "PlateKey(key_id=" in shown
 
 
+def pseudonymise_passing(passing, tokens):
+    (hidden,) = pseudonymise_passings(Block([passing]), tokens)
+    return hidden
+
+
 def test_pseudonymised_passing_keeps_everything_but_the_plates():
     passing = Passing("f:1", "e1", "cam", 0, "琼C12345", 0.9, "camera", ["琼C1234S"], "blue",
                       "s1", "银海路", "嘉积", "urban", "street_grid", 110.4, 19.2, 3.0, False)
@@ -74,6 +80,7 @@ def test_pseudonymised_passing_keeps_everything_but_the_plates():
     assert hidden.plate_alternates == [plate_token("琼C1234S", KEY)]
     assert hidden._replace(plate=passing.plate, plate_alternates=passing.plate_alternates) == passing
     assert pseudonymise_passing(passing._replace(plate=None, plate_alternates=[]), PlateTokens(KEY)).plate is None
+    assert pseudonymise_passing(passing._replace(watchlist_hit=True), PlateTokens(KEY)).plate == "琼C12345"
 
 
 def test_key_id_is_a_stable_fingerprint_that_tells_keys_apart():

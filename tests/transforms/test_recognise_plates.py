@@ -11,7 +11,14 @@ import pytest
 
 from tests.builders import camera_event
 from transforms.blocks import Block
-from transforms.enrich.recognise_plates import ImageMemory, RecognitionConfig, _ReadImages, apply_read, needs_model
+from transforms.enrich.recognise_plates import (
+    READ_FIELDS,
+    ImageMemory,
+    RecognitionConfig,
+    _ReadImages,
+    apply_read,
+    weak_read,
+)
 
 Read = namedtuple("Read", "plate confidence alternates color")
 
@@ -76,6 +83,10 @@ def test_broken_image_files_are_dead_letters_not_crashes(tmp_path, content, reas
     (tmp_path / "x.jpg").write_bytes(content)
     (out,) = run_fn(camera_event(None, None, image="x.jpg", base=str(tmp_path)))
     assert value(out).stage == "recognise" and reason in value(out).reason
+
+
+def needs_model(event, min_camera_confidence: float) -> bool:
+    return weak_read(*(getattr(event, name) for name in READ_FIELDS), min_camera_confidence)
 
 
 def test_only_weak_or_missing_reads_with_an_image_go_to_the_model():

@@ -11,7 +11,7 @@ from typing import Optional
 import apache_beam as beam
 
 from geo.shared import locator_at, placements_at, world_at
-from models.records import CameraEvent, Passing, Place
+from models.records import Passing, Place
 from transforms.blocks import Block
 
 PLACE_FIELDS = ("segment_id", "road_name", "town", "area_type", "defence_layer", "lon", "lat", "distance_m")
@@ -29,14 +29,8 @@ def _where(layer: str, town: str, placement, lon, lat) -> Where:
 
 assert Passing._fields == ("source", "event_id", "camera_id", "captured_at_us", "plate", "plate_confidence",
                            "plate_source", "plate_alternates", "plate_color", *PLACE_FIELDS, "watchlist_hit",
-                           "list_version"), "_passing makes a Passing by position"
-
-
-def _passing(event: CameraEvent, where: Where) -> Passing:
-    """The event's reading at `where`: by position, for every passing goes through here."""
-    return Passing(event.source, event.event_id, event.camera_id, event.captured_at_us, event.plate,
-                   event.plate_confidence, event.plate_source, event.plate_alternates, event.plate_color,
-                   *where, False)
+                           "list_version"), "a block of passings is built by position"
+READING_FIELDS = Passing._fields[:9]  # what a passing takes from its event, by name
 
 
 class _PlaceBlock(beam.DoFn):
@@ -58,17 +52,17 @@ class _PlaceBlock(beam.DoFn):
                                           *position[camera]) for camera in ids}
         self._locator = locator_at(self._world_folder, self._max_distance_m)  # the one placements_at used
 
-    def process(self, events):
-        positioned = [event for event in events if event.lon is not None]
-        by_position = iter(self._locator.locate([event.lon for event in positioned],
-                                                [event.lat for event in positioned]) if positioned else ())
-        passings = Block()
-        for event in events:
-            camera = event.camera_id
-            where = self._at_camera[camera] if event.lon is None else _where(
-                self._layer[camera], self._town[camera], next(by_position), event.lon, event.lat)
-            passings.append(_passing(event, where))
-        yield passings
+    def process(self, events: Block):
+        cameras, lons, lats = (events.column(name) for name in ("camera_id", "lon", "lat"))
+        positioned = [row for row, lon in enumerate(lons) if lon is not None]
+        by_position = iter(self._locator.locate([lons[row] for row in positioned],
+                                                [lats[row] for row in positioned]) if positioned else ())
+        at_camera = self._at_camera
+        places = zip(*[at_camera[camera] if lon is None else _where(
+            self._layer[camera], self._town[camera], next(by_position), lon, lat)
+            for camera, lon, lat in zip(cameras, lons, lats)])
+        unchecked = [False] * len(events), [None] * len(events)  # watchlist_hit, list_version
+        yield Block.of(Passing, [*(events.column(name) for name in READING_FIELDS), *places, *unchecked])
 
 
 class AssignRoadSegment(beam.PTransform):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import apache_beam as beam
 
 from models.plate_rules import UNSURE_READ_BELOW, canonical, canonicals, province_variants, substitutions
-from models.records import Hit, Passing, at_event_time, place_of, record_by_position
+from models.records import Hit, Passing, at_event_time, place_of
 from transforms.blocks import Block
 from transforms.enrich.watchlist_store import Answer, WatchEntry, open_watchlist
 from transforms.stage_metrics import HITS, WATCHLIST_LOOKUPS
@@ -68,25 +68,14 @@ def _hit(passing: Passing, read_plate: str, entry: WatchEntry, cost: int, score:
         **place_of(passing)._asdict(), defence_layer=passing.defence_layer, list_version=version)
 
 
-def _canons_of(passings: list[Passing]) -> list[list[str]]:
+def _canons_of(passings: Block) -> list[list[str]]:
     """The canonical forms each passing is looked up by: none without a plate, a camera's read
     alone (most passings, their forms found together), or else every candidate's."""
-    forms = canonicals([passing.plate or "" for passing in passings])
-    return [([form] if not passing.plate_alternates and passing.plate_source != "model"
-             else canonicals([read for read, _ in _candidates(passing)])) if passing.plate else []
-            for passing, form in zip(passings, forms)]
-
-
-_CHECK_FIELDS = len(Passing._fields) - 2  # all but the last two, watchlist_hit and list_version
-assert Passing._fields[_CHECK_FIELDS:] == ("watchlist_hit", "list_version")
-
-
-def _marked(passing: Passing, hit: bool, version: str) -> Passing:
-    """The passing with the list version that checked it, and whether it hit: by position,
-    for every passing goes through here."""
-    if not passing.plate:
-        return passing
-    return record_by_position(Passing, passing[:_CHECK_FIELDS] + (hit, version))
+    plates, alternates, sources = (passings.column(name) for name in ("plate", "plate_alternates", "plate_source"))
+    forms = canonicals([plate or "" for plate in plates])
+    return [([form] if not alternate and source != "model"
+             else canonicals([read for read, _ in _candidates(passings[row])])) if plate else []
+            for row, (plate, alternate, source, form) in enumerate(zip(plates, alternates, sources, forms))]
 
 
 @dataclass(frozen=True)
@@ -132,18 +121,24 @@ class _MatchBlock(_Matcher, beam.DoFn):
     """One answer for a whole block (one MGET of its plates for Redis, a few dict probes for a
     file): each hit goes on alone at its capture time, the block goes on marked."""
 
-    def process(self, passings):
+    def process(self, passings: Block):
         canons_of = _canons_of(passings)
         answer = self._store.answer(key for canons in canons_of for key in canons)
         listed, version = answer.entries.keys(), answer.version
-        marked, hit_count = Block(), 0
-        for passing, canons in zip(passings, canons_of):
-            hits = [] if listed.isdisjoint(canons) else self._hits(passing, answer)
+        hit_rows, hit_count = set(), 0
+        for row in [row for row, canons in enumerate(canons_of) if not listed.isdisjoint(canons)]:
+            hits = self._hits(passings[row], answer)
             hit_count += len(hits)
+            if hits:
+                hit_rows.add(row)
             for hit in hits:
                 yield beam.pvalue.TaggedOutput(HITS_TAG, at_event_time(hit, hit.captured_at_us))
-            marked.append(_marked(passing, bool(hits), version))
-        yield marked
+        plates = passings.column("plate")
+        # a passing with a plate records the list version that checked it, and whether it hit
+        yield passings.with_columns(
+            watchlist_hit=[row in hit_rows for row in range(len(plates))],
+            list_version=[version if plate else earlier
+                          for plate, earlier in zip(plates, passings.column("list_version"))])
         WATCHLIST_LOOKUPS.inc(sum(map(len, canons_of)))
         HITS.inc(hit_count)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from models.plate_rules import PROVINCES, SUFFIXES, normalise_plate
-from models.records import Passing, record_by_position
+from transforms.blocks import Block
 
 KEY_ENV = "ROADCHIEF_PLATE_KEY"
 MIN_KEY_BYTES = 32
@@ -114,19 +114,19 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"roadchief plate key id", hashlib.sha256).hexdigest()[:12]
 
 
-_PLATE, _ALTERNATES = Passing._fields.index("plate"), Passing._fields.index("plate_alternates")
-
-
-def pseudonymise_passing(passing: Passing, tokens: PlateTokens) -> Passing:
-    """A Passing with its plate and alternate reads replaced by tokens.
+def pseudonymise_passings(passings: Block, tokens: PlateTokens) -> Block:
+    """The passings with the plate and alternate reads of each that did not hit the watchlist
+    replaced by tokens.
 
     Applied only on the way to the passings table: matching, dispatch and
     metrics still see the plate.
     """
-    fields = list(passing)
-    fields[_PLATE] = None if passing.plate is None else tokens(passing.plate)
-    fields[_ALTERNATES] = [tokens(alternate) for alternate in passing.plate_alternates]
-    return record_by_position(Passing, fields)
+    hits = passings.column("watchlist_hit")
+    return passings.with_columns(
+        plate=[plate if hit or plate is None else tokens(plate)
+               for plate, hit in zip(passings.column("plate"), hits)],
+        plate_alternates=[[tokens(alternate) for alternate in alternates] if alternates and not hit else alternates
+                          for alternates, hit in zip(passings.column("plate_alternates"), hits)])
 
 
 _ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width

@@ -15,7 +15,7 @@ import apache_beam as beam
 
 from models.records import DeadLetter
 from transforms.blocks import Block
-from transforms.enrich.privacy import PlateTokens, load_plate_key, pseudonymise_passing, redact_plates
+from transforms.enrich.privacy import PlateTokens, load_plate_key, pseudonymise_passings, redact_plates
 
 
 class _Keyed(beam.DoFn):
@@ -31,10 +31,8 @@ class _Pseudonymise(_Keyed):
         super().setup()
         self._tokens = PlateTokens(self._key)
 
-    def process(self, passings):
-        tokens = self._tokens
-        yield Block(passing if passing.watchlist_hit else pseudonymise_passing(passing, tokens)
-                    for passing in passings)
+    def process(self, passings: Block):
+        yield pseudonymise_passings(passings, self._tokens)
 
 
 class _RedactRaw(_Keyed):

@@ -104,9 +104,14 @@ class ImageMemory:
             self._changed.notify_all()
 
 
-def needs_model(event: CameraEvent, min_camera_confidence: float) -> bool:
-    weak = event.plate is None or (event.plate_confidence or 0.0) < min_camera_confidence
-    return bool(event.image) and weak
+READ_FIELDS = ("plate", "plate_confidence", "image")  # what weak_read decides on
+
+
+def weak_read(plate: Optional[str], confidence: Optional[float], image: Optional[str],
+              min_camera_confidence: float) -> bool:
+    """Whether an event with this camera read and image goes to the model."""
+    weak = plate is None or (confidence or 0.0) < min_camera_confidence
+    return bool(image) and weak
 
 
 def apply_read(event: CameraEvent, read) -> CameraEvent:
@@ -182,8 +187,11 @@ class _ReadImages(beam.DoFn):
         header = checked_header(data, max_pixels=self._max_pixels, max_decoded_bytes=self._max_decoded_bytes)
         return data, header.decoded_bytes
 
-    def process(self, events):
-        unsure = [index for index, event in enumerate(events) if needs_model(event, self._min_camera_confidence)]
+    def process(self, events: Block):
+        least = self._min_camera_confidence
+        unsure = [index for index, (plate, confidence, image)
+                  in enumerate(zip(*(events.column(name) for name in READ_FIELDS)))
+                  if weak_read(plate, confidence, image, least)]
         if not unsure:
             yield events
             return
@@ -191,15 +199,15 @@ class _ReadImages(beam.DoFn):
         for start in range(0, len(unsure), self.batch_size):
             batch = unsure[start:start + self.batch_size]
             results.update(self.read_events([(index, events[index]) for index in batch]))
-        block = Block()
-        for index, event in enumerate(events):
-            result = results.get(index, event)
+        columns = [list(column) for column in events.columns]
+        for index, result in results.items():
             if isinstance(result, DeadLetter):
                 yield beam.pvalue.TaggedOutput(DEAD_LETTERS, result)
-            else:
-                block.append(result)
-        if block:
-            yield block
+            for column, value in zip(columns, result if isinstance(result, CameraEvent) else ()):
+                column[index] = value
+        kept = [index for index in range(len(events)) if not isinstance(results.get(index), DeadLetter)]
+        if kept:
+            yield Block.of(CameraEvent, columns).take(kept)
 
     def read_events(self, indexed):
         """(index, event) pairs → (index, the event with the model's read, or a DeadLetter)."""

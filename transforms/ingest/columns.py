@@ -3,12 +3,12 @@
 Nearly every line of a camera feed is a flat JSON object that keeps every
 rule, and a function call per field of each line cost more than any other
 stage's work on the event (docs/performance.md). Here a block's lines are
-decoded as one JSON array, each field is checked down its column, and the
-capture times are parsed together. These checks only ever vouch for a line:
-one that breaks a rule, or takes a shape they do not know, is left to
-`parse_event`, which names its reason. A line they vouch for becomes exactly
-the record `parse_event` makes of it; the property tests hold the two side by
-side on any lines.
+decoded as one JSON array, each field is checked down its column, the
+capture times are parsed together, and the events are built as a block's
+columns. These checks only ever vouch for a line: one that breaks a rule, or
+takes a shape they do not know, is left to `parse_event`, which names its
+reason. A line they vouch for becomes exactly the record `parse_event` makes
+of it; the property tests hold the two side by side on any lines.
 """
 from collections.abc import Sequence
 from typing import Optional
@@ -19,19 +19,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.plate_rules import normalise_plate
-from models.records import IMAGE_KINDS, PLATE_COLORS, CameraEvent, EventLine, record_by_position
+from models.records import IMAGE_KINDS, PLATE_COLORS, CameraEvent
+from transforms.blocks import Block
 from transforms.ingest.fields import SURROGATE_ESCAPE
 from transforms.ingest.read_events import MAX_LINE_BYTES, UNDECODABLE
 
 
-def vouched_events(lines: Sequence[EventLine], cameras: dict[str, str],
-                   latest_us: int) -> list[Optional[CameraEvent]]:
-    """Each line's CameraEvent where the columns vouch for it, None where `parse_event` must look."""
-    objects = flat_objects([line.text for line in lines])
+def vouched_fields(texts: Sequence[str], cameras: dict[str, str], latest_us: int) -> list[Optional[tuple]]:
+    """Each line's LINE_FIELDS, as `parse_event` takes them, where the columns vouch for the
+    line; None where `parse_event` must look."""
+    objects = flat_objects(texts)
     rows = [index for index, record in enumerate(objects) if record is not None]
     found = [record for record in objects if record is not None]
     event_id, camera_id, captured_at, raw_plate, confidence, color, image, image_kind, lon, lat, \
-        heading, speed, lane = ([record.get(field) for record in found] for field in _FIELDS)
+        heading, speed, lane = ([record.get(field) for record in found] for field in _KEYS)
     # each field as parse_event takes it, REFUSED where it would not
     camera_id = [camera if layer is not None and (layer != "mobile" or x is not None) else REFUSED
                  for camera, layer, x in zip(_texts(camera_id, required=True), _layers(camera_id, cameras), lon)]
@@ -48,30 +49,43 @@ def vouched_events(lines: Sequence[EventLine], cameras: dict[str, str],
         _texts(event_id, required=True), camera_id, capture_times(captured_at, latest_us), plates, confidence,
         [value if value is None or value in PLATE_COLORS else REFUSED for value in _texts(color)],
         image, [kind if kind in IMAGE_KINDS else REFUSED for kind in kinds], lon, lat,
-        _numbers(heading, -360.0, 360.0), _numbers(speed, 0.0, 500.0), _numbers(lane, 0, 64))
-    events: list[Optional[CameraEvent]] = [None] * len(lines)
+        _numbers(heading, -360.0, 360.0), _numbers(speed, 0.0, 500.0), _whole(_numbers(lane, 0, 64)))
+    vouched: list[Optional[tuple]] = [None] * len(texts)
     for index, fields in zip(rows, columns):
         if REFUSED not in fields and fields[2] is not None:
-            events[index] = _event(lines[index], *fields)
-    return events
+            vouched[index] = fields
+    return vouched
 
 
 REFUSED = object()  # a value that keeps its line from the columns' path
-_FIELDS = ("event_id", "camera_id", "captured_at", "plate", "plate_confidence", "plate_color", "image",
-           "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
+_KEYS = ("event_id", "camera_id", "captured_at", "plate", "plate_confidence", "plate_color", "image",
+         "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
+# The fields of a CameraEvent that its line gives, in the order of vouched_fields' tuples.
+LINE_FIELDS = ("event_id", "camera_id", "captured_at_us", "plate", "plate_confidence", "plate_color", "image",
+               "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
+
+
+def line_fields(event: CameraEvent) -> tuple:
+    """The LINE_FIELDS of an event that `parse_event` made, as vouched_fields gives them."""
+    return tuple(getattr(event, name) for name in LINE_FIELDS)
 
 
 assert CameraEvent._fields == (
     "source", "event_id", "camera_id", "captured_at_us", "plate", "plate_confidence", "plate_color", "plate_source",
     "plate_alternates", "image", "image_kind", "image_base", "lon", "lat", "heading_deg", "speed_kmh", "lane",
-), "_event builds a CameraEvent by position"
+), "event_block builds CameraEvents' columns by position"
 
 
-def _event(line, event_id, camera_id, captured_at_us, plate, confidence, color, image, kind, lon, lat,
-           heading, speed, lane) -> CameraEvent:
-    return record_by_position(CameraEvent, (
-        line.source, event_id, camera_id, captured_at_us, plate, confidence, color, "camera" if plate else "none",
-        [], image, kind, line.base_dir, lon, lat, heading, speed, None if lane is None else int(lane)))
+def event_block(lines: Block, rows: list[int], fields: list[Optional[tuple]]) -> Block:
+    """The CameraEvents of lines[rows], whose LINE_FIELDS are fields[row]: a column at a time,
+    each as `parse_event` makes it."""
+    sources, bases = lines.column("source"), lines.column("base_dir")
+    (event_id, camera_id, captured_at_us, plate, confidence, color, image, kind, lon, lat, heading, speed,
+     lane) = zip(*[fields[row] for row in rows])
+    return Block.of(CameraEvent, (
+        [sources[row] for row in rows], event_id, camera_id, captured_at_us, plate, confidence, color,
+        ["camera" if read else "none" for read in plate], [[] for _ in rows], image, kind,
+        [bases[row] for row in rows], lon, lat, heading, speed, lane))
 
 
 def _layers(camera_ids: list, cameras: dict[str, str]) -> list[Optional[str]]:
@@ -88,6 +102,11 @@ def _texts(values: list, required: bool = False, limit: int = 128) -> list:
             for value in values]
 
 
+def _whole(numbers: list) -> list:
+    """Lanes as `parse_event` keeps them: whole numbers."""
+    return [int(value) if type(value) is float else value for value in numbers]
+
+
 def _numbers(values: list, low: float, high: float) -> list:
     """`fields.number_field`'s values: absent (None), or a JSON number in [low, high] as a float."""
     return [None if value is None else float(value)
@@ -95,7 +114,7 @@ def _numbers(values: list, low: float, high: float) -> list:
             for value in values]
 
 
-def flat_objects(texts: list[str]) -> list[Optional[dict]]:
+def flat_objects(texts: Sequence[str]) -> list[Optional[dict]]:
     """Each line's object where it is one flat JSON object that needs no check but decoding;
     None where `fields.decode_line` must read it alone.
 
@@ -141,7 +160,7 @@ def _plain_line(text: str) -> bool:
     return _braced(text) and _plain(text, 1)
 
 
-def _decode(texts: list[str], start: int, end: int, objects: list, joined: Optional[str] = None) -> None:
+def _decode(texts: Sequence[str], start: int, end: int, objects: list, joined: Optional[str] = None) -> None:
     """objects[start:end] from one array of those plain lines, less any line that breaks it."""
     for _ in range(_RETRIES):
         if start >= end:
@@ -159,7 +178,7 @@ def _decode(texts: list[str], start: int, end: int, objects: list, joined: Optio
         return
 
 
-def _line_at(texts: list[str], start: int, end: int, position: int) -> int:
+def _line_at(texts: Sequence[str], start: int, end: int, position: int) -> int:
     """The line of texts[start:end] at `position` in their array, its comma counting as its own."""
     edge = 1
     for index in range(start, end):

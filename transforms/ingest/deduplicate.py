@@ -55,7 +55,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
-from transforms.blocks import Block, in_blocks, pack, unpack
+from transforms.blocks import Block, cut, pack, unpack
 from transforms.stage_metrics import counted
 
 SHARDS = 64
@@ -79,8 +79,8 @@ def shard_of(event_id: str) -> int:
     return zlib.crc32(event_id.encode()) % SHARDS
 
 
-def _earliest_us(events: list[CameraEvent]) -> int:
-    return min(event.captured_at_us for event in events)
+def _earliest_us(events: Block) -> int:
+    return min(events.column("captured_at_us"))
 
 
 class _PackByShard(beam.DoFn):
@@ -89,40 +89,48 @@ class _PackByShard(beam.DoFn):
     A block's share of one shard is a few dozen events, which pack at about twice the cost."""
 
     def start_bundle(self) -> None:
-        self._parts: dict[int, list[CameraEvent]] = {}
+        self._parts: dict[int, list[Block]] = {}
+        self._sizes: dict[int, int] = {}
 
-    def process(self, events):
-        parts = self._parts
-        for event in events:
-            shard = shard_of(event.event_id)
-            part = parts.setdefault(shard, [])
-            part.append(event)
-            if len(part) == PART_EVENTS:
-                del parts[shard]
-                yield at_event_time((shard, pack(part)), _earliest_us(part))
+    def process(self, events: Block):
+        rows_of: dict[int, list[int]] = {}
+        for row, event_id in enumerate(events.column("event_id")):
+            rows_of.setdefault(shard_of(event_id), []).append(row)
+        for shard, rows in rows_of.items():
+            while rows:
+                held = self._sizes.get(shard, 0)
+                taken, rows = rows[:PART_EVENTS - held], rows[PART_EVENTS - held:]
+                self._parts.setdefault(shard, []).append(events.take(taken))
+                self._sizes[shard] = held + len(taken)
+                if self._sizes[shard] == PART_EVENTS:
+                    part = Block.joined(self._parts.pop(shard))
+                    del self._sizes[shard]
+                    yield at_event_time((shard, pack(part)), _earliest_us(part))
 
     def finish_bundle(self):
-        for shard, part in self._parts.items():
+        for shard, parts in self._parts.items():
+            part = Block.joined(parts)
             yield WindowedValue((shard, pack(part)), Timestamp(micros=_earliest_us(part)), [GlobalWindow()])
-        self._parts = {}
+        self._parts, self._sizes = {}, {}
 
 
 def _first_deliveries(keyed):
     """A shard's events: the first delivery of each event_id in blocks, later copies as dead letters."""
     _, parts = keyed
-    first_of: dict[str, CameraEvent] = {}
-    copies: dict[str, list[CameraEvent]] = {}  # only for event_ids delivered more than once
-    for part in parts:
-        for event in unpack(part):
-            seen = first_of.setdefault(event.event_id, event)
-            if seen is not event:
-                copies.setdefault(event.event_id, [seen]).append(event)
-    for event_id, events in copies.items():
-        first, *repeats = sorted(events, key=lambda event: input_position(event.source))
+    events = Block.joined([unpack(part) for part in parts])
+    first_of: dict[str, int] = {}  # event_id → the row of its first delivery
+    copies: dict[str, list[int]] = {}  # only for event_ids delivered more than once
+    for row, event_id in enumerate(events.column("event_id")):
+        first = first_of.setdefault(event_id, row)
+        if first != row:
+            copies.setdefault(event_id, [first]).append(row)
+    sources = events.column("source")
+    for event_id, rows in copies.items():
+        first, *repeats = sorted(rows, key=lambda row: input_position(sources[row]))
         first_of[event_id] = first
         for repeat in repeats:
-            yield _duplicate(repeat, first.source)
-    for block in in_blocks(first_of.values()):
+            yield _duplicate(events[repeat], sources[first])
+    for block in cut(events.take(list(first_of.values()))):
         yield at_event_time(block, _earliest_us(block))
 
 

@@ -13,7 +13,7 @@ from geo.shared import world_at
 from models.plate_rules import normalise_plate
 from models.records import DEAD_LETTERS, IMAGE_KINDS, PLATE_COLORS, CameraEvent, EventLine, at_event_time
 from transforms.blocks import Block
-from transforms.ingest.columns import vouched_events
+from transforms.ingest.columns import event_block, line_fields, vouched_fields
 from transforms.ingest.fields import (
     MAX_LINE_BYTES,
     InvalidRecord,
@@ -133,20 +133,19 @@ class _ParseBlocks(_ParseFn):
     columns do not vouch for is parsed alone, which names its reason.
     """
 
-    def process(self, lines):
+    def process(self, lines):  # a Block of EventLines
         self._lines += len(lines)
         latest_us = self._latest_us()
-        events = Block()
-        for line, event in zip(lines, vouched_events(lines, self._cameras, latest_us)):
-            if event is None:
-                try:
-                    event = parse_event(line, self._cameras, latest_us)
-                except InvalidRecord as invalid:
-                    yield _rejected(line, invalid)
-                    continue
-            events.append(event)
-        if events:
-            yield events
+        fields = vouched_fields(lines.column("text"), self._cameras, latest_us)
+        for index in [index for index, vouched in enumerate(fields) if vouched is None]:
+            line = lines[index]
+            try:
+                fields[index] = line_fields(parse_event(line, self._cameras, latest_us))
+            except InvalidRecord as invalid:
+                yield _rejected(line, invalid)
+        rows = [index for index, parsed in enumerate(fields) if parsed is not None]
+        if rows:
+            yield event_block(lines, rows, fields)
 
 
 class ParseEvents(beam.PTransform):

@@ -161,6 +161,10 @@ def _place(record) -> tuple:
     return record.segment_id, record.town, record.area_type, record.defence_layer
 
 
+# a passing's capture time, plate and place in each of DIMENSIONS, as a block's columns
+_TALLIED = ("captured_at_us", "plate", "segment_id", "town", "area_type", "defence_layer")
+
+
 def metric_keys(place: tuple) -> list[tuple[str, str]]:
     return [(ALL, ALL)] + [(dim, value or UNPLACED) for dim, value in zip(DIMENSIONS, place)]
 
@@ -205,14 +209,12 @@ class _TallyBundle(beam.DoFn):
         share a camera's), and each gathering then adds to its place's tally at once."""
         window_us = self._window_us
         plates_at: dict[tuple, list] = {}
-        for passing in passings:
-            moment = passing.captured_at_us
-            at = (moment - moment % window_us,
-                  (passing.segment_id, passing.town, passing.area_type, passing.defence_layer))
+        for moment, plate, segment, town, area, layer in zip(*(passings.column(name) for name in _TALLIED)):
+            at = (moment - moment % window_us, (segment, town, area, layer))
             plates = plates_at.get(at)
             if plates is None:
                 plates = plates_at[at] = []
-            plates.append(passing.plate)
+            plates.append(plate)
         for (start, place), plates in plates_at.items():
             self._window(start).at(place).add_passings(len(plates), [plate for plate in plates if plate])
 

@@ -83,12 +83,12 @@ def window_file_name(window, pane_index: int) -> str:
 
 def _by_window(block: Block, window_us: int):
     """A block of records → a block per fixed event-time window, each stamped at its earliest capture time."""
-    parts: dict[int, Block] = {}
-    for record in block:
-        at = record.captured_at_us
-        parts.setdefault(at - at % window_us, Block()).append(record)
-    for part in parts.values():
-        yield at_event_time(part, min(record.captured_at_us for record in part))
+    times = block.column("captured_at_us")
+    rows_of: dict[int, list[int]] = {}
+    for row, at in enumerate(times):
+        rows_of.setdefault(at - at % window_us, []).append(row)
+    for rows in rows_of.values():
+        yield at_event_time(block.take(rows), min(times[row] for row in rows))
 
 
 class _WritePane(beam.DoFn):

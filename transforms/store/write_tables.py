@@ -27,6 +27,7 @@ from models.records import (
     Response,
     SafetyMetric,
 )
+from transforms.blocks import Block
 
 TABLES = {"passings": Passing, "hits": Hit, "dispatches": Dispatch, "metrics": MetricRow,
           "incidents": Incident, "outcomes": OutcomeReport, "responses": Response,
@@ -72,9 +73,11 @@ def as_row(record) -> dict:
     return {column_name(name): _plain(value) for name, value in zip(record._fields, record)}
 
 
-def as_table(records: list, schema: pa.Schema) -> pa.Table:
-    """Records of one type as an Arrow table, built column by column."""
-    columns = zip(*records) if records else [[] for _ in schema]
+def as_table(records: list | Block, schema: pa.Schema) -> pa.Table:
+    """Records of one type (or a block of them) as an Arrow table, built column by column."""
+    columns: collections.abc.Iterable[collections.abc.Sequence] = [[] for _ in schema]
+    if records:
+        columns = records.columns if isinstance(records, Block) else zip(*records)
     return pa.Table.from_arrays(
         [pa.array([_plain(v) for v in column] if pa.types.is_list(field.type) else column,
                   type=field.type)
@@ -116,15 +119,14 @@ class _WriteFiles(beam.DoFn):
         self._blocks = blocks
 
     def start_bundle(self):
-        self._records: list = []
+        self._records: list = []  # records, or blocks of them
+        self._rows = 0
         self._file: _ParquetFile | None = None
 
     def process(self, element):
-        if self._blocks:
-            self._records.extend(element)
-        else:
-            self._records.append(element)
-        if len(self._records) >= ROWS_PER_GROUP:
+        self._records.append(element)
+        self._rows += len(element) if self._blocks else 1
+        if self._rows >= ROWS_PER_GROUP:
             self._write_group()
 
     def finish_bundle(self):
@@ -139,8 +141,8 @@ class _WriteFiles(beam.DoFn):
         if self._file is None:
             self._file = _ParquetFile(
                 FileSystems.join(self._staging, f"{self._table}-{uuid.uuid4().hex}.parquet"), self._schema)
-        self._file.write(as_table(self._records, self._schema))
-        self._records = []
+        self._file.write(as_table(Block.joined(self._records) if self._blocks else self._records, self._schema))
+        self._records, self._rows = [], 0
 
 
 class _Publish(beam.DoFn):

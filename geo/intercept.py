@@ -58,11 +58,14 @@ class Branch(NamedTuple):
 
 class _FirstPasses(NamedTuple):
     """Each branch's first pass of each junction on it, branch by branch: when (s) and the
-    branch's probability, as parallel arrays that every choice of a stop filters."""
+    branch's probability, as parallel arrays that every choice of a stop filters. `junctions`
+    are the distinct nodes passed, and `column` each pass's junction as an index into them."""
     branch: np.ndarray
     node: np.ndarray
     seconds: np.ndarray
     probability: np.ndarray
+    junctions: np.ndarray
+    column: np.ndarray
 
     @classmethod
     def of(cls, branches: list[Branch]) -> _FirstPasses:
@@ -70,6 +73,11 @@ class _FirstPasses(NamedTuple):
         nodes: list[int] = []
         seconds: list[float] = []
         for i, branch in enumerate(branches):
+            if len(set(branch.nodes)) == len(branch.nodes):  # most branches pass a junction once
+                branch_of += [i] * len(branch.nodes)
+                nodes += branch.nodes
+                seconds += branch.seconds
+                continue
             seen: set[int] = set()
             for node, s in zip(branch.nodes, branch.seconds):
                 if node not in seen:
@@ -77,8 +85,11 @@ class _FirstPasses(NamedTuple):
                     branch_of.append(i)
                     nodes.append(node)
                     seconds.append(s)
-        return cls(np.array(branch_of, dtype=int), np.array(nodes, dtype=int), np.array(seconds, dtype=float),
-                   np.array([branch.probability for branch in branches], dtype=float))
+        passed = np.array(nodes, dtype=int)
+        junctions = np.unique(passed)
+        return cls(np.array(branch_of, dtype=int), passed, np.array(seconds, dtype=float),
+                   np.array([branch.probability for branch in branches], dtype=float),
+                   junctions, np.searchsorted(junctions, passed))
 
 
 class Plan(NamedTuple):
@@ -109,6 +120,7 @@ class Interceptor:
         self.camera_lonlat = {str(c): (lon, lat) for c, lon, lat in
                               zip(world.cameras.index, world.cameras.lon, world.cameras.lat)}
         self._turns: dict[int, list[tuple[int, float]]] = {}
+        self._ways: dict[int, list[tuple[int, float, int, float]]] = {}
 
     def _cameras_on_edges(self, world) -> list[list[tuple[float, str, str]]]:
         """Per edge: (share of the edge before it, camera id, defence layer) of the fixed
@@ -127,16 +139,14 @@ class Interceptor:
     def place(self, sighting: Sighting) -> OnRoad:
         return self.network.locate(*self.responders.to_metric.transform(sighting.lon, sighting.lat))
 
-    def heading(self, sightings: list[Sighting]) -> tuple[list[tuple[int, float]], float]:
-        """(edge, probability) the vehicle is on at its last sighting, and its pace."""
+    def heading(self, sightings: list[Sighting], last: OnRoad) -> tuple[list[tuple[int, float]], float]:
+        """(edge, probability) the vehicle is on at its last sighting (placed at `last`), and its pace."""
         network = self.network
-        last = self.place(sightings[-1])
         edges = [e for e in network.edges_of(last.segment) if network.usable(e, VEHICLE)]
-        earlier = [(s, at) for s, at in ((s, self.place(s)) for s in sightings[:-1])
-                   if s.at_us < sightings[-1].at_us and not self._same_place(at, last)]
-        if not earlier or len(edges) < 2:
+        earlier = self._seen_before(sightings, last)
+        if earlier is None or len(edges) < 2:
             return [(e, 1.0 / len(edges)) for e in edges], 1.0
-        seen_before, before = earlier[-1]
+        seen_before, before = earlier
         if before.segment == last.segment:
             forward = last.fraction >= before.fraction
             free_s = abs(last.fraction - before.fraction) * network.edge_s(edges[0], VEHICLE)
@@ -152,6 +162,17 @@ class Interceptor:
         taken_s = (sightings[-1].at_us - seen_before.at_us) / 1e6
         pace = min(max(free_s / taken_s, PACE_LIMITS[0]), PACE_LIMITS[1]) if math.isfinite(free_s) else 1.0
         return [(best, DIRECTION_TRUST), (best ^ 1, 1 - DIRECTION_TRUST)], pace
+
+    def _seen_before(self, sightings: list[Sighting], last: OnRoad) -> Optional[tuple[Sighting, OnRoad]]:
+        """The latest sighting earlier than the last and not at the same place (None if there is
+        none): the one that gives the direction. Searched from the end, so that only the
+        sightings up to it are placed on the roads."""
+        for sighting in reversed(sightings[:-1]):
+            if sighting.at_us < sightings[-1].at_us:
+                at = self.place(sighting)
+                if not self._same_place(at, last):
+                    return sighting, at
+        return None
 
     def _same_place(self, a: OnRoad, b: OnRoad) -> bool:
         """Within SAME_PLACE_M along one segment: a vehicle seen twice there shows no direction."""
@@ -173,6 +194,16 @@ class Interceptor:
             turns = self._turns[e] = [(o, weight / total) for o, weight in zip(options, weights)]
         return turns
 
+    def _ways_on(self, e: int) -> list[tuple[int, float, int, float]]:
+        """`turns(e)` with each way's head node and the vehicle's seconds along it at road
+        speed: all that `branches` looks up per step, once per edge."""
+        ways = self._ways.get(e)
+        if ways is None:
+            network = self.network
+            ways = self._ways[e] = [(o, w, network.edges[o].head, network.edge_s(o, VEHICLE))
+                                    for o, w in self.turns(e)]
+        return ways
+
     def branches(self, e: int, fraction: float, pace: float, probability: float) -> list[Branch]:
         """Every way on from `fraction` along edge e's segment, within the horizon."""
         network = self.network
@@ -181,16 +212,15 @@ class Interceptor:
         stack = [([network.edges[e].head], [first_s], [e], probability)]
         while stack:
             nodes, seconds, via, p = stack.pop()
-            turns = self.turns(via[-1])
-            if not turns or seconds[-1] >= HORIZON_S:
-                out.append(Branch(nodes, seconds, via, p, exits=not turns))
+            ways = self._ways_on(via[-1])
+            if not ways or seconds[-1] >= HORIZON_S:
+                out.append(Branch(nodes, seconds, via, p, exits=not ways))
                 continue
-            kept = [(o, w) for o, w in turns if p * w >= MIN_BRANCH]
+            kept = [way for way in ways if p * way[1] >= MIN_BRANCH]
             if not kept:
                 out.append(Branch(nodes, seconds, via, p, exits=False))
-            for o, w in kept:
-                arrive = seconds[-1] + network.edge_s(o, VEHICLE) / pace
-                stack.append((nodes + [network.edges[o].head], seconds + [arrive], via + [o], p * w))
+            for o, w, head, edge_s in kept:
+                stack.append((nodes + [head], seconds + [seconds[-1] + edge_s / pace], via + [o], p * w))
         return out
 
     def plan(self, sightings: list[Sighting], k: int) -> Plan:
@@ -198,22 +228,23 @@ class Interceptor:
         sightings = sorted(sightings, key=lambda s: s.at_us)
         last = sightings[-1]
         start = self.place(last)
-        heading, pace = self.heading(sightings)
+        heading, pace = self.heading(sightings, start)
         branches = [b for e, p in heading for b in self.branches(e, start.fraction, pace, p)]
         if not branches:
             return Plan([], 0.0, None)
         responders = np.flatnonzero(self.responders.on_duty(last.at_us))
         passes = _FirstPasses.of(branches)
+        etas = self.responders.seconds_to(responders, passes.junctions)  # on duty × junctions passed
         caught = np.zeros(len(branches), dtype=bool)
         stops: list[Intercept] = []
-        used: set[int] = set()
         while len(stops) < k:
-            best = self._best_stop(passes, caught, responders, used)
+            best = self._best_stop(passes, caught, etas)
             if best is None:
                 break
-            node, r, eta_s, catches = best
-            used.add(r)
-            sent = [self.responders.assigned(r, self.responders.node_m[r, node], eta_s)]
+            column, row, eta_s, catches = best
+            etas[row] = np.inf  # sent to this stop: free for no other
+            r, node = int(responders[row]), int(passes.junctions[column])
+            sent = [self.responders.assigned(r, self.responders.metres_to(r, node), eta_s)]
             stops.append(self._stop(branches, catches, node, last.at_us, sent, start.fraction))
             caught |= catches
         chance = _mass(branches, caught)
@@ -221,30 +252,26 @@ class Interceptor:
         speed_kmh = round(float(pace * self.network.speed_kmh[start.segment]), 1)
         return Plan(stops, round(chance, 3), speed_kmh)
 
-    def _best_stop(self, passes: _FirstPasses, caught: np.ndarray, responders: np.ndarray,
-                   used: set[int]) -> Optional[tuple[int, int, float, np.ndarray]]:
-        """The junction and the free responder that catch the most probability not yet caught;
-        of junctions that catch as much, the one the paths pass first."""
-        free = np.array([r for r in responders if r not in used], dtype=int)
-        open_paths = ~caught[passes.branch]
-        if free.size == 0 or not open_paths.any():
+    def _best_stop(self, passes: _FirstPasses, caught: np.ndarray,
+                   etas: np.ndarray) -> Optional[tuple[int, int, float, np.ndarray]]:
+        """The junction (column of `etas`) and the free responder (row; a responder already
+        sent has inf there) that catch the most probability not yet caught; of junctions that
+        catch as much, the one the open paths pass first. Of responders equally fast, the
+        first row."""
+        if etas.size == 0:
             return None
-        branch, seconds = passes.branch[open_paths], passes.seconds[open_paths]
-        nodes, first, column = np.unique(passes.node[open_paths], return_index=True, return_inverse=True)
-        etas = self.responders.node_s[np.ix_(free, nodes)]
+        open_paths = ~caught[passes.branch]
         fastest = etas.argmin(axis=0)
-        node_eta = etas[fastest, np.arange(nodes.size)]
-        met = node_eta[column] + self.margin_s <= seconds
-        gains = np.bincount(column[met], weights=passes.probability[branch[met]], minlength=nodes.size).tolist()
-        best, best_gain = None, 0.0
-        for j in np.argsort(first).tolist():
-            if gains[j] > best_gain + 1e-9:
-                best, best_gain = j, gains[j]
+        junction_eta = etas[fastest, np.arange(etas.shape[1])]
+        met = open_paths & (junction_eta[passes.column] + self.margin_s <= passes.seconds)
+        gains = np.bincount(passes.column[met], weights=passes.probability[passes.branch[met]],
+                            minlength=etas.shape[1])
+        best = _likeliest_first(gains, passes.column[open_paths])
         if best is None:
             return None
         catches = np.zeros(caught.size, dtype=bool)
-        catches[branch[met & (column == best)]] = True
-        return int(nodes[best]), int(free[fastest[best]]), float(node_eta[best]), catches
+        catches[passes.branch[met & (passes.column == best)]] = True
+        return best, int(fastest[best]), float(junction_eta[best]), catches
 
     def _stop(self, branches: list[Branch], catches: np.ndarray, node: int, at_us: int,
               sent: list, fraction: float) -> Intercept:
@@ -306,6 +333,20 @@ class Interceptor:
                          vehicle_at_us=at_us + round(eta_s * 1e6), vehicle_eta_s=eta_s,
                          from_direction=direction, probability=round(probability, 3), responders=sent,
                          cameras=list(dict.fromkeys(cameras)))
+
+
+def _likeliest_first(gains: np.ndarray, passed: np.ndarray) -> Optional[int]:
+    """The junction of the highest gain, going through the junctions in the order the open
+    paths first pass them (`passed`: each open pass's junction, in order), a later one
+    taking over only with a gain higher by more than rounding. None if nothing gains."""
+    gaining = np.flatnonzero(gains > 1e-9)  # the only ones that can take over from nothing
+    first = np.full(gains.size, passed.size)
+    np.minimum.at(first, passed, np.arange(passed.size))
+    best, best_gain = None, 0.0
+    for j in gaining[np.argsort(first[gaining])].tolist():
+        if gains[j] > best_gain + 1e-9:
+            best, best_gain = j, gains[j]
+    return best
 
 
 def _mass(branches: list[Branch], chosen: np.ndarray) -> float:

@@ -10,7 +10,10 @@ A vehicle covers an edge at the road's speed. A responder covers it at the
 slower of the road's speed and that of his travel mode, and never on an
 expressway on foot or by e-bike. Travel times are Dijkstra's over these edges,
 with a binary heap: a city's network has thousands of edges, and the heap
-answers in milliseconds without a graph library.
+answers in milliseconds without a graph library. Each mode's usable edges are
+listed per node once, with their cost, head and length, so the search's inner
+loop does no lookups, and a node enters the heap again only when it is reached
+sooner (or as soon, by a shorter route) than before.
 """
 from __future__ import annotations
 
@@ -72,8 +75,7 @@ class RoadNetwork:
             self.leaving[edge.tail].append(e)
         self._edge_s = {mode: [self._edge_s_of(e, mode) for e in range(len(self.edges))]
                         for mode in (VEHICLE, *MODE_SPEED_KMH)}
-        self._head = [edge.head for edge in self.edges]
-        self._edge_m = [float(self.length_m[edge.segment]) for edge in self.edges]
+        self._arcs = {mode: self._arcs_of(mode) for mode in self._edge_s}
 
     @property
     def nodes(self) -> int:
@@ -96,6 +98,14 @@ class RoadNetwork:
         """Seconds for `mode` to cover edge e end to end (inf where it may not)."""
         return self._edge_s[mode][e]
 
+    def _arcs_of(self, mode: str) -> list[list[tuple[float, int, float]]]:
+        """Per node, (seconds, head, metres) of each edge leaving it that `mode` may take:
+        everything the search needs from an edge, in one tuple."""
+        cost = self._edge_s[mode]
+        return [[(float(cost[e]), self.edges[e].head, float(self.length_m[self.edges[e].segment]))
+                 for e in leaving if math.isfinite(cost[e])]
+                for leaving in self.leaving]
+
     def _edge_s_of(self, e: int, mode: str) -> float:
         if not self.usable(e, mode):
             return math.inf
@@ -114,21 +124,32 @@ class RoadNetwork:
               limit_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
         """Earliest arrival (s) and its route length (m) at every node for `mode`, starting
         from `seeds` (node → (seconds, metres) already spent getting there); inf beyond
-        `limit_s` or out of reach."""
-        seconds = [math.inf] * self.nodes  # lists while searching: a numpy element costs ten times more
+        `limit_s` or out of reach. Of routes that arrive at the same time, the shortest."""
+        # Python floats and lists while searching: numpy scalars and elements cost ten times more.
+        seconds = [math.inf] * self.nodes
         metres = [math.inf] * self.nodes
-        heap = [(s, m, node) for node, (s, m) in seeds.items()]
+        queued_s = [math.inf] * self.nodes  # the best arrival (s, m) that entered the heap so far
+        queued_m = [math.inf] * self.nodes
+        heap = []
+        for node, (s, m) in seeds.items():
+            queued_s[node], queued_m[node] = float(s), float(m)
+            heap.append((queued_s[node], queued_m[node], node))
         heapq.heapify(heap)
-        cost, head_of, edge_m, leaving = self._edge_s[mode], self._head, self._edge_m, self.leaving
+        arcs, push, pop = self._arcs[mode], heapq.heappush, heapq.heappop
         while heap:
-            s, m, node = heapq.heappop(heap)
-            if s >= seconds[node] or s > limit_s:
-                continue
+            s, m, node = pop(heap)
+            if s > limit_s:
+                break  # the heap gives arrivals in order: every later one is beyond too
+            if s >= seconds[node]:
+                continue  # reached before
             seconds[node], metres[node] = s, m
-            for e in leaving[node]:
-                head = head_of[e]
-                if s + cost[e] < seconds[head]:
-                    heapq.heappush(heap, (s + cost[e], m + edge_m[e], head))
+            for cost, head, length in arcs[node]:
+                arrive_s = s + cost
+                if arrive_s <= queued_s[head]:
+                    arrive_m = m + length
+                    if arrive_s < queued_s[head] or arrive_m < queued_m[head]:
+                        queued_s[head], queued_m[head] = arrive_s, arrive_m
+                        push(heap, (arrive_s, arrive_m, head))
         return np.array(seconds), np.array(metres)
 
     def route(self, seconds: np.ndarray, node: int, mode: str) -> list[int]:

@@ -129,8 +129,7 @@ class Interceptor:
         on_edge: list[list[tuple[float, str, str]]] = [[] for _ in network.edges]
         fixed = world.cameras[world.cameras["defence_layer"] != "mobile"]
         x, y = self.responders.to_metric.transform(fixed.lon.to_numpy(float), fixed.lat.to_numpy(float))
-        for camera_id, layer, px, py in zip(fixed.index, fixed["defence_layer"], x, y):
-            at = network.locate(px, py)
+        for camera_id, layer, at in zip(fixed.index, fixed["defence_layer"], network.locate_all(x, y)):
             if at.offset_m <= CAMERA_REACH_M:
                 for e in network.edges_of(at.segment):
                     on_edge[e].append((network.along(e, at.fraction), str(camera_id), str(layer)))

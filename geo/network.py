@@ -73,8 +73,8 @@ class RoadNetwork:
         self.leaving: list[list[int]] = [[] for _ in keys]
         for e, edge in enumerate(self.edges):
             self.leaving[edge.tail].append(e)
-        self._edge_s = {mode: [self._edge_s_of(e, mode) for e in range(len(self.edges))]
-                        for mode in (VEHICLE, *MODE_SPEED_KMH)}
+        self._speed_ms = {mode: self._speeds_ms(mode) for mode in (VEHICLE, *MODE_SPEED_KMH)}
+        self._edge_s = {mode: self._edge_seconds(mode) for mode in self._speed_ms}
         self._arcs = {mode: self._arcs_of(mode) for mode in self._edge_s}
 
     @property
@@ -83,12 +83,17 @@ class RoadNetwork:
 
     def speed_ms(self, segment: int, mode: str) -> float:
         """How fast `mode` covers `segment` (0: not at all)."""
-        road = self.speed_kmh[segment]
+        return self._speed_ms[mode][segment]
+
+    def _speeds_ms(self, mode: str) -> np.ndarray:
+        """How fast `mode` covers each segment (0: not at all): the road's speed, or the slower
+        of the road's and the mode's, and no expressway on foot or by e-bike."""
         if mode == VEHICLE:
-            return road / 3.6
-        if mode in OFF_EXPRESSWAYS and self.road_classes[segment] == "expressway":
-            return 0.0
-        return min(road, MODE_SPEED_KMH[mode]) / 3.6
+            return self.speed_kmh / 3.6
+        speed = np.minimum(self.speed_kmh, MODE_SPEED_KMH[mode]) / 3.6
+        if mode in OFF_EXPRESSWAYS:
+            speed[np.array(self.road_classes) == "expressway"] = 0.0
+        return speed
 
     def usable(self, e: int, mode: str) -> bool:
         edge = self.edges[e]
@@ -102,15 +107,19 @@ class RoadNetwork:
         """Per node, (seconds, head, metres) of each edge leaving it that `mode` may take:
         everything the search needs from an edge, in one tuple."""
         cost = self._edge_s[mode]
-        return [[(float(cost[e]), self.edges[e].head, float(self.length_m[self.edges[e].segment]))
+        return [[(cost[e], self.edges[e].head, float(self.length_m[self.edges[e].segment]))
                  for e in leaving if math.isfinite(cost[e])]
                 for leaving in self.leaving]
 
-    def _edge_s_of(self, e: int, mode: str) -> float:
-        if not self.usable(e, mode):
-            return math.inf
-        segment = self.edges[e].segment
-        return self.length_m[segment] / self.speed_ms(segment, mode)
+    def _edge_seconds(self, mode: str) -> list[float]:
+        """Seconds for `mode` to cover each edge end to end (inf where it may not), all edges at
+        once: as `usable` and `speed_ms` say, edge by edge."""
+        segment = np.array([edge.segment for edge in self.edges], dtype=int)
+        open_to_mode = np.array([edge.open_to_traffic or mode in WALKERS for edge in self.edges], dtype=bool)
+        speed = self._speed_ms[mode][segment]
+        seconds = np.full(len(self.edges), np.inf)
+        np.divide(self.length_m[segment], speed, out=seconds, where=open_to_mode & (speed > 0))
+        return seconds.tolist()
 
     def along(self, e: int, fraction: float) -> float:
         """Share of edge e behind a point at `fraction` of its segment (drawn order)."""
@@ -175,6 +184,16 @@ class RoadNetwork:
         segment = int(self._tree.nearest(point))
         line = self._lines[segment]
         return OnRoad(segment, float(line.project(point, normalized=True)), float(line.distance(point)))
+
+    def locate_all(self, x: np.ndarray, y: np.ndarray) -> list[OnRoad]:
+        """`locate` for many metric positions at once (the same answer for each): a world's
+        responders and cameras in one call to GEOS each, instead of one per position."""
+        points = shapely.points(x, y)
+        segments = self._tree.nearest(points)
+        lines = self._lines[segments]
+        fractions = shapely.line_locate_point(lines, points, normalized=True)
+        offsets = shapely.distance(lines, points)
+        return [OnRoad(int(s), float(f), float(o)) for s, f, o in zip(segments, fractions, offsets)]
 
     def seeds_from(self, at: OnRoad, mode: str, speed_ms: float) -> dict[int, tuple[float, float]]:
         """Starting at a place beside a road: reach the road at `speed_ms`, then either end of

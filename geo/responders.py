@@ -39,7 +39,7 @@ class ResponderIndex:
         self._mode = np.array([MODES.index(m) for m in self.modes])
         self._rows = list(responders.itertuples())
         self._zone = ZoneInfo(world.timezone)
-        self.standing = [self.network.locate(px, py) for px, py in zip(x, y)]
+        self.standing = self.network.locate_all(x, y)
         self._standing_segment = np.array([at.segment for at in self.standing], dtype=int)
         self._mode_edge_s = np.array([[self.network.edge_s(e, mode) for e in range(len(self.network.edges))]
                                       for mode in MODES]).reshape(len(MODES), len(self.network.edges))

@@ -21,7 +21,7 @@ import pipelines.job.collector  # noqa: E402,F401  (the collector as every worke
 from bench.bench_pipeline import simulated  # noqa: E402
 from models.records import EventLine, Passing  # noqa: E402
 from pipelines.job.options import SAMPLE_WORLD  # noqa: E402
-from transforms.blocks import Block, in_blocks  # noqa: E402
+from transforms.blocks import Block, cut  # noqa: E402
 from transforms.enrich.assign_segment import _PlaceBlock  # noqa: E402
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
@@ -58,7 +58,7 @@ def main():
     parse.setup()
     parse.start_bundle()
     events = timed("parse and validate",
-                   lambda: [b for block in in_blocks(lines) for b in blocks_out(parse.process(block))])
+                   lambda: [b for block in cut(Block(lines)) for b in blocks_out(parse.process(block))])
     by_shard = _PackByShard()
     by_shard.start_bundle()
     parts = timed("duplicate check", lambda: [part.value for block in events for part in [

@@ -153,13 +153,6 @@ def unpack(packed: bytes) -> Block:
     return BlockCoder().decode(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
 
 
-def in_blocks(records: Iterable, size: int = BLOCK_RECORDS) -> Iterator[Block]:
-    """`records`, in their order, cut into blocks of at most `size`, as they come."""
-    remaining = iter(records)
-    while block := Block(itertools.islice(remaining, size)):
-        yield block
-
-
 def cut(block: Block, size: int = BLOCK_RECORDS) -> Iterator[Block]:
     """`block` cut into blocks of at most `size` records."""
     for start in range(0, len(block), size):

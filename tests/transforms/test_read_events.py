@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.ingest.read_events import UNDECODABLE, ReadEventLines, line_texts
+from transforms.ingest.read_events import UNDECODABLE, ReadEventBlocks, ReadEventLines, line_texts
 
 
 @pytest.mark.beam
@@ -22,6 +22,16 @@ def test_every_line_keeps_its_file_and_number_plain_or_gzipped(tmp_path):
                     equal_to([("a.jsonl:1", '{"x": 1}'), ("a.jsonl:2", ""), ("a.jsonl:3", '{"x": 2}'),
                               ("b.jsonl.gz:1", "first"),
                               ("b.jsonl.gz:2", f"{UNDECODABLE}{UNDECODABLE} broken utf-8")]))
+
+
+@pytest.mark.beam
+def test_blocks_of_lines_number_every_line_across_their_edges(tmp_path):
+    (tmp_path / "c.jsonl").write_text("".join(f"line {n}\n" for n in range(1, 4501)))
+    with TestPipeline(runner="FnApiRunner") as p:
+        blocks = p | ReadEventBlocks([str(tmp_path / "c.jsonl")])
+        assert_that(blocks | beam.Map(len), equal_to([2000, 2000, 500]), label="sizes")
+        numbered = blocks | beam.FlatMap(lambda block: [(line.source.rpartition(":")[2], line.text) for line in block])
+        assert_that(numbered, equal_to([(str(n), f"line {n}") for n in range(1, 4501)]), label="numbers")
 
 
 @pytest.mark.beam

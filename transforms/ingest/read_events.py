@@ -9,6 +9,7 @@ A file is read in blocks, never a whole line at a time: a "line" of gigabytes
 MAX_LINE_BYTES + 1 bytes, enough for ParseEvents to refuse it as too long, and
 the rest is skipped as it streams past.
 """
+import itertools
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -17,7 +18,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 
 from models.records import EventLine
-from transforms.blocks import Block, in_blocks
+from transforms.blocks import BLOCK_RECORDS, Block
 
 UNDECODABLE = "\ufffd"
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -59,11 +60,22 @@ def _text(line: bytes) -> str:
 
 def numbered_lines(readable: fileio.ReadableFile) -> Iterator[EventLine]:
     """Each line of a matched file, with its `file:line` source."""
+    for block in line_blocks(readable):
+        yield from block
+
+
+def line_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Iterator[Block]:
+    """The lines of a matched file as blocks of EventLines, in order, built a column at a time."""
     path = readable.metadata.path
     base_dir = os.path.dirname(path)
     with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
-        for number, text in enumerate(line_texts(handle), start=1):
-            yield EventLine(f"{path}:{number}", base_dir, text)
+        texts = line_texts(handle)
+        for first in itertools.count(1, size):
+            block = list(itertools.islice(texts, size))
+            if not block:
+                return
+            sources = [f"{path}:{number}" for number in range(first, first + len(block))]
+            yield Block.of(EventLine, (sources, [base_dir] * len(block), block))
 
 
 class _ReadNumberedLines(beam.DoFn):
@@ -73,7 +85,7 @@ class _ReadNumberedLines(beam.DoFn):
 
 class _ReadLineBlocks(beam.DoFn):
     def process(self, readable: fileio.ReadableFile):
-        yield from in_blocks(numbered_lines(readable))
+        yield from line_blocks(readable)
 
 
 def _matched_files(pbegin, patterns: list[str]):

@@ -85,6 +85,7 @@ class Block:
         if not self.columns:
             return self
         fields = self.kind._fields
+        assert set(replaced) <= set(fields), f"{self.kind.__name__} has no field {set(replaced) - set(fields)}"
         return Block.of(self.kind, [replaced.get(name, column) for name, column in zip(fields, self.columns)])
 
     def take(self, rows: Sequence[int]) -> "Block":

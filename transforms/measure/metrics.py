@@ -153,16 +153,15 @@ class WindowTally(SlottedState):
             yield key, total, len(plates)
 
 
+_PLACE_FIELDS = ("segment_id", "town", "area_type", "defence_layer")  # a passing's place in each of DIMENSIONS
+
+
 def _place(record) -> tuple:
     """The record's value in each of DIMENSIONS."""
     if isinstance(record, Dispatch):  # where it was opened: the same in every live version
         return (record.opened_segment_id, record.opened_town, record.opened_area_type,
                 record.opened_defence_layer)
-    return record.segment_id, record.town, record.area_type, record.defence_layer
-
-
-# a passing's capture time, plate and place in each of DIMENSIONS, as a block's columns
-_TALLIED = ("captured_at_us", "plate", "segment_id", "town", "area_type", "defence_layer")
+    return tuple(getattr(record, name) for name in _PLACE_FIELDS)
 
 
 def metric_keys(place: tuple) -> list[tuple[str, str]]:
@@ -208,15 +207,16 @@ class _TallyBundle(beam.DoFn):
         """Nine events in ten: a block's plates are first gathered per window and place (most
         share a camera's), and each gathering then adds to its place's tally at once."""
         window_us = self._window_us
-        plates_at: dict[tuple, list] = {}
-        for moment, plate, segment, town, area, layer in zip(*(passings.column(name) for name in _TALLIED)):
-            at = (moment - moment % window_us, (segment, town, area, layer))
+        starts = [moment - moment % window_us for moment in passings.column("captured_at_us")]
+        plates_at: dict[tuple, list] = {}  # (window start, *place) → the plates read there
+        for at, plate in zip(zip(starts, *(passings.column(name) for name in _PLACE_FIELDS)),
+                             passings.column("plate")):
             plates = plates_at.get(at)
             if plates is None:
                 plates = plates_at[at] = []
             plates.append(plate)
-        for (start, place), plates in plates_at.items():
-            self._window(start).at(place).add_passings(len(plates), [plate for plate in plates if plate])
+        for (start, *place), plates in plates_at.items():
+            self._window(start).at(tuple(place)).add_passings(len(plates), [plate for plate in plates if plate])
 
     def finish_bundle(self):
         windows, self._windows = self._windows, {}

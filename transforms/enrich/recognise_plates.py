@@ -203,8 +203,9 @@ class _ReadImages(beam.DoFn):
         for index, result in results.items():
             if isinstance(result, DeadLetter):
                 yield beam.pvalue.TaggedOutput(DEAD_LETTERS, result)
-            for column, value in zip(columns, result if isinstance(result, CameraEvent) else ()):
-                column[index] = value
+            else:
+                for column, value in zip(columns, result):
+                    column[index] = value
         kept = [index for index in range(len(events)) if not isinstance(results.get(index), DeadLetter)]
         if kept:
             yield Block.of(CameraEvent, columns).take(kept)

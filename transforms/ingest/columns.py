@@ -58,11 +58,11 @@ def vouched_fields(texts: Sequence[str], cameras: dict[str, str], latest_us: int
 
 
 REFUSED = object()  # a value that keeps its line from the columns' path
-_KEYS = ("event_id", "camera_id", "captured_at", "plate", "plate_confidence", "plate_color", "image",
-         "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
 # The fields of a CameraEvent that its line gives, in the order of vouched_fields' tuples.
 LINE_FIELDS = ("event_id", "camera_id", "captured_at_us", "plate", "plate_confidence", "plate_color", "image",
                "image_kind", "lon", "lat", "heading_deg", "speed_kmh", "lane")
+# Their keys on the line, where the capture time is written as text.
+_KEYS = tuple("captured_at" if name == "captured_at_us" else name for name in LINE_FIELDS)
 
 
 def line_fields(event: CameraEvent) -> tuple:

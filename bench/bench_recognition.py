@@ -14,6 +14,8 @@ Measures, against the issue's targets:
   watchlist's fuzzy match (one substitution) still catches;
 - crops/s batched by 128 (>= 1,000/s), frames/s end to end on 1280x720
   synthetic frames (>= 50/s), model load time (< 3 s), peak RSS (< 1 GB);
+- synthetic crops cut at the plate, as plate croppers cut them, and the
+  same plates with a wide margin of their surroundings;
 - the enhancement ablation (none / always / only dark or flat) on degraded
   synthetic crops and on the real crops;
 - Tesseract 5 (chi_sim, --psm 7) on the same crops, for comparison.
@@ -115,6 +117,16 @@ def bench_double_row(reader: PlateReader, n: int, seed: int) -> tuple[float, flo
     crops = [render.render_crop(text, "yellow", rng, rows=2) for text in texts]
     as_they_are = [to_read(d) for d in reader.decode(crops, repair=True)]
     return exact(as_they_are, texts), exact(reader.read_crops(crops), texts)
+
+
+def bench_margins(reader: PlateReader, n: int, seed: int) -> tuple[float, float]:
+    """Exact reads of the same synthetic plates cut as plate croppers cut them and with a wide margin."""
+    rng = np.random.default_rng(seed)
+    plates = [render.random_plate(rng) for _ in range(n)]
+    tight = [render.render_crop(text, color, rng) for text, color in plates]
+    loose = [render.render_crop(text, color, rng, loose=True) for text, color in plates]
+    truth = [text for text, _ in plates]
+    return exact(reader.read_crops(tight), truth), exact(reader.read_crops(loose), truth)
 
 
 def tesseract(crops: list[np.ndarray], truth: list[str], limit: int) -> tuple[float, float] | None:
@@ -250,6 +262,9 @@ def main() -> None:
     plain, one_row = bench_double_row(reader, 200, seed=5)
     print(f"synthetic double-row yellow plates (200): exact {one_row:.1%} as the reader reads them "
           f"(also as one row), {plain:.1%} read only as they are")
+
+    tight, loose = bench_margins(reader, 400, seed=13)
+    print(f"synthetic crops (400), exact: cut at the plate {tight:.1%}, with a wide margin of surroundings {loose:.1%}")
 
     hard, hard_truth = hard_synthetic(400, seed=11)
     print("enhancement, exact plate accuracy (none / always / only dark or flat):")

@@ -58,6 +58,18 @@ def test_crop_and_frame_are_deterministic():
     assert 0 <= x1 < x2 <= 1280 and 0 <= y1 < y2 <= 720 and 2 < (x2 - x1) / (y2 - y1) < 5
 
 
+def test_a_loose_crop_holds_the_plate_in_a_wide_margin_of_its_surroundings():
+    def blue_share_and_aspect(loose: bool) -> tuple[float, float]:
+        rng = np.random.default_rng(11)
+        crops = [render.render_crop("琼A12345", "blue", rng, loose=loose) for _ in range(40)]
+        blue = [(crop[..., 0].astype(int) > crop[..., 2].astype(int) + 40).mean() for crop in crops]
+        return float(np.mean(blue)), float(np.mean([crop.shape[1] / crop.shape[0] for crop in crops]))
+
+    (tight_blue, tight_aspect), (loose_blue, loose_aspect) = blue_share_and_aspect(False), blue_share_and_aspect(True)
+    assert loose_blue < 0.75 * tight_blue  # less of the crop is plate
+    assert loose_aspect < 0.8 * tight_aspect  # the margin above and below widens it least
+
+
 def test_double_row_plate_puts_province_and_letter_small_on_top():
     img = render.render_plate("琼A12345", "yellow", np.random.default_rng(4), rows=2)
     assert 1.8 < img.shape[1] / img.shape[0] < 2.2 and plate_color(img) == "yellow"

@@ -326,12 +326,14 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return decoded
 
 
-def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) -> np.ndarray:
+def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1, loose: bool = False) -> np.ndarray:
     """A plate as a road camera and a loose plate cropper deliver it (BGR uint8).
 
     The plate is warped in perspective onto surroundings, then cut out with a
     random margin (sometimes cutting into the border), blurred, shrunk to a
-    random resolution, noised and JPEG-compressed.
+    random resolution, noised and JPEG-compressed. ``loose``: cut with a wide
+    margin of surroundings on every side, as a detector's box around a tilted
+    plate, or a box padded before it is shrunk to a fixed size, holds it.
     """
     plate = render_plate(text, color, rng, rows).astype(np.float32)
     ph, pw = plate.shape[:2]
@@ -352,9 +354,12 @@ def render_crop(text: str, color: str, rng: np.random.Generator, rows: int = 1) 
     x1, y1 = dst.min(0)
     x2, y2 = dst.max(0)
     bw, bh = x2 - x1, y2 - y1
-    mx = rng.uniform(-0.07, 0.06, 2) * bw  # plate croppers often cut at the first and last characters
-    # and inside the plate's top and bottom margins, which a double-row plate's top row fills
-    my = rng.uniform(-0.2 if rows == 1 else -0.04, 0.12, 2) * bh
+    if loose:
+        mx, my = rng.uniform(0.0, 0.15, 2) * bw, rng.uniform(0.0, 0.45, 2) * bh
+    else:
+        mx = rng.uniform(-0.07, 0.06, 2) * bw  # plate croppers often cut at the first and last characters
+        # and inside the plate's top and bottom margins, which a double-row plate's top row fills
+        my = rng.uniform(-0.2 if rows == 1 else -0.04, 0.12, 2) * bh
     cx1, cx2 = int(max(0, x1 - mx[0])), int(min(canvas.shape[1], x2 + mx[1]))
     cy1, cy2 = int(max(0, y1 - my[0])), int(min(canvas.shape[0], y2 + my[1]))
     harsh = rng.random() < 0.6

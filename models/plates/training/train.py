@@ -34,11 +34,12 @@ CHUNK = 500
 DOUBLE_ROW_SHARE = 0.3  # of 7-character yellow plates: lorries', coaches' and trailers' plates
 
 
-def _render_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Render CHUNK crops, preprocessed, with labels padded by the CTC blank (0)."""
+def _render_chunk(args: tuple[int, int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Render CHUNK crops, preprocessed, with labels padded by the CTC blank (0); a
+    `loose_share` of the one-row crops cut with a wide margin (`render.render_crop`)."""
     from models.plates.model import preprocess  # imports TF lazily in workers
 
-    seed, index = args
+    seed, index, loose_share = args
     rng = np.random.default_rng([seed, index])
     crops, texts = [], []
     for _ in range(CHUNK):
@@ -46,7 +47,9 @@ def _render_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if color == "yellow" and len(text) == 7 and rng.random() < DOUBLE_ROW_SHARE:
             crops.append(as_one_row(render.render_crop(text, color, rng, rows=2)))
         else:
-            crops.append(render.render_crop(text, color, rng))
+            # no draw at share 0: the shipped synthetic weights' data stay as they were
+            loose = bool(loose_share) and rng.random() < loose_share
+            crops.append(render.render_crop(text, color, rng, loose=loose))
         texts.append(text)
     return preprocess(crops).astype(np.float16), _padded_labels(texts)
 
@@ -59,8 +62,8 @@ def _padded_labels(plates: list[str]) -> np.ndarray:
     return labels
 
 
-def make_dataset(seed: int, samples: int, workers: int) -> tuple[np.ndarray, np.ndarray]:
-    jobs = [(seed, i) for i in range(-(-samples // CHUNK))]
+def make_dataset(seed: int, samples: int, workers: int, loose_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    jobs = [(seed, i, loose_share) for i in range(-(-samples // CHUNK))]
     with Pool(workers) as pool:
         parts = pool.map(_render_chunk, jobs, chunksize=1)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -95,11 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--real-per-batch", type=int, default=16)
     ap.add_argument("--far-camera-share", type=float, default=0.0,
                     help="share of real crops further shrunk to 94x24 as a far camera delivers them")
+    ap.add_argument("--loose-crop-share", type=float, default=0.0,
+                    help="share of synthetic crops cut with a wide margin of surroundings")
     args = ap.parse_args(argv)
 
     t0 = time.time()
-    x, y = make_dataset(args.seed, args.samples, args.workers)
-    xv, yv = make_dataset(args.seed + 10_000, 2000, args.workers)
+    x, y = make_dataset(args.seed, args.samples, args.workers, args.loose_crop_share)
+    xv, yv = make_dataset(args.seed + 10_000, 2000, args.workers, args.loose_crop_share)
     print(f"rendered {len(x)} + {len(xv)} crops in {time.time() - t0:.0f}s", flush=True)
 
     import keras  # after the fork, so the workers do not inherit TF threads

@@ -27,6 +27,7 @@ import os
 
 from apache_beam.runners.portability.flink_runner import FlinkRunner
 
+from pipelines.flink.hang_up import quiet_hang_ups
 from pipelines.flink.tools import JOB_SERVER_CONF, JOB_SERVER_JAR
 
 CHECKPOINT_INTERVAL_MS = 10_000
@@ -75,10 +76,16 @@ class FlinkRunnerForOneRun(FlinkRunner):
     """Beam's FlinkRunner, whose job server stops when the run ends (`stop_job_server`).
 
     Beam stops the job server it starts only when the process exits: a process that runs
-    several pipelines (a scheduler, the tests) would otherwise keep one JVM per run.
+    several pipelines (a scheduler, the tests) would otherwise keep one JVM per run. An
+    in-process worker's threads end quietly when the TaskManager hangs up on them
+    (`hang_up`).
     """
 
     _job_server = None
+
+    def run_pipeline(self, pipeline, options):
+        quiet_hang_ups()
+        return super().run_pipeline(pipeline, options)
 
     def default_job_server(self, options):
         self._job_server = super().default_job_server(options)

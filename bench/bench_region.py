@@ -46,7 +46,7 @@ from models.plate_rules import PROVINCES  # noqa: E402
 from models.plates import region  # noqa: E402
 from models.plates.reader import PlateRead, PlateReader  # noqa: E402
 from models.plates.training import render  # noqa: E402
-from models.plates.training.real import far_camera, is_test_plate, load_easypr  # noqa: E402
+from models.plates.training.real import FAR_CAMERA_SIZE, far_camera, is_test_plate, load_easypr  # noqa: E402
 
 UNSURE_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 SHARE_GRID = (0.3, 0.5, 0.8, 0.9, 0.99)
@@ -88,7 +88,7 @@ def box_crops(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]], 
     for frame, (x1, y1, x2, y2) in zip(frames, boxes):
         mx, my = round(margin * (x2 - x1)), round(margin * (y2 - y1))
         plate = frame[max(0, y1 - my) : y2 + my, max(0, x1 - mx) : x2 + mx]
-        crops.append(cv2.resize(plate, (94, 24), interpolation=cv2.INTER_AREA))
+        crops.append(cv2.resize(plate, FAR_CAMERA_SIZE, interpolation=cv2.INTER_AREA))
     return crops
 
 

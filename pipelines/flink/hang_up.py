@@ -19,11 +19,8 @@ _WORKER_THREADS = ("read_grpc_client_inputs", "run_worker_")
 
 def is_hang_up(error: BaseException | None) -> bool:
     """Whether `error` is the TaskManager closing a worker's stream at the end of its job."""
-    if not isinstance(error, grpc.RpcError):
-        return False
-    code, details = getattr(error, "code", None), getattr(error, "details", None)
-    return (callable(code) and code() == grpc.StatusCode.CANCELLED
-            and callable(details) and "Multiplexer hanging up" in (details() or ""))
+    return (isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call)
+            and error.code() == grpc.StatusCode.CANCELLED and "Multiplexer hanging up" in (error.details() or ""))
 
 
 def quiet_hang_ups() -> None:

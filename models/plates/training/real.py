@@ -76,9 +76,12 @@ def vary(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return render.jpeg(img, int(rng.integers(30, 95))) if rng.random() < 0.5 else img
 
 
+FAR_CAMERA_SIZE = (94, 24)  # width, height in px: a whole plate as a distant camera delivers it
+
+
 def far_camera(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The crop as a distant camera delivers it: 94x24 px, a little blurred, JPEG-compressed.
     What the reader is measured on at low resolution (`bench/bench_region.py`)."""
-    small = cv2.resize(crop, (94, 24), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(crop, FAR_CAMERA_SIZE, interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), rng.uniform(0.3, 0.7))
     return render.jpeg(small, int(rng.integers(40, 80)))

@@ -10,8 +10,9 @@ plate, or an input that is not an image, gives ``plate=None`` with a
 ``reason``: the caller dead-letters or records it, and the rest of the batch
 is read normally. A crop or candidate shaped like a double-row plate is read
 both as it is and as one row (`rows.as_one_row`); the more confident valid
-read is kept. A frame whose best read is under `RECUT_BELOW` is read again
-from `locate.recut` crops of that candidate.
+read is kept. A read under `RECUT_BELOW` is read again: a frame's best
+candidate from `locate.recut` crops of it, a crop cut at the plate where it
+holds a wide margin (`margin.cut_to_plate`).
 
 The shipped reader is a committee: the first weights read everything, and a
 read under `SECOND_OPINION_BELOW` is decoded again from the mean of every
@@ -22,6 +23,7 @@ on the real test crops, and the committee does not depend on a lucky seed.
 """
 from __future__ import annotations
 
+from functools import reduce
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +34,7 @@ from models.plates.decode import Decoded, decode_batch, softmax
 from models.plates.enhance import maybe_enhance
 from models.plates.grammar import is_plate
 from models.plates.locate import Candidate, find_candidates, plate_color, recut
+from models.plates.margin import cut_to_plate
 from models.plates.model import INPUT_H, INPUT_W, for_reading, preprocess
 from models.plates.region import check_region
 from models.plates.rows import as_one_row, looks_double_row
@@ -42,7 +45,7 @@ DEFAULT_WEIGHTS = WEIGHTS / "plate_reader.keras"
 SECOND_OPINIONS = (WEIGHTS / "plate_reader_seed2.keras", WEIGHTS / "plate_reader_seed3.keras")
 SECOND_OPINION_BELOW = 0.9  # reads under this confidence are decoded from the committee's mean
 BATCH = 256
-RECUT_BELOW = 0.9  # a frame's best read under this confidence is read again from recut crops
+RECUT_BELOW = 0.9  # a read under this confidence is read again: a frame's from recut crops, a crop's cut at the plate
 
 
 class PlateRead(NamedTuple):
@@ -199,21 +202,30 @@ class PlateReader:
 
     def read_crops(self, images: list[np.ndarray], region: str | None = None) -> list[PlateRead]:
         """Read plate crops (BGR uint8); one PlateRead per input, bad inputs included.
-        ``region``: the cameras' province, the prior of an unsure province character."""
+        ``region``: the cameras' province, the prior of an unsure province character.
+
+        A crop whose read is unsure or no plate may hold a wide margin: it is
+        read again cut at the plate (`margin.cut_to_plate`), and the more
+        confident valid read is kept."""
         reasons = [_is_image(img) for img in images]
         good = [img for img, r in zip(images, reasons) if r is None]
-        double = [looks_double_row(img) for img in good]
-        decoded = self.decode(good + [as_one_row(img) for img, d in zip(good, double) if d], repair=True,
-                              region=region)
-        as_one = iter(decoded[len(good):])
-        reads = []
-        for img, d, is_double in zip(good, decoded, double):
-            read = to_read(d, None, plate_color(img))
-            if is_double:
-                read = _more_confident(read, to_read(next(as_one), None, read.color))
-            reads.append(read)
+        colors = [plate_color(img) for img in good]
+        reads = self._read_each(good, colors, region)
+        unsure = [i for i, read in enumerate(reads) if read.plate is None or read.confidence < RECUT_BELOW]
+        cuts = [(i, cut) for i in unsure if (cut := cut_to_plate(good[i], colors[i])) is not None]
+        again = self._read_each([cut for _, cut in cuts], [colors[i] for i, _ in cuts], region)
+        for (i, _), read in zip(cuts, again):
+            reads[i] = _more_confident(reads[i], read)
         read_good = iter(reads)
         return [failed(r) if r else next(read_good) for r in reasons]
+
+    def _read_each(self, crops: list[np.ndarray], colors: list[str], region: str | None) -> list[PlateRead]:
+        """One read per crop: as it is, or as one row where that is more confident
+        and the crop is shaped like a double-row plate."""
+        ways = [[crop, as_one_row(crop)] if looks_double_row(crop) else [crop] for crop in crops]
+        decoded = iter(self.decode([way for each in ways for way in each], repair=True, region=region))
+        return [reduce(_more_confident, [to_read(next(decoded), None, color) for _ in each])
+                for each, color in zip(ways, colors)]
 
     def read_frames(self, images: list[np.ndarray], region: str | None = None) -> list[PlateRead]:
         """Find and read the plate in full frames; the most confident valid read wins.

@@ -201,6 +201,8 @@ def test_reads_real_crops_down_sampled_as_a_far_camera_delivers_them(reader, tes
 
 def test_the_cameras_province_helps_local_plates_and_spares_visitors(reader, test_half):
     crops, plates = test_half
+    rng = np.random.default_rng(0)
+    crops = [far_camera(c, rng) for c in crops]  # at full size, cut at the plate, 皖QA2825 is read right alone
     plain = sum(r.plate == p for r, p in zip(reader.read_crops(crops), plates))
     local = 0
     for province in {p[0] for p in plates}:
@@ -208,7 +210,7 @@ def test_the_cameras_province_helps_local_plates_and_spares_visitors(reader, tes
         reads = reader.read_crops([crops[i] for i in mine], region=province)
         local += sum(r.plate == plates[i] for r, i in zip(reads, mine))
     visitors = sum(r.plate == p for r, p in zip(reader.read_crops(crops, region="琼"), plates))  # no 琼 among them
-    assert local >= plain + 1  # 皖QA2825, its 皖 read as 粤 at 0.55
+    assert local >= plain + 1  # 皖QA2825, its 皖 read as 粤 at 0.42
     assert visitors >= plain - 1
 
 

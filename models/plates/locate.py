@@ -39,20 +39,20 @@ RECUTS = tuple(
     if (shift, height, width) != (0.0, 1.0, 1.0)
 )
 
-# Each plate colour's range in HSV (OpenCV hue 0..180). Blue reaches into cyan:
-# colour casts shift it.
+# Each plate colour's ranges in HSV (OpenCV hue 0..180), the loose one first.
+# Blue reaches into cyan: colour casts shift it. Blue and green also have a
+# stricter, darker range: a bluish bumper or a night scene joins the plate to
+# its surroundings under the loose one.
 PLATE_HSV = {
-    "blue": ((88, 70, 40), (135, 255, 255)),
-    "yellow": ((12, 80, 80), (35, 255, 255)),
-    "green": ((36, 35, 80), (90, 255, 255)),
-    "white": ((0, 0, 170), (180, 40, 255)),
+    "blue": (((88, 70, 40), (135, 255, 255)), ((100, 150, 60), (130, 255, 255))),
+    "yellow": (((12, 80, 80), (35, 255, 255)),),
+    "green": (((36, 35, 80), (90, 255, 255)), ((40, 60, 30), (90, 255, 200))),
+    "white": (((0, 0, 170), (180, 40, 255)),),
 }
-# Blue and green also have a stricter, darker range: a bluish bumper or a night
-# scene joins the plate to its surroundings under the loose one.
+# the loose ranges, then the strict ones
 _HSV_RANGES = (
-    *((name, lo, hi) for name, (lo, hi) in PLATE_HSV.items()),
-    ("blue", (100, 150, 60), (130, 255, 255)),
-    ("green", (40, 60, 30), (90, 255, 200)),
+    *((name, *ranges[0]) for name, ranges in PLATE_HSV.items()),
+    *((name, *strict) for name, ranges in PLATE_HSV.items() for strict in ranges[1:]),
 )
 
 # Colour blobs are whole plates; edge blobs often plates with some surroundings;

@@ -6,8 +6,10 @@ shrunk to a fixed size, the upright box of a tilted plate) shrinks the
 characters and sets the province glyph beside car body and shadow: most of
 its errors are the province read as another one. A coloured plate's
 background is one blob of its colour, its characters inside it; where that
-blob's box is clearly smaller than the crop, the box is the plate. White and
-black plates have no colour of their own to find and are read as they come.
+blob's box is clearly smaller than the crop, the box is the plate. The
+colour's ranges are those that find plates in frames (`locate.PLATE_HSV`).
+White and black plates have no colour of their own to find and are read as
+they come.
 """
 from __future__ import annotations
 
@@ -25,19 +27,31 @@ _COLOURED = ("blue", "yellow", "green")
 
 def cut_to_plate(crop: np.ndarray, color: str) -> np.ndarray | None:
     """``crop`` cut at the box of its ``color``'s largest blob, or None where it
-    looks cut at the plate already, or no blob looks like a plate."""
+    looks cut at the plate already, or no blob looks like a plate. A colour's
+    strict range is tried where its loose one finds no plate: under the loose
+    one a bluish car joins a blue plate to the car."""
     if color not in _COLOURED:
         return None
-    h, w = crop.shape[:2]
-    mask = cv2.inRange(cv2.cvtColor(crop, cv2.COLOR_BGR2HSV), *PLATE_HSV[color])
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    for bounds in PLATE_HSV[color]:
+        box = _plate_box(cv2.inRange(hsv, *bounds))
+        if box is not None:
+            x, y, w, h = box
+            return crop[y : y + h, x : x + w]
+    return None
+
+
+def _plate_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x, y, w, h) of the mask's largest blob where it is a plate inside a wide margin."""
+    h, w = mask.shape
     # close the gaps that a character's strokes or a bolt cut into the background
     close = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 30) | 1, max(3, h // 12) | 1))
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, close))
     if count < 2:
         return None
-    x, y, bw, bh, area = stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
+    x, y, bw, bh, area = (int(v) for v in stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))])
     if bw >= KEEP[0] * w and bh >= KEEP[1] * h:
         return None
     if bw * bh < MIN_BOX * w * h or area < MIN_FILL * bw * bh or not ASPECT[0] <= bw / bh <= ASPECT[1]:
         return None
-    return crop[y : y + bh, x : x + bw]
+    return x, y, bw, bh

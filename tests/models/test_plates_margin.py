@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from models.plates.locate import plate_color
-from models.plates.margin import cut_to_plate
+from models.plates.locate import PLATE_HSV, plate_color
+from models.plates.margin import _plate_box, cut_to_plate
 from models.plates.reader import to_read
 from models.plates.training import render
 
@@ -62,3 +62,14 @@ def test_a_real_plate_in_a_wide_margin_is_read_with_its_own_province(reader, ccp
     (read,) = reader.read_crops([crop])
     assert as_it_is.plate == misread + plate[1:]
     assert read.plate == plate and read.confidence > 0.9
+
+
+def test_a_blue_plate_joined_to_a_bluish_car_is_cut_under_the_strict_blue(ccpd_frame):
+    frame, (x1, y1, x2, y2) = ccpd_frame("皖A5P237")
+    mx, my = round(0.2 * (x2 - x1)), round(0.2 * (y2 - y1))
+    crop = cv2.resize(frame[y1 - my : y2 + my, x1 - mx : x2 + mx], (94, 24), interpolation=cv2.INTER_AREA)
+    loose = cv2.inRange(cv2.cvtColor(crop, cv2.COLOR_BGR2HSV), *PLATE_HSV["blue"][0])
+    assert _plate_box(loose) is None  # the loose blue's blob runs over the whole crop
+    cut = cut_to_plate(crop, "blue")
+    assert cut is not None
+    assert cut.shape[1] <= 0.8 * 94 and cut.shape[1] / cut.shape[0] >= 2.5

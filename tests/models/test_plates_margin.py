@@ -7,6 +7,7 @@ from models.plates.locate import PLATE_HSV, plate_color
 from models.plates.margin import _plate_box, cut_to_plate
 from models.plates.reader import to_read
 from models.plates.training import render
+from models.plates.training.real import FAR_CAMERA_SIZE
 
 PLATES = (("琼A12345", "blue"), ("琼B6789学", "yellow"), ("琼AD12345", "green"))
 
@@ -17,6 +18,13 @@ def in_margin(plate: np.ndarray, left: int, top: int, right: int, bottom: int) -
     crop = np.full((top + h + bottom, left + w + right, 3), 60, np.uint8)
     crop[top : top + h, left : left + w] = plate
     return crop
+
+
+def far_in_margin(frame: np.ndarray, box: tuple[int, int, int, int], margin: float) -> np.ndarray:
+    """A frame's plate cut at its box widened by ``margin`` of it on every side, at a far camera's size."""
+    x1, y1, x2, y2 = box
+    mx, my = round(margin * (x2 - x1)), round(margin * (y2 - y1))
+    return cv2.resize(frame[y1 - my : y2 + my, x1 - mx : x2 + mx], FAR_CAMERA_SIZE, interpolation=cv2.INTER_AREA)
 
 
 @pytest.mark.parametrize("text, color", PLATES)
@@ -55,9 +63,7 @@ def test_no_cut_without_a_plate_coloured_blob_shaped_like_a_plate():
 def test_a_real_plate_in_a_wide_margin_is_read_with_its_own_province(reader, ccpd_frame, plate, misread):
     """Cut at its box widened by a tenth on every side and shrunk to a far camera's 94x24,
     the plate's province is read as another; cut again at the plate, it is read right."""
-    frame, (x1, y1, x2, y2) = ccpd_frame(plate)
-    mx, my = round(0.1 * (x2 - x1)), round(0.1 * (y2 - y1))
-    crop = cv2.resize(frame[y1 - my : y2 + my, x1 - mx : x2 + mx], (94, 24), interpolation=cv2.INTER_AREA)
+    crop = far_in_margin(*ccpd_frame(plate), 0.1)
     (as_it_is,) = [to_read(d) for d in reader.decode([crop], repair=True)]
     (read,) = reader.read_crops([crop])
     assert as_it_is.plate == misread + plate[1:]
@@ -65,11 +71,9 @@ def test_a_real_plate_in_a_wide_margin_is_read_with_its_own_province(reader, ccp
 
 
 def test_a_blue_plate_joined_to_a_bluish_car_is_cut_under_the_strict_blue(ccpd_frame):
-    frame, (x1, y1, x2, y2) = ccpd_frame("皖A5P237")
-    mx, my = round(0.2 * (x2 - x1)), round(0.2 * (y2 - y1))
-    crop = cv2.resize(frame[y1 - my : y2 + my, x1 - mx : x2 + mx], (94, 24), interpolation=cv2.INTER_AREA)
+    crop = far_in_margin(*ccpd_frame("皖A5P237"), 0.2)
     loose = cv2.inRange(cv2.cvtColor(crop, cv2.COLOR_BGR2HSV), *PLATE_HSV["blue"][0])
     assert _plate_box(loose) is None  # the loose blue's blob runs over the whole crop
     cut = cut_to_plate(crop, "blue")
     assert cut is not None
-    assert cut.shape[1] <= 0.8 * 94 and cut.shape[1] / cut.shape[0] >= 2.5
+    assert cut.shape[1] <= 0.8 * FAR_CAMERA_SIZE[0] and cut.shape[1] / cut.shape[0] >= 2.5

@@ -23,23 +23,15 @@ A block crosses a process or a shuffle as one pickle of its columns
 (BlockCoder), and the runner's sampled size of it is estimated from its
 length: measuring it would encode the whole block, at every stage, for
 every block the runner samples.
-
-Where every event of a replay waits in a shuffle, blocks travel packed
-(`pack`, `unpack`): a runner that keeps its shuffle in memory, as the
-FnApiRunner does, holds each value decoded as Python objects and then again
-encoded, about 1 kB an event for a block; a packed block is bytes, its
-columns pickled and compressed, about 27 bytes an event.
 """
 import functools
 import itertools
 import operator
 import pickle
-import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
 from models.records import record_by_position
@@ -135,23 +127,6 @@ class BlockCoder(beam.coders.Coder):
 
 
 beam.coders.registry.register_coder(Block, BlockCoder)
-
-
-# Zstandard at its fastest level: a third of zlib's time both ways on a part of camera
-# events, and a little smaller (about 27 bytes an event).
-_CODEC = pa.Codec("zstd", compression_level=1)
-_SIZE = struct.Struct("<Q")  # the pickle's length, which the codec needs to decompress
-
-
-def pack(block: Block) -> bytes:
-    """A block as compact bytes for a shuffle (see the module docstring)."""
-    pickled = BlockCoder().encode(block)
-    return _SIZE.pack(len(pickled)) + _CODEC.compress(pickled, asbytes=True)
-
-
-def unpack(packed: bytes) -> Block:
-    (size,) = _SIZE.unpack_from(packed)
-    return BlockCoder().decode(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
 
 
 def cut(block: Block, size: int = BLOCK_RECORDS) -> Iterator[Block]:

@@ -24,8 +24,7 @@ class StageConfigs:
 
 
 def stage_configs(options: RoadchiefOptions) -> StageConfigs:
-    """The configs of one run. A live run keeps dedup state for the allowed lateness; a replay
-    on any runner but the FnApiRunner stamps its groups for a watermark (see deduplicate.py)."""
+    """The configs of one run. A live run keeps dedup state for the allowed lateness."""
     standard = options.view_as(StandardOptions)
     app = options.view_as(RoadchiefOptions)
     lateness_s = app.allowed_lateness_minutes * 60
@@ -38,9 +37,7 @@ def stage_configs(options: RoadchiefOptions) -> StageConfigs:
             topic=app.kafka_topic, image_base=app.image_root or "", max_records=app.kafka_max_records,
             max_future_s=app.max_future_s, allowed_lateness_s=lateness_s),
         deduplication=DeduplicationConfig(
-            horizon_minutes=app.dedup_window_minutes, streaming=standard.streaming,
-            watermark_driven=standard.runner != "FnApiRunner",
-            allowed_lateness_s=lateness_s if standard.streaming else 0.0),
+            horizon_minutes=app.dedup_window_minutes, allowed_lateness_s=lateness_s),
         recognition=RecognitionConfig(
             model_path=app.model, region=world_province(app.world), min_camera_confidence=app.min_camera_confidence,
             max_image_bytes=app.max_image_bytes, max_image_pixels=app.max_image_pixels,

@@ -9,6 +9,7 @@ from pipelines.job.configs import stage_configs
 from pipelines.job.options import SAMPLE_WORLD
 from transforms.act.dispatch import DispatchConfig
 from transforms.enrich.recognise_plates import RecognitionConfig
+from transforms.ingest.deduplicate import DeduplicationConfig
 from transforms.ingest.read_kafka import KafkaConfig
 from transforms.ingest.read_redis_stream import StreamConfig
 
@@ -23,7 +24,7 @@ def test_the_defaults_of_the_flags_are_the_defaults_of_the_configs():
     assert built.dispatch == DispatchConfig()
     assert (built.stream, built.kafka) == (StreamConfig(), KafkaConfig())
     assert built.watchlist.watchlist.endswith("watchlist.csv")
-    assert not built.deduplication.watermark_driven
+    assert built.deduplication == DeduplicationConfig(horizon_minutes=10.0, allowed_lateness_s=1800.0)
 
 
 def test_each_flag_reaches_its_stage():
@@ -50,8 +51,7 @@ def test_a_live_run_dispatches_at_once_and_keeps_duplicates_for_the_allowed_late
     built = stage_configs(PipelineOptions(["--runner", "PrismRunner", "--streaming",
                                            "--allowed_lateness_minutes", "20", "--stream_after", "17-0",
                                            "--image_root", "/srv/frames", "--kafka_max_records", "9"]))
-    assert built.dispatch.streaming and built.deduplication.streaming
-    assert built.deduplication.watermark_driven
+    assert built.dispatch.streaming
     assert built.deduplication.allowed_lateness_s == 1200
     assert built.stream == StreamConfig(after="17-0", image_base="/srv/frames", allowed_lateness_s=1200)
     assert built.kafka == KafkaConfig(image_base="/srv/frames", max_records=9, allowed_lateness_s=1200)

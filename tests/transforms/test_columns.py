@@ -148,7 +148,9 @@ def test_the_stage_keeps_every_line_as_an_event_or_a_dead_letter_with_its_reason
     stage.setup()
     stage.start_bundle()
     outputs = list(stage.process(Block(as_lines(texts))))
-    events = [record for output in outputs if output.__class__.__name__ == "Block" for record in output]
+    [stamped] = [output for output in outputs if not hasattr(output, "tag")]
+    events = list(stamped.value)
     reasons = [output.value.reason for output in outputs if hasattr(output, "tag")]
     assert [event.event_id for event in events] == [f"e{n}" for n in range(10) if n not in (3, 7)]
+    assert stamped.timestamp.micros == min(event.captured_at_us for event in events)  # none is late
     assert reasons == ["lane: expected a number, got str", "not valid JSON"]

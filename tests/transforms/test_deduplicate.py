@@ -1,5 +1,8 @@
-"""Duplicate deliveries: a replay's blocks by input position (FnApiRunner), a live stream by arrival
-(TestStream on Prism, the local runner with real watermarks and event-time timers)."""
+"""Duplicate deliveries: a replay's by input position, found before its files are read for their
+events (FnApiRunner), a live stream's by arrival (TestStream on Prism, the local runner with real
+watermarks and event-time timers)."""
+import json
+
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -10,13 +13,15 @@ from apache_beam.utils.timestamp import Timestamp
 from models.records import CameraEvent, at_event_time
 from pipelines.job.run import pipeline_options
 from tests.builders import camera_event
-from transforms.blocks import Block
 from transforms.ingest import deduplicate
-from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries
+from transforms.ingest.deduplicate import DeduplicationConfig, DropDuplicateDeliveries, FindLaterCopies
+from transforms.ingest.parse_events import ParseEventBlocks
+from transforms.ingest.read_events import ReadEventBlocks
 
 EIGHT_O_CLOCK_US = 1_795_910_400_000_000  # 2026-11-29T08:00:00+08:00, a boundary of 10-minute windows
 SECOND_US = 1_000_000
 HORIZON_US = 10 * 60 * SECOND_US
+CAMERA = "QH-SG-025"  # a camera of the sample world
 
 
 def delivery(event_id, line, minutes=0, seconds=0):
@@ -24,23 +29,40 @@ def delivery(event_id, line, minutes=0, seconds=0):
                             captured_at_us=EIGHT_O_CLOCK_US + (minutes * 60 + seconds) * SECOND_US)
 
 
+def line(event_id, minutes=0, **changed):
+    return json.dumps({"event_id": event_id, "camera_id": CAMERA, "plate": "琼C12345",
+                       "captured_at": f"2026-11-29T08:{minutes:02d}:00+08:00", **changed})
+
+
 @pytest.mark.beam
-@pytest.mark.parametrize("watermark_driven", [False, True])
-def test_the_first_delivery_by_position_wins_and_keeps_its_event_time(watermark_driven):
-    deliveries = [delivery("b", 12, 5), delivery("a", 10), delivery("a", 3), delivery("c", 4),
-                  delivery("a", 11)]
+def test_a_replays_later_copies_are_dead_letters_and_left_out_as_its_lines_are_read(tmp_path, world_folder):
+    # by position: a.jsonl before b.jsonl; b's line 2 is refused by parsing, so it is no copy
+    (tmp_path / "a.jsonl").write_text("\n".join([line("x", 5), line("y"), line("x", 5), line("z")]) + "\n")
+    (tmp_path / "b.jsonl").write_text("\n".join([line("y"), line("z", camera_id="nope"), line("x", 5)]) + "\n")
+    patterns = [str(tmp_path / "*.jsonl")]
+    parse = ParseEventBlocks(world_folder, clock=lambda: EIGHT_O_CLOCK_US / 1e6)
     with TestPipeline(runner="FnApiRunner") as p:
-        blocks = p | beam.Create([Block(deliveries[:2]), Block(deliveries[2:])]).with_output_types(Block)
-        out = blocks | DropDuplicateDeliveries(DeduplicationConfig(watermark_driven=watermark_driven))
-        # each block leaves stamped with its earliest capture time: no event in it is late
-        kept = out.events | beam.FlatMap(lambda block, ts=beam.DoFn.TimestampParam: [
-            (e.event_id, e.source, ts.micros == min(e.captured_at_us for e in block)) for e in block])
-        assert_that(kept, equal_to([("a", "cams.jsonl:3", True), ("b", "cams.jsonl:12", True),
-                                    ("c", "cams.jsonl:4", True)]), label="kept")
-        assert_that(out.dead_letters | beam.Map(lambda d: (d.source, d.stage, d.reason)), equal_to([
-            ("cams.jsonl:10", "deduplicate", "duplicate event_id, first delivered at cams.jsonl:3"),
-            ("cams.jsonl:11", "deduplicate", "duplicate event_id, first delivered at cams.jsonl:3"),
-        ]), label="dead")
+        later = p | FindLaterCopies(patterns, parse.again())
+        first_x, first_y = f"{tmp_path}/a.jsonl:1", f"{tmp_path}/a.jsonl:2"
+        assert_that(later.dead_letters | beam.Map(lambda d: (d.source.rsplit("/")[-1], d.event_id, d.stage, d.reason)),
+                    equal_to([("a.jsonl:3", "x", "deduplicate", f"duplicate event_id, first delivered at {first_x}"),
+                              ("b.jsonl:1", "y", "deduplicate", f"duplicate event_id, first delivered at {first_y}"),
+                              ("b.jsonl:3", "x", "deduplicate", f"duplicate event_id, first delivered at {first_x}")]),
+                    label="dead")
+        read = p | "Read" >> ReadEventBlocks(patterns, beam.pvalue.AsSingleton(later.sources))
+        assert_that(read | beam.FlatMap(lambda block: [line.source.rsplit("/")[-1] for line in block]),
+                    equal_to(["a.jsonl:1", "a.jsonl:2", "a.jsonl:4", "b.jsonl:2"]), label="read")
+        # the events each block carries keep their time: a block is stamped with its earliest
+        events = read | parse
+        assert_that(events.events | beam.Map(lambda block, ts=beam.DoFn.TimestampParam: (
+            len(block), ts.micros == min(block.column("captured_at_us")))), equal_to([(3, True)]), label="stamped")
+
+
+def test_an_event_ids_first_delivery_is_its_first_by_position_across_files():
+    out = list(deduplicate._later_copies(("a", ["f2:1", "f1:10", "f1:9"])))
+    assert [o.value.source for o in out[:-1]] == ["f1:10", "f2:1"] and out[-1] == frozenset(["f1:10", "f2:1"])
+    assert {o.value.reason for o in out[:-1]} == {"duplicate event_id, first delivered at f1:9"}
+    assert list(deduplicate._later_copies(("b", ["f1:3"]))) == []
 
 
 def deduplicate_live(steps, kept, dead, prism):
@@ -59,7 +81,7 @@ def deduplicate_live(steps, kept, dead, prism):
             "--runner", "PrismRunner", "--prism_location", prism,
             "--environment_type", "LOOPBACK", "--streaming"])) as p:
         out = (p | stream.advance_watermark_to_infinity().with_output_types(CameraEvent)
-               | DropDuplicateDeliveries(DeduplicationConfig(horizon_minutes=10, streaming=True)))
+               | DropDuplicateDeliveries(DeduplicationConfig(horizon_minutes=10)))
         assert_that(out.events | beam.Map(
             lambda e, ts=beam.DoFn.TimestampParam: (e.source, ts.micros - e.captured_at_us)),
             equal_to([(f"cams.jsonl:{line}", 0) for line in kept]), label="kept")
@@ -114,20 +136,3 @@ def test_a_digest_counts_only_where_a_kept_one_begins():
     seen = deduplicate.SeenIds(b"\x01\x02\x03\x04\x05\x06\x07\x08")
     assert b"\x05\x06\x07\x08" in seen and b"\x01\x02\x03\x04" in seen
     assert b"\x03\x04\x05\x06" not in seen  # the end of one and the start of the next
-
-
-def test_a_shards_events_from_many_blocks_cross_the_shuffle_as_one_part_until_it_is_full(monkeypatch):
-    monkeypatch.setattr(deduplicate, "PART_EVENTS", 3)
-    same_shard = [f"ev-{n}" for n in range(200) if deduplicate.shard_of(f"ev-{n}") == 5][:4]
-    first, second = Block([delivery(same_shard[0], 1, 2), delivery(same_shard[1], 2, 1)]), Block([
-        delivery(same_shard[2], 3), delivery(same_shard[3], 4, 3)])
-    by_shard = deduplicate._PackByShard()
-    by_shard.start_bundle()
-    assert list(by_shard.process(first)) == []  # two of three: held for the next block
-    full = list(by_shard.process(second))
-    rest = list(by_shard.finish_bundle())
-    assert [(part.value[0], part.timestamp.micros) for part in full] == [(5, EIGHT_O_CLOCK_US)]
-    assert [e.event_id for e in deduplicate.unpack(full[0].value[1])] == same_shard[:3]
-    assert [(part.value[0], part.timestamp.micros) for part in rest] == [(5, EIGHT_O_CLOCK_US + 180 * SECOND_US)]
-    assert deduplicate.unpack(rest[0].value[1]) == [second[1]]
-

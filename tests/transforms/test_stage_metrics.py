@@ -13,11 +13,11 @@ from apache_beam.utils.timestamp import Timestamp
 from models.records import DeadLetter, EventLine
 from tests.builders import WATCHLIST_ROWS, ZONE, camera_event, hit, passing_of, write_watchlist_csv
 from transforms.act.dispatch import _MakeDispatch
-from transforms.blocks import Block, pack
+from transforms.blocks import Block
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock
 from transforms.enrich.recognise_plates import RecognitionConfig, _ReadImages
 from transforms.enrich.watchlist_store import RedisWatchlist, entry_from_row, load_into_redis
-from transforms.ingest.deduplicate import _first_deliveries
+from transforms.ingest.deduplicate import _later_copies
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import _ParseFn, parse_event
 from transforms.stage_metrics import NAMESPACE, counted, reason_class
@@ -117,7 +117,7 @@ def test_parsing_counts_every_line_in_once_a_bundle_and_each_refusal_by_class(wo
 def test_a_duplicate_delivery_is_counted():
     first = camera_event()._replace(source="f:1")
     with counting() as totals:
-        out = list(_first_deliveries((0, [pack(Block([first._replace(source="f:9")])), pack(Block([first]))])))
+        out = list(_later_copies((first.event_id, ["f:9", "f:1"])))
     assert len(out) == 2 and totals == {"dead_letters_duplicate": 1}
 
 

@@ -4,19 +4,19 @@ Cameras and message brokers redeliver. The first delivery of an event_id is
 kept; every later one becomes a dead letter naming the first, so the
 accounting still balances.
 
-A replay groups the whole input at once, so a duplicate is caught however far
-apart the copies are, and "first" means first by position in the input. Its
-events arrive in blocks (`transforms.blocks`), and they are grouped a shard
-at a time: each event goes by a hash of its event_id to one of SHARDS parts,
-gathered across a bundle's blocks, the parts of a shard meet in one group,
-and the shard's copies of an event_id meet there. A few hundred elements
-cross the shuffle instead of one per event, each part packed
-(`transforms.blocks.pack`), so that a runner that holds the whole shuffle in
-memory holds about 27 bytes an event.
+A replay sees its whole input before it decides, so a duplicate is caught
+however far apart the copies are, and "first" means first by position in
+the input. Its events never meet in groups, which cost more than any other
+stage and held the whole input in the FnApiRunner's memory: the copies are
+found first (`FindLaterCopies`), from the lines that hold an event_id written
+on more than one line of the files (`repeated_ids`), about one in a hundred,
+parsed as every line is. Their (event_id, source) pairs meet; each delivery
+after the first becomes a dead letter here, and the reading of the files
+leaves its line out (`read_events.ReadEventBlocks`).
 
 A live stream cannot wait for the end of its input. The first delivery of an
 event_id to arrive goes on at once and later ones are dead letters; what has
-been seen is kept in state per shard (the same shards as a replay's) and
+been seen is kept in state per shard (`repeated_ids.shard_of`) and
 event-time window of the horizon (`_KeepFirstArrival`). Keyed by event_id,
 every event would start with a state read that no cache can answer, one
 round trip to the runner each, which held a live run on Prism to a few
@@ -33,33 +33,21 @@ after it closes, and the source refuses lines later than that (ParseEvents),
 so no copy is dropped unseen. (State cleared by a user timer would also catch
 copies with different capture times, but on Prism a bundle split while timers
 are pending can lose state and pass a copy twice: measured, not guessed.)
-
-On a watermark-driven runner (Prism, Flink) the replay's groups are stamped
-with their earliest event time, not the end of the window, so the events stay
-on time for the event-time windows downstream. The FnApiRunner drops nothing
-as late in a batch, and a non-default timestamp combiner sends it down a
-general trigger path several times slower, so there the group keeps the
-default. Either way each block that leaves is stamped with its earliest
-capture time.
 """
 import hashlib
-import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, TupleCoder
 from apache_beam.transforms import window
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import Timestamp
-from apache_beam.utils.windowed_value import WindowedValue
 
-from models.records import DEAD_LETTERS, CameraEvent, DeadLetter, at_event_time
-from transforms.blocks import Block, cut, pack, unpack
+from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
+from transforms.blocks import Block
+from transforms.ingest.repeated_ids import ReadRepeatedLines, UnionOfSets, shard_of
 from transforms.stage_metrics import counted
-
-SHARDS = 64
-PART_EVENTS = 500
 
 
 def input_position(source: str) -> tuple[str, int]:
@@ -74,64 +62,46 @@ def _duplicate(repeat: CameraEvent, first_source: str) -> beam.pvalue.TaggedOutp
         f"duplicate event_id, first delivered at {first_source}", "")))
 
 
-def shard_of(event_id: str) -> int:
-    """The shard whose group sees every copy of `event_id`: the same in every worker process."""
-    return zlib.crc32(event_id.encode()) % SHARDS
+def _deliveries(copies: Block) -> Iterable[tuple[str, str]]:
+    return zip(copies.column("event_id"), copies.column("source"))
 
 
-def _earliest_us(events: Block) -> int:
-    return min(events.column("captured_at_us"))
+def _later_copies(keyed):
+    """An event_id's deliveries → the sources of all but the first, as one set, and a dead
+    letter for each of them."""
+    event_id, sources = keyed
+    first, *later = sorted(sources, key=input_position)
+    for source in later:
+        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, counted(DeadLetter(
+            source, event_id, "deduplicate", f"duplicate event_id, first delivered at {first}", "")))
+    if later:
+        yield frozenset(later)
 
 
-class _PackByShard(beam.DoFn):
-    """Blocks of events → (shard, packed part): each shard's events gathered across a bundle's
-    blocks, a part packed once it holds PART_EVENTS of them and the rest at the bundle's end.
-    A block's share of one shard is a few dozen events, which pack at about twice the cost."""
-
-    def start_bundle(self) -> None:
-        self._parts: dict[int, list[Block]] = {}
-        self._sizes: dict[int, int] = {}
-
-    def process(self, events: Block):
-        rows_of: dict[int, list[int]] = {}
-        for row, event_id in enumerate(events.column("event_id")):
-            rows_of.setdefault(shard_of(event_id), []).append(row)
-        for shard, rows in rows_of.items():
-            while rows:
-                held = self._sizes.get(shard, 0)
-                taken, rows = rows[:PART_EVENTS - held], rows[PART_EVENTS - held:]
-                self._parts.setdefault(shard, []).append(events.take(taken))
-                self._sizes[shard] = held + len(taken)
-                if self._sizes[shard] == PART_EVENTS:
-                    part = Block.joined(self._parts.pop(shard))
-                    del self._sizes[shard]
-                    yield at_event_time((shard, pack(part)), _earliest_us(part))
-
-    def finish_bundle(self):
-        for shard, parts in self._parts.items():
-            part = Block.joined(parts)
-            yield WindowedValue((shard, pack(part)), Timestamp(micros=_earliest_us(part)), [GlobalWindow()])
-        self._parts, self._sizes = {}, {}
+class LaterCopies(NamedTuple):
+    """What FindLaterCopies gives."""
+    dead_letters: beam.PCollection  # one for each delivery of an event_id after its first
+    sources: beam.PCollection  # theirs, as one frozenset
 
 
-def _first_deliveries(keyed):
-    """A shard's events: the first delivery of each event_id in blocks, later copies as dead letters."""
-    _, parts = keyed
-    events = Block.joined([unpack(part) for part in parts])
-    first_of: dict[str, int] = {}  # event_id → the row of its first delivery
-    copies: dict[str, list[int]] = {}  # only for event_ids delivered more than once
-    for row, event_id in enumerate(events.column("event_id")):
-        first = first_of.setdefault(event_id, row)
-        if first != row:
-            copies.setdefault(event_id, [first]).append(row)
-    sources = events.column("source")
-    for event_id, rows in copies.items():
-        first, *repeats = sorted(rows, key=lambda row: input_position(sources[row]))
-        first_of[event_id] = first
-        for repeat in repeats:
-            yield _duplicate(events[repeat], sources[first])
-    for block in cut(events.take(list(first_of.values()))):
-        yield at_event_time(block, _earliest_us(block))
+class FindLaterCopies(beam.PTransform):
+    """A replay's event file patterns → LaterCopies, its copies parsed by `parse_again`
+    (`ParseEventBlocks.again` of the parsing that reads every line), so that a line the
+    replay refuses is no delivery here either."""
+
+    def __init__(self, patterns: list[str], parse_again: beam.PTransform):
+        super().__init__()
+        self._patterns = patterns
+        self._parse = parse_again
+
+    def expand(self, pbegin):
+        later = (pbegin
+                 | "RepeatedLines" >> ReadRepeatedLines(self._patterns)
+                 | "Parse" >> self._parse
+                 | "Deliveries" >> beam.FlatMap(_deliveries).with_output_types(tuple[str, str])
+                 | "ByEventId" >> beam.GroupByKey()
+                 | "Later" >> beam.FlatMap(_later_copies).with_outputs(DEAD_LETTERS, main="sources"))
+        return LaterCopies(later.dead_letters, later.sources | "AsOne" >> beam.CombineGlobally(UnionOfSets()))
 
 
 DIGEST_BYTES = 4
@@ -203,40 +173,24 @@ class _KeepFirstArrival(beam.DoFn):
 
 @dataclass(frozen=True)
 class DeduplicationConfig:
-    """How DropDuplicateDeliveries groups deliveries (see the module docstring): live
-    (`streaming`) within event-time windows of `horizon_minutes`, kept `allowed_lateness_s`
-    after they close; a replay stamped for a `watermark_driven` runner or the FnApiRunner."""
+    """How DropDuplicateDeliveries keeps the first delivery to arrive: within event-time
+    windows of `horizon_minutes`, kept `allowed_lateness_s` after they close."""
     horizon_minutes: float = 10.0
-    streaming: bool = False
-    watermark_driven: bool = True
     allowed_lateness_s: float = 0.0
 
 
 class DropDuplicateDeliveries(beam.PTransform):
-    """Live: CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`).
-    A replay: blocks of CameraEvents → blocks of unique ones, and DeadLetters."""
+    """Live: CameraEvents → unique CameraEvents (main) and DeadLetters (`dead_letters`)."""
 
     def __init__(self, config: DeduplicationConfig = DeduplicationConfig()):
         super().__init__()
         self._horizon_us = round(config.horizon_minutes * 60_000_000)
-        self._streaming = config.streaming
         self._lateness_s = config.allowed_lateness_s
-        self._windowing = beam.WindowInto(window.GlobalWindows(), timestamp_combiner=(
-            window.TimestampCombiner.OUTPUT_AT_EARLIEST if config.watermark_driven
-            else window.TimestampCombiner.OUTPUT_AT_EOW))
 
     def expand(self, events):
-        if self._streaming:
-            keyed = events | "ByShard" >> beam.Map(lambda event: (shard_of(event.event_id), event)).with_output_types(
-                tuple[int, CameraEvent])
-            return (keyed
-                    | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6),
-                                                   allowed_lateness=self._lateness_s)
-                    | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(
-                        DEAD_LETTERS, main="events"))
-        sharded = events | "ByShard" >> beam.ParDo(_PackByShard()).with_output_types(tuple[int, bytes])
-        return (sharded
-                | "Horizon" >> self._windowing
-                | "Group" >> beam.GroupByKey()
-                | "KeepFirst" >> beam.FlatMap(_first_deliveries).with_output_types(Block).with_outputs(
-                    DEAD_LETTERS, main="events"))
+        keyed = events | "ByShard" >> beam.Map(lambda event: (shard_of(event.event_id), event)).with_output_types(
+            tuple[int, CameraEvent])
+        return (keyed
+                | "Horizon" >> beam.WindowInto(window.FixedWindows(self._horizon_us / 1e6),
+                                               allowed_lateness=self._lateness_s)
+                | "KeepFirstArrival" >> beam.ParDo(_KeepFirstArrival()).with_outputs(DEAD_LETTERS, main="events"))

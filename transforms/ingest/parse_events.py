@@ -3,6 +3,7 @@
 A line either becomes a CameraEvent or a DeadLetter that says which rule it
 broke; nothing escapes as an exception and nothing is dropped.
 """
+import copy
 import time
 from collections.abc import Callable
 from typing import Optional
@@ -130,11 +131,27 @@ class _ParseBlocks(_ParseFn):
     """A block of lines → one block of events; each rejected line a dead letter.
 
     The block's fields are checked a column at a time (`columns`); a line the
-    columns do not vouch for is parsed alone, which names its reason.
+    columns do not vouch for is parsed alone, which names its reason. The
+    latest capture time a replay accepts is fixed when it is built, so that
+    lines read twice (`quiet`) are judged alike.
     """
 
+    def __init__(self, world_folder: str, max_future_s: float, clock: Callable[[], float]):
+        super().__init__(world_folder, max_future_s, clock)
+        self._latest = super()._latest_us()
+        self._counting = True
+
+    def _latest_us(self) -> int:
+        return self._latest
+
+    def quiet(self) -> "_ParseBlocks":
+        """The same parsing, neither counting lines nor giving dead letters: for lines parsed again."""
+        again = copy.copy(self)
+        again._counting = False
+        return again
+
     def process(self, lines):  # a Block of EventLines
-        self._lines += len(lines)
+        self._lines += len(lines) if self._counting else 0
         latest_us = self._latest_us()
         fields = vouched_fields(lines.column("text"), self._cameras, latest_us)
         for index in [index for index, vouched in enumerate(fields) if vouched is None]:
@@ -142,10 +159,12 @@ class _ParseBlocks(_ParseFn):
             try:
                 fields[index] = line_fields(parse_event(line, self._cameras, latest_us))
             except InvalidRecord as invalid:
-                yield _rejected(line, invalid)
+                if self._counting:
+                    yield _rejected(line, invalid)
         rows = [index for index, parsed in enumerate(fields) if parsed is not None]
-        if rows:
-            yield event_block(lines, rows, fields)
+        if rows:  # stamped with its earliest capture time: no event in it is late downstream
+            events = event_block(lines, rows, fields)
+            yield at_event_time(events, min(events.column("captured_at_us")))
 
 
 class ParseEvents(beam.PTransform):
@@ -168,7 +187,8 @@ class ParseEvents(beam.PTransform):
 
 class ParseEventBlocks(beam.PTransform):
     """Blocks of EventLines (a replay of files) → blocks of CameraEvents and DeadLetters, by
-    the same rules as ParseEvents; a replay has no lateness."""
+    the same rules as ParseEvents; a replay has no lateness, and refuses events captured more
+    than `max_future_s` after it was built."""
 
     def __init__(self, world_folder: str, max_future_s: float = 300.0, clock: Callable[[], float] = time.time):
         super().__init__()
@@ -176,3 +196,19 @@ class ParseEventBlocks(beam.PTransform):
 
     def expand(self, blocks):
         return blocks | beam.ParDo(self._fn).with_output_types(Block).with_outputs(DEAD_LETTERS, main="events")
+
+    def again(self) -> "ParseAgain":
+        """This parsing, for lines that it also parses where they are counted (see `ParseAgain`)."""
+        return ParseAgain(self._fn.quiet())
+
+
+class ParseAgain(beam.PTransform):
+    """Blocks of EventLines read a second time → the blocks of CameraEvents that ParseEventBlocks
+    makes of them, judged alike, without counting them or giving their dead letters twice."""
+
+    def __init__(self, fn: _ParseBlocks):
+        super().__init__()
+        self._fn = fn
+
+    def expand(self, blocks):
+        return blocks | beam.ParDo(self._fn).with_output_types(Block)

@@ -19,6 +19,7 @@ from apache_beam.io import fileio
 
 from models.records import EventLine
 from transforms.blocks import BLOCK_RECORDS, Block
+from transforms.stage_metrics import EVENTS_IN
 
 UNDECODABLE = "\ufffd"
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -88,7 +89,23 @@ class _ReadLineBlocks(beam.DoFn):
         yield from line_blocks(readable)
 
 
-def _matched_files(pbegin, patterns: list[str]):
+class _ReadLineBlocksLeavingOut(beam.DoFn):
+    """Line blocks less the lines at `left_out` sources, each counted in as parsing counts the
+    rest. The side input is taken where the file is read (see `repeated_ids._ReadLinesHolding`)."""
+
+    def process(self, readable: fileio.ReadableFile, left_out: frozenset[str]):
+        for block in line_blocks(readable):
+            sources = block.column("source")
+            if left_out.isdisjoint(sources):
+                yield block
+                continue
+            kept = [row for row, source in enumerate(sources) if source not in left_out]
+            EVENTS_IN.inc(len(sources) - len(kept))
+            if kept:
+                yield block.take(kept)
+
+
+def matched_files(pbegin, patterns: list[str]):
     return (pbegin
             | "Patterns" >> beam.Create(patterns)
             | "Match" >> fileio.MatchAll()
@@ -105,12 +122,18 @@ class ReadEventLines(beam.PTransform):
     def expand(self, pbegin):
         if not self._patterns:  # no file given (a replay without incident reports): no stages either
             return pbegin | "None" >> beam.Create([]).with_output_types(EventLine)
-        return _matched_files(pbegin, self._patterns) | "Lines" >> beam.ParDo(_ReadNumberedLines())
+        return matched_files(pbegin, self._patterns) | "Lines" >> beam.ParDo(_ReadNumberedLines())
 
 
 class ReadEventBlocks(ReadEventLines):
-    """File patterns → blocks of EventLines (`transforms.blocks`), in the files' order."""
+    """File patterns → blocks of EventLines (`transforms.blocks`), in the files' order; less the
+    lines at the sources in `left_out`, a singleton side input, where it is given."""
+
+    def __init__(self, patterns, left_out=None):
+        super().__init__(patterns)
+        self._left_out = left_out
 
     def expand(self, pbegin):
-        blocks = beam.ParDo(_ReadLineBlocks()).with_output_types(Block)
-        return _matched_files(pbegin, self._patterns) | "Blocks" >> blocks
+        blocks = beam.ParDo(_ReadLineBlocks()) if self._left_out is None else beam.ParDo(
+            _ReadLineBlocksLeavingOut(), self._left_out)
+        return matched_files(pbegin, self._patterns) | "Blocks" >> blocks.with_output_types(Block)

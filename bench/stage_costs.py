@@ -26,8 +26,10 @@ from transforms.enrich.assign_segment import _PlaceBlock  # noqa: E402
 from transforms.enrich.match_watchlist import WatchlistConfig, _MatchBlock  # noqa: E402
 from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 from transforms.enrich.pseudonymise import _Pseudonymise  # noqa: E402
-from transforms.ingest.deduplicate import _first_deliveries, _PackByShard  # noqa: E402
+from transforms.ingest.deduplicate import _later_copies  # noqa: E402
 from transforms.ingest.parse_events import _ParseBlocks  # noqa: E402
+from transforms.ingest.read_events import line_texts  # noqa: E402
+from transforms.ingest.repeated_ids import _PackIdsByShard, _repeated_in, ids_on, lines_holding  # noqa: E402
 from transforms.measure.metrics import _TallyBundle, _ToRow  # noqa: E402
 from transforms.store.write_tables import arrow_schema, as_table  # noqa: E402
 
@@ -36,6 +38,33 @@ def blocks_out(outputs) -> list[Block]:
     """The blocks among a stage's outputs (dead letters and hits are tagged, or timestamped values)."""
     found = [getattr(output, "value", output) for output in outputs]
     return [block for block in found if isinstance(block, Block)]
+
+
+def without_later_copies(path: Path, lines: list[EventLine], parse: _ParseBlocks, events: list[Block]) -> list[Block]:
+    """A replay's duplicate check: the files read twice more, their ids scanned and gathered by
+    shard, the lines holding a repeated id parsed again, their later copies left out."""
+    for _ in range(2):
+        with path.open("rb") as handle:
+            sum(1 for _ in line_texts(handle))
+    blocks = list(cut(Block(lines)))
+    by_shard = _PackIdsByShard()
+    by_shard.start_bundle()
+    parts = [part for block in blocks for part in by_shard.process(ids_on(block.column("text")))]
+    parts += [part.value for part in by_shard.finish_bundle()]
+    shards: dict[int, list[bytes]] = {}
+    for shard, part in parts:
+        shards.setdefault(shard, []).append(part)
+    repeated = frozenset().union(*(ids for keyed in shards.items() for ids in _repeated_in(keyed)))
+    again = parse.quiet()
+    held = [block.take(rows) for block in blocks if (rows := lines_holding(block.column("text"), repeated))]
+    sources: dict[str, list[str]] = {}
+    for copies in blocks_out(output for block in held for output in again.process(block)):
+        for event_id, source in zip(copies.column("event_id"), copies.column("source")):
+            sources.setdefault(event_id, []).append(source)
+    later = frozenset().union(*(output for keyed in sources.items() for output in _later_copies(keyed)
+                                if isinstance(output, frozenset)))
+    return [block.take([row for row, source in enumerate(block.column("source")) if source not in later])
+            for block in events]
 
 
 def main():
@@ -59,15 +88,7 @@ def main():
     parse.start_bundle()
     events = timed("parse and validate",
                    lambda: [b for block in cut(Block(lines)) for b in blocks_out(parse.process(block))])
-    by_shard = _PackByShard()
-    by_shard.start_bundle()
-    parts = timed("duplicate check", lambda: [part.value for block in events for part in [
-        *by_shard.process(block)]] + [part.value for part in by_shard.finish_bundle()])
-    shards: dict[int, list[bytes]] = {}
-    for shard, part in parts:
-        shards.setdefault(shard, []).append(part)
-    unique = timed("duplicate check",
-                   lambda: [b for keyed in shards.items() for b in blocks_out(_first_deliveries(keyed))])
+    unique = timed("duplicate check", lambda: without_later_copies(path, lines, parse, events))
     place = _PlaceBlock(str(SAMPLE_WORLD), 50.0)
     place.setup()
     passings = timed("assign road segment", lambda: [b for block in unique for b in blocks_out(place.process(block))])

@@ -69,14 +69,19 @@ def line_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Ite
     """The lines of a matched file as blocks of EventLines, in order, built a column at a time."""
     path = readable.metadata.path
     base_dir = os.path.dirname(path)
+    first = 1
+    for block in text_blocks(readable, size):
+        sources = [f"{path}:{number}" for number in range(first, first + len(block))]
+        yield Block.of(EventLine, (sources, [base_dir] * len(block), block))
+        first += len(block)
+
+
+def text_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Iterator[list[str]]:
+    """The texts of a matched file's lines, `size` at a time, in order."""
     with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
         texts = line_texts(handle)
-        for first in itertools.count(1, size):
-            block = list(itertools.islice(texts, size))
-            if not block:
-                return
-            sources = [f"{path}:{number}" for number in range(first, first + len(block))]
-            yield Block.of(EventLine, (sources, [base_dir] * len(block), block))
+        while block := list(itertools.islice(texts, size)):
+            yield block
 
 
 class _ReadNumberedLines(beam.DoFn):

@@ -8,8 +8,9 @@ about one event in two hundred is a redelivery. So a replay first scans its
 event files for the event_ids written on them (`ids_on`, no parsing), finds
 those written more than once (`RepeatedEventIds`), and then reads the files
 again for the lines that hold one of them (`ReadRepeatedLines`); parsed as
-every line is, those lines give the copies that `DropDuplicateDeliveries`
-brings together, and every other event goes on where it was parsed.
+every line is, those lines give the copies that
+`deduplicate.FindLaterCopies` brings together, and every other event goes on
+where it was parsed.
 
 The scan may find more ids than parsing vouches for (an id on a line parsing
 refuses, a second "event_id" key, the text of another field): an extra id
@@ -32,8 +33,8 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.blocks import BLOCK_RECORDS, Block
-from transforms.ingest.read_events import line_blocks, line_texts, matched_files
+from transforms.blocks import Block
+from transforms.ingest.read_events import line_blocks, matched_files, text_blocks
 
 SHARDS = 64
 PART_IDS = 20_000  # ids of one shard packed as one part, gathered across a bundle
@@ -94,10 +95,8 @@ class _IdsOfFiles(beam.DoFn):
     """A matched file → the ids written on its lines, a block of lines at a time."""
 
     def process(self, readable):
-        with readable.open(compression_type=beam.io.fileio.CompressionTypes.AUTO) as handle:
-            texts = line_texts(handle)
-            while block := list(itertools.islice(texts, BLOCK_RECORDS)):
-                yield ids_on(block)
+        for texts in text_blocks(readable):
+            yield ids_on(texts)
 
 
 class ReadEventIds(beam.PTransform):

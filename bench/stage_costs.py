@@ -28,8 +28,13 @@ from transforms.enrich.privacy import KEY_ENV  # noqa: E402
 from transforms.enrich.pseudonymise import _Pseudonymise  # noqa: E402
 from transforms.ingest.deduplicate import _later_copies  # noqa: E402
 from transforms.ingest.parse_events import _ParseBlocks  # noqa: E402
-from transforms.ingest.read_events import line_texts  # noqa: E402
-from transforms.ingest.repeated_ids import _PackIdsByShard, _repeated_in, ids_on, lines_holding  # noqa: E402
+from transforms.ingest.read_events import line_chunks  # noqa: E402
+from transforms.ingest.repeated_ids import (  # noqa: E402
+    _PackIdsByShard,
+    _repeated_in,
+    ids_in,
+    lines_of_chunks_holding,
+)
 from transforms.measure.metrics import _TallyBundle, _ToRow  # noqa: E402
 from transforms.store.write_tables import arrow_schema, as_table  # noqa: E402
 
@@ -40,23 +45,22 @@ def blocks_out(outputs) -> list[Block]:
     return [block for block in found if isinstance(block, Block)]
 
 
-def without_later_copies(path: Path, lines: list[EventLine], parse: _ParseBlocks, events: list[Block]) -> list[Block]:
-    """A replay's duplicate check: the files read twice more, their ids scanned and gathered by
-    shard, the lines holding a repeated id parsed again, their later copies left out."""
-    for _ in range(2):
-        with path.open("rb") as handle:
-            sum(1 for _ in line_texts(handle))
-    blocks = list(cut(Block(lines)))
+def without_later_copies(path: Path, parse: _ParseBlocks, events: list[Block]) -> list[Block]:
+    """A replay's duplicate check: the file read twice more as bytes, its ids scanned and gathered
+    by shard, the lines holding a repeated id parsed again, their later copies left out."""
+    with path.open("rb") as handle:
+        chunks = list(line_chunks(handle))
     by_shard = _PackIdsByShard()
     by_shard.start_bundle()
-    parts = [part for block in blocks for part in by_shard.process(ids_on(block.column("text")))]
+    parts = [part for chunk in chunks for part in by_shard.process(ids_in(chunk))]
     parts += [part.value for part in by_shard.finish_bundle()]
     shards: dict[int, list[bytes]] = {}
     for shard, part in parts:
         shards.setdefault(shard, []).append(part)
     repeated = frozenset().union(*(ids for keyed in shards.items() for ids in _repeated_in(keyed)))
     again = parse.quiet()
-    held = [block.take(rows) for block in blocks if (rows := lines_holding(block.column("text"), repeated))]
+    with path.open("rb") as handle:
+        held = list(lines_of_chunks_holding(str(path), line_chunks(handle), repeated))
     sources: dict[str, list[str]] = {}
     for copies in blocks_out(output for block in held for output in again.process(block)):
         for event_id, source in zip(copies.column("event_id"), copies.column("source")):
@@ -88,7 +92,7 @@ def main():
     parse.start_bundle()
     events = timed("parse and validate",
                    lambda: [b for block in cut(Block(lines)) for b in blocks_out(parse.process(block))])
-    unique = timed("duplicate check", lambda: without_later_copies(path, lines, parse, events))
+    unique = timed("duplicate check", lambda: without_later_copies(path, parse, events))
     place = _PlaceBlock(str(SAMPLE_WORLD), 50.0)
     place.setup()
     passings = timed("assign road segment", lambda: [b for block in unique for b in blocks_out(place.process(block))])

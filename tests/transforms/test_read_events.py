@@ -8,7 +8,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.ingest.read_events import UNDECODABLE, ReadEventBlocks, ReadEventLines, line_texts
+from transforms.ingest.read_events import (
+    UNDECODABLE,
+    ReadEventBlocks,
+    ReadEventLines,
+    line_chunks,
+    line_text,
+    line_texts,
+)
 
 
 @pytest.mark.beam
@@ -54,3 +61,13 @@ def one_by_one(data: bytes, max_bytes: int) -> list[str]:
        st.integers(1, 12), st.integers(1, 40))
 def test_lines_read_a_block_at_a_time_are_the_lines_read_one_by_one(data, max_bytes, block_bytes):
     assert list(line_texts(io.BytesIO(data), max_bytes, block_bytes)) == one_by_one(data, max_bytes)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b"a", b"{}", "琼".encode(), b"\xe7", b"\xff"]),
+                max_size=60).map(b"".join),
+       st.integers(1, 12), st.integers(1, 40))
+def test_chunks_of_lines_hold_the_lines_read_one_by_one(data, max_bytes, block_bytes):
+    chunks = list(line_chunks(io.BytesIO(data), max_bytes, block_bytes))
+    lines = [line for chunk in chunks for line in chunk.split(b"\n")]
+    assert [line_text(line) for line in lines] == one_by_one(data, max_bytes)

@@ -1,5 +1,6 @@
 """The ids a replay's files hold: never fewer than parsing reads, and the lines that hold a repeated one."""
 import gzip
+import io
 import json
 
 import apache_beam as beam
@@ -13,12 +14,14 @@ from models.records import CameraEvent, EventLine
 from transforms.ingest import repeated_ids
 from transforms.ingest.fields import InvalidRecord
 from transforms.ingest.parse_events import parse_event
+from transforms.ingest.read_events import line_chunks, line_text
 from transforms.ingest.repeated_ids import (
     ReadRepeatedLines,
     RepeatedEventIds,
-    ids_on,
+    ids_in,
     lines_holding,
     pack_ids,
+    shard_of,
     unpack_ids,
 )
 
@@ -47,47 +50,55 @@ def parsed(text: str):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(lines, min_size=1, max_size=20))
-def test_every_event_id_that_parsing_reads_is_found_on_its_line(texts):
-    events = {row: event for row, event in enumerate(map(parsed, texts)) if isinstance(event, CameraEvent)}
-    assert {event.event_id for event in events.values()} <= set(ids_on(texts))
+@given(st.lists(lines, min_size=1, max_size=20), st.integers(1, 64))
+def test_every_event_id_that_parsing_reads_is_found_on_its_line(texts, block_bytes):
+    data = "\n".join(texts).encode("utf-8", errors="surrogatepass")  # as a file holds them, halves of pairs too
+    read = [line_text(line) for line in data.split(b"\n")]
+    chunks = list(line_chunks(io.BytesIO(data), block_bytes=block_bytes))
+    events = {row: event for row, event in enumerate(map(parsed, read)) if isinstance(event, CameraEvent)}
+    found = [event_id for chunk in chunks for event_id in ids_in(chunk)]
+    assert {event.event_id.encode() for event in events.values()} <= set(found)
     for row, event in events.items():
-        assert event.event_id in ids_on([texts[row]])
-        assert row in lines_holding(texts, frozenset([event.event_id]))
-    if all(map(is_utf8, texts)):  # as every line read from a file is: each id found crosses a shuffle as text
-        assert all(map(is_utf8, ids_on(texts)))
+        assert event.event_id.encode() in ids_in(data.split(b"\n")[row])
+        assert (row, read[row]) in held(chunks, frozenset([event.event_id.encode()]))
 
 
-def is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def held(chunks: list[bytes], repeated: frozenset[bytes]) -> list[tuple[int, str]]:
+    """(row in the file, text) of each line holding a repeated id, chunk after chunk."""
+    first, found = 0, []
+    for chunk in chunks:
+        found += [(first + row, line_text(line)) for row, line in lines_holding(chunk, repeated)]
+        first += chunk.count(b"\n") + 1
+    return found
 
 
 def test_ids_are_read_as_written_and_escaped_ones_as_decoded():
-    texts = ['{"event_id":"a","camera_id":"x"}', '{"camera_id":"x", "event_id" : "b"}',
-             '{"event_id":"c\\u002d1"}', '{"event_id":1}', "not json", '{"event_id":"d"']
-    assert sorted(ids_on(texts)) == ["a", "b", "c-1", "d"]
+    chunk = b"\n".join([b'{"event_id":"a","camera_id":"x"}', b'{"camera_id":"x", "event_id" : "b"}',
+                        b'{"event_id":"c\\u002d1"}', b'{"event_id":1}', b"not json", b'{"event_id":"d"',
+                        '{"event_id":"琼"}'.encode()])
+    assert sorted(ids_in(chunk)) == [b"a", b"b", b"c-1", b"d", "琼".encode()]
 
 
 def test_only_the_lines_on_which_a_repeated_id_is_found_are_kept():
-    texts = ['{"event_id":"a"}', '{"event_id":"b"}', '{"event_id":"a\\u0062"}', '{"event_id":"ab"}',
-             '{"event_id":"c","note":"a"}']
-    assert lines_holding(texts, frozenset(["ab"])) == [2, 3]
-    assert lines_holding(texts, frozenset(["a"])) == [0]  # not in "ab", nor in another field
-    assert lines_holding(texts, frozenset(["z"])) == []
+    chunk = b"\n".join([b'{"event_id":"a"}\r', b'{"event_id":"\\u0062"}', b'{"event_id":"a\\u0062"}',
+                        b'{"event_id":"ab"}', b'{"event_id":"c","note":"a"}'])
+    assert lines_holding(chunk, frozenset([b"ab"])) == [(2, b'{"event_id":"a\\u0062"}'), (3, b'{"event_id":"ab"}')]
+    assert lines_holding(chunk, frozenset([b"a"])) == [(0, b'{"event_id":"a"}\r')]  # not "ab", nor another field
+    assert lines_holding(chunk, frozenset([b"z"])) == []
+
+
+def test_an_id_shards_alike_as_text_and_as_written():
+    assert all(shard_of(event_id) == shard_of(event_id.encode()) for event_id in ["ev-1", "琼C12345", ""])
 
 
 def test_a_part_of_ids_survives_its_packing():
-    ids = ["ev-1", "琼", "", "a\nb"]
+    ids = [b"ev-1", "琼".encode(), b"", b"a\nb"]
     assert unpack_ids(pack_ids(ids)) == ids
 
 
 def test_a_shards_ids_cross_the_shuffle_as_one_part_until_it_is_full(monkeypatch):
     monkeypatch.setattr(repeated_ids, "PART_IDS", 2)
-    same_shard = [f"ev-{n}" for n in range(300) if repeated_ids.shard_of(f"ev-{n}") == 5][:3]
+    same_shard = [f"ev-{n}".encode() for n in range(300) if shard_of(f"ev-{n}") == 5][:3]
     by_shard = repeated_ids._PackIdsByShard()
     by_shard.start_bundle()
     assert list(by_shard.process(same_shard[:1])) == []  # one of two: held for the next list
@@ -100,10 +111,10 @@ def test_a_shards_ids_cross_the_shuffle_as_one_part_until_it_is_full(monkeypatch
 @pytest.mark.beam
 def test_the_ids_written_more_than_once_are_found_across_lists_and_shards():
     with TestPipeline(runner="FnApiRunner") as p:
-        repeated = (p | "Ids" >> beam.Create([["a", "b", "c"], ["d", "a"], [f"x{n}" for n in range(500)] + ["d"]])
-                    | "Repeated" >> RepeatedEventIds())
-        assert_that(repeated, equal_to([frozenset(["a", "d"])]), label="some")
-        none = p | "NoIds" >> beam.Create([["a", "b"]]) | "NoneRepeated" >> RepeatedEventIds()
+        ids = [[b"a", b"b", b"c"], [b"d", b"a"], [f"x{n}".encode() for n in range(500)] + [b"d"]]
+        repeated = p | "Ids" >> beam.Create(ids) | "Repeated" >> RepeatedEventIds()
+        assert_that(repeated, equal_to([frozenset([b"a", b"d"])]), label="some")
+        none = p | "NoIds" >> beam.Create([[b"a", b"b"]]) | "NoneRepeated" >> RepeatedEventIds()
         assert_that(none, equal_to([frozenset()]), label="none")
 
 
@@ -122,11 +133,12 @@ def test_the_lines_holding_a_repeated_id_are_read_from_every_file(tmp_path):
 
 
 def test_an_id_on_a_line_with_an_escape_elsewhere_is_found_once():
-    texts = [json.dumps({**GOOD, "event_id": "e1"}), json.dumps({**GOOD, "event_id": "e2"})]  # 琼 as \u743c
-    assert sorted(ids_on(texts)) == ["e1", "e2"]
+    chunk = "\n".join([json.dumps({**GOOD, "event_id": "e1"}), json.dumps({**GOOD, "event_id": "e2"})]).encode()
+    assert sorted(ids_in(chunk)) == [b"e1", b"e2"]  # 琼 written as \u743c
+    assert [row for row, _ in lines_holding(chunk, frozenset([b"e2"]))] == [1]
 
 
 def test_a_line_cut_short_hides_no_id_on_the_next():
-    texts = ['{"event_id":"a', '{"event_id":"b","camera_id":"x"}', '{"event_id" :\t"c"}']
-    assert ids_on(texts) == ["b", "c"]
-    assert lines_holding(texts, frozenset(["b", "c"])) == [1, 2]
+    chunk = b'{"event_id":"a\n{"event_id":"b","camera_id":"x"}\n{"event_id" :\t"c"}'
+    assert ids_in(chunk) == [b"b", b"c"]
+    assert [row for row, _ in lines_holding(chunk, frozenset([b"b", b"c"]))] == [1, 2]

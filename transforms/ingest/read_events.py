@@ -42,21 +42,42 @@ def line_texts(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: i
             head = (head + block)[:max_bytes + 1] if len(head) <= max_bytes else head
             continue
         last = block.rfind(b"\n")
-        yield _text((head + block[:first])[:max_bytes + 1])
+        yield line_text((head + block[:first])[:max_bytes + 1])
         whole = block[first + 1:last]
         if len(whole) <= max_bytes:  # no line here is too long: the block's lines read as one text
             if last > first:
                 whole = whole.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
                 yield from whole.decode("utf-8", errors="replace").split("\n")
         else:
-            yield from (_text(line[:max_bytes + 1]) for line in whole.split(b"\n"))
+            yield from (line_text(line[:max_bytes + 1]) for line in whole.split(b"\n"))
         head = block[last + 1:last + 2 + max_bytes]
     if head:
-        yield _text(head)
+        yield line_text(head)
 
 
-def _text(line: bytes) -> str:
+def line_text(line: bytes) -> str:
+    """A line's bytes, without its newline, as `line_texts` reads them."""
     return line.removesuffix(b"\r").decode("utf-8", errors="replace")
+
+
+def line_chunks(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The lines of `handle`, a block's worth at a time, as bytes joined by newlines, for
+    scans that need not decode them: `chunk.split(b"\n")` gives the next lines, numbered
+    and cut as `line_texts` numbers and cuts them, and `line_text` reads each as it does.
+    """
+    head = b""  # the start of a line that runs on into the next block, at most max_bytes + 1 of it
+    for block in iter(lambda: handle.read(block_bytes), b""):
+        last = block.rfind(b"\n")
+        if last < 0:
+            head = (head + block)[:max_bytes + 1] if len(head) <= max_bytes else head
+            continue
+        lines = head + block[:last]
+        if len(lines) > max_bytes + 1:  # perhaps a line too long: each cut on its own
+            lines = b"\n".join(line[:max_bytes + 1] for line in lines.split(b"\n"))
+        yield lines
+        head = block[last + 1:last + 2 + max_bytes]
+    if head:
+        yield head
 
 
 def numbered_lines(readable: fileio.ReadableFile) -> Iterator[EventLine]:
@@ -82,6 +103,12 @@ def text_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Ite
         texts = line_texts(handle)
         while block := list(itertools.islice(texts, size)):
             yield block
+
+
+def chunks_of(readable: fileio.ReadableFile) -> Iterator[bytes]:
+    """A matched file's `line_chunks`, in order."""
+    with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
+        yield from line_chunks(handle)
 
 
 class _ReadNumberedLines(beam.DoFn):

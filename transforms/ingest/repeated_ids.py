@@ -5,12 +5,18 @@ A replay's duplicate check needs every copy of an event_id to meet, and
 grouping every event to make them meet cost more than any other stage and
 held the whole input in the FnApiRunner's memory (docs/performance.md). Yet
 about one event in two hundred is a redelivery. So a replay first scans its
-event files for the event_ids written on them (`ids_on`, no parsing), finds
+event files for the event_ids written on them (`ids_in`, no parsing), finds
 those written more than once (`RepeatedEventIds`), and then reads the files
 again for the lines that hold one of them (`ReadRepeatedLines`); parsed as
 every line is, those lines give the copies that
 `deduplicate.FindLaterCopies` brings together, and every other event goes on
 where it was parsed.
+
+Both scans read a file's bytes as they are (`read_events.line_chunks`): the
+ids are UTF-8, and a line is decoded only where it holds a backslash or one
+of the repeated ids. An id as written holds no quote, backslash or newline,
+all of them ASCII, so its bytes are the UTF-8 of the text that reading the
+line gives; a line that is not valid UTF-8 is one that parsing refuses.
 
 The scan may find more ids than parsing vouches for (an id on a line parsing
 refuses, a second "event_id" key, the text of another field): an extra id
@@ -18,14 +24,13 @@ only brings its events together for nothing. It never finds fewer: every id
 that parsing reads off a line is on that line as written or, where the line
 holds a backslash, as the standard JSON reader decodes it, as parsing does.
 """
-import bisect
-import itertools
 import json
+import os
 import pickle
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
@@ -33,34 +38,41 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from models.records import EventLine
 from transforms.blocks import Block
-from transforms.ingest.read_events import line_blocks, matched_files, text_blocks
+from transforms.ingest.read_events import chunks_of, line_text, matched_files
 
 SHARDS = 64
 PART_IDS = 20_000  # ids of one shard packed as one part, gathered across a bundle
 # JSON's white space within a line, and an id without an escape: never past the end of its line
-_WRITTEN_ID = re.compile(r'"event_id"[ \t\r]*:[ \t\r]*"([^"\\\n]*)"')
+_WRITTEN_ID = re.compile(rb'"event_id"[ \t\r]*:[ \t\r]*"([^"\\\n]*)"')
 
 
-def shard_of(event_id: str) -> int:
-    """The shard whose group sees every copy of `event_id`: the same in every worker process."""
-    return zlib.crc32(event_id.encode()) % SHARDS
+def shard_of(event_id: str | bytes) -> int:
+    """The shard whose group sees every copy of `event_id` (text, or its UTF-8): the same in
+    every worker process."""
+    return zlib.crc32(event_id if isinstance(event_id, bytes) else event_id.encode()) % SHARDS
 
 
-def ids_on(texts: Sequence[str]) -> list[str]:
-    """Every event_id written on these lines (and perhaps a few more): see the module docstring."""
-    joined = "\n".join(texts)
-    if "\\" not in joined:
-        return _WRITTEN_ID.findall(joined)
-    found: list[str] = []
-    for text in texts:  # a line with an escape: its ids as written and as decoded, each once
-        found += {*_WRITTEN_ID.findall(text), *_decoded_id(text)} if "\\" in text else _WRITTEN_ID.findall(text)
+def ids_in(chunk: bytes) -> list[bytes]:
+    """Every event_id written on a chunk of lines, as UTF-8 (and perhaps a few more): see the
+    module docstring."""
+    if b"\\" not in chunk:
+        return _WRITTEN_ID.findall(chunk)
+    found: list[bytes] = []
+    for line in chunk.split(b"\n"):
+        found += _ids_of_escaped(line) if b"\\" in line else _WRITTEN_ID.findall(line)
     return found
 
 
-def _decoded_id(text: str) -> list[str]:
-    """The event_id the standard JSON reader finds on a line; none where it spells half a
-    UTF-16 pair, which parsing refuses (and no coder can carry)."""
+def _ids_of_escaped(line: bytes) -> list[bytes]:
+    """The ids of a line that holds an escape, as written and as decoded, each once."""
+    return list({*_WRITTEN_ID.findall(line), *_decoded_id(line_text(line))})
+
+
+def _decoded_id(text: str) -> list[bytes]:
+    """The event_id the standard JSON reader finds on a line, as UTF-8; none where it spells
+    half a UTF-16 pair, which parsing refuses (and no coder can carry)."""
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
@@ -69,10 +81,33 @@ def _decoded_id(text: str) -> list[str]:
     if not isinstance(event_id, str):
         return []
     try:
-        event_id.encode("utf-8")
+        return [event_id.encode("utf-8")]
     except UnicodeEncodeError:
         return []
-    return [event_id]
+
+
+def lines_holding(chunk: bytes, repeated: frozenset[bytes]) -> list[tuple[int, bytes]]:
+    """(row, line) for each line of a chunk on which `ids_in` finds one of the `repeated`
+    event_ids, in order."""
+    starts = {chunk.rfind(b"\n", 0, written.start()) + 1
+              for written in _WRITTEN_ID.finditer(chunk) if written.group(1) in repeated}
+    escape = chunk.find(b"\\")
+    while escape >= 0:  # each line with an escape, once
+        start, end = chunk.rfind(b"\n", 0, escape) + 1, _end_of_line(chunk, escape)
+        if not repeated.isdisjoint(_ids_of_escaped(chunk[start:end])):
+            starts.add(start)
+        escape = chunk.find(b"\\", end)
+    held, row, counted_to = [], 0, 0
+    for start in sorted(starts):
+        row += chunk.count(b"\n", counted_to, start)
+        counted_to = start
+        held.append((row, chunk[start:_end_of_line(chunk, start)]))
+    return held
+
+
+def _end_of_line(chunk: bytes, position: int) -> int:
+    end = chunk.find(b"\n", position)
+    return len(chunk) if end < 0 else end
 
 
 # Zstandard at its fastest level: a runner that keeps its shuffle in memory, as the FnApiRunner
@@ -81,26 +116,26 @@ _CODEC = pa.Codec("zstd", compression_level=1)
 _SIZE = struct.Struct("<Q")  # the pickle's length, which the codec needs to decompress
 
 
-def pack_ids(ids: list[str]) -> bytes:
+def pack_ids(ids: list[bytes]) -> bytes:
     pickled = pickle.dumps(ids, protocol=pickle.HIGHEST_PROTOCOL)
     return _SIZE.pack(len(pickled)) + _CODEC.compress(pickled, asbytes=True)
 
 
-def unpack_ids(packed: bytes) -> list[str]:
+def unpack_ids(packed: bytes) -> list[bytes]:
     (size,) = _SIZE.unpack_from(packed)
     return pickle.loads(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
 
 
 class _IdsOfFiles(beam.DoFn):
-    """A matched file → the ids written on its lines, a block of lines at a time."""
+    """A matched file → the ids written on its lines, a chunk of lines at a time."""
 
     def process(self, readable):
-        for texts in text_blocks(readable):
-            yield ids_on(texts)
+        for chunk in chunks_of(readable):
+            yield ids_in(chunk)
 
 
 class ReadEventIds(beam.PTransform):
-    """File patterns → lists of the event_ids written in them, for `RepeatedEventIds`."""
+    """File patterns → lists of the event_ids written in them, as UTF-8, for `RepeatedEventIds`."""
 
     def __init__(self, patterns: Iterable[str]):
         super().__init__()
@@ -108,16 +143,16 @@ class ReadEventIds(beam.PTransform):
 
     def expand(self, pbegin):
         return matched_files(pbegin, self._patterns) | "Ids" >> beam.ParDo(_IdsOfFiles()).with_output_types(
-            list[str])
+            list[bytes])
 
 
 class _PackIdsByShard(beam.DoFn):
     """Lists of ids → (shard, packed part), each shard's ids gathered across a bundle."""
 
     def start_bundle(self) -> None:
-        self._ids: dict[int, list[str]] = {}
+        self._ids: dict[int, list[bytes]] = {}
 
-    def process(self, ids: list[str]):
+    def process(self, ids: list[bytes]):
         for event_id in ids:
             shard = shard_of(event_id)
             held = self._ids.setdefault(shard, [])
@@ -131,11 +166,11 @@ class _PackIdsByShard(beam.DoFn):
         self._ids = {}
 
 
-def _repeated_in(keyed) -> Iterable[frozenset[str]]:
+def _repeated_in(keyed) -> Iterable[frozenset[bytes]]:
     """The ids of one shard that occur more than once."""
     _, parts = keyed
-    seen: set[str] = set()
-    repeated: set[str] = set()
+    seen: set[bytes] = set()
+    repeated: set[bytes] = set()
     for part in parts:
         for event_id in unpack_ids(part):
             if event_id in seen:
@@ -149,17 +184,17 @@ def _repeated_in(keyed) -> Iterable[frozenset[str]]:
 class UnionOfSets(beam.CombineFn):
     """Sets → their union, as one frozenset (empty where there are none)."""
 
-    def create_accumulator(self) -> set[str]:
+    def create_accumulator(self) -> set[Hashable]:
         return set()
 
-    def add_input(self, union: set[str], ids: frozenset[str]) -> set[str]:
+    def add_input(self, union: set[Hashable], ids: frozenset[Hashable]) -> set[Hashable]:
         union |= ids
         return union
 
-    def merge_accumulators(self, unions: Iterable[set[str]]) -> set[str]:
+    def merge_accumulators(self, unions: Iterable[set[Hashable]]) -> set[Hashable]:
         return set().union(*unions)
 
-    def extract_output(self, union: set[str]) -> frozenset[str]:
+    def extract_output(self, union: set[Hashable]) -> frozenset[Hashable]:
         return frozenset(union)
 
 
@@ -172,20 +207,8 @@ class RepeatedEventIds(beam.PTransform):
         return (ids
                 | "ByShard" >> beam.ParDo(_PackIdsByShard()).with_output_types(tuple[int, bytes])
                 | "Group" >> beam.GroupByKey()
-                | "Repeated" >> beam.FlatMap(_repeated_in).with_output_types(frozenset[str])
+                | "Repeated" >> beam.FlatMap(_repeated_in).with_output_types(frozenset[bytes])
                 | "Union" >> beam.CombineGlobally(UnionOfSets()))
-
-
-
-def lines_holding(texts: Sequence[str], repeated: frozenset[str]) -> list[int]:
-    """The rows of `texts` on which `ids_on` finds one of the `repeated` event_ids."""
-    joined = "\n".join(texts)
-    starts = list(itertools.accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
-    rows = {bisect.bisect_right(starts, written.start()) - 1
-            for written in _WRITTEN_ID.finditer(joined) if written.group(1) in repeated}
-    if "\\" in joined:
-        rows.update(row for row, text in enumerate(texts) if "\\" in text and not repeated.isdisjoint(ids_on([text])))
-    return sorted(rows)
 
 
 class _ReadLinesHolding(beam.DoFn):
@@ -194,12 +217,20 @@ class _ReadLinesHolding(beam.DoFn):
     runners do (Flink) cannot fuse a stage with side inputs into the stage before it, and
     here that boundary carries only the file's name."""
 
-    def process(self, readable, repeated: frozenset[str]):
-        if not repeated:
-            return
-        for lines in line_blocks(readable):
-            if rows := lines_holding(lines.column("text"), repeated):
-                yield lines.take(rows)
+    def process(self, readable, repeated: frozenset[bytes]) -> Iterator[Block]:
+        if repeated:
+            yield from lines_of_chunks_holding(readable.metadata.path, chunks_of(readable), repeated)
+
+
+def lines_of_chunks_holding(path: str, chunks: Iterable[bytes], repeated: frozenset[bytes]) -> Iterator[Block]:
+    """The file's lines that hold a repeated event_id, as blocks of EventLines, from its chunks."""
+    base_dir = os.path.dirname(path)
+    first = 1  # the number of the chunk's first line
+    for chunk in chunks:
+        if held := lines_holding(chunk, repeated):
+            sources = [f"{path}:{first + row}" for row, _ in held]
+            yield Block.of(EventLine, (sources, [base_dir] * len(held), [line_text(line) for _, line in held]))
+        first += chunk.count(b"\n") + 1
 
 
 class ReadRepeatedLines(beam.PTransform):

@@ -84,10 +84,12 @@ def normalise_plate(text: object) -> Optional[str]:
     """
     if not isinstance(text, str) or len(text) > 32:
         return None
+    if PLATE.fullmatch(text):  # already in standard form, as cameras write nearly every plate
+        return text
     return _normalised(text)
 
 
-@lru_cache(maxsize=1 << 16)  # a vehicle passes many cameras: the same text comes again and again
+@lru_cache(maxsize=1 << 12)  # a camera's own spelling of a plate comes again from the cameras beside it
 def _normalised(text: str) -> Optional[str]:
     plain = unicodedata.normalize("NFKC", text)
     plain = _SEPARATORS.sub("", plain).upper().translate(_STANDARD)

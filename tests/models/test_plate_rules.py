@@ -6,9 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo.synthetic.build_world import random_plates
 from geo.synthetic.simulate import _misread
+from models import plate_rules
 from models.plate_rules import (
     ALPHABET,
     CONFUSABLE,
@@ -39,9 +42,15 @@ from models.plates.training import render
     ("琼CD12345", "琼CD12345"),
     ("粤B1234学", "粤B1234学"),
     ("琼A1234警", "琼A1234警"),
+    ("琼C12345\n", "琼C12345"),
 ])
 def test_normalise_accepts_plates_in_any_common_spelling(raw, expected):
     assert normalise_plate(raw) == expected
+
+
+@given(st.text(ALPHABET + "abcoiOI ·-_.\n\t１Ｃｃ０", max_size=10) | st.sampled_from(["琼C12345", "粤O1234警"]))
+def test_a_plate_already_in_standard_form_is_taken_as_the_full_rules_take_it(raw):
+    assert normalise_plate(raw) == plate_rules._normalised.__wrapped__(raw)
 
 
 @pytest.mark.parametrize("raw", [

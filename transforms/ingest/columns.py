@@ -191,17 +191,55 @@ def _line_at(texts: Sequence[str], start: int, end: int, position: int) -> int:
 # What datetime.fromisoformat reads, with a UTC offset, in the shape cameras write.
 _ISO_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d\d:\d\d|Z)$"
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+# The one of those shapes nearly every camera writes, in milliseconds: 2026-11-29T08:00:08.563+08:00,
+# read as an array of characters; the places of its digits and of its marks.
+_COMMON = "0000-00-00T00:00:00.000+00:00"
+_COMMON_DIGITS = np.array([at for at, char in enumerate(_COMMON) if char == "0"])
+_COMMON_MARKS = np.array([at for at, char in enumerate(_COMMON) if char not in "0+"])
+_COMMON_MARK_CODES = np.array([ord(_COMMON[at]) for at in _COMMON_MARKS])
+_SIGN = _COMMON.index("+")
 
 
 def capture_times(values: list, latest_us: int) -> list[Optional[int]]:
     """Microseconds since the epoch of each ISO-8601 time with a UTC offset, as
     `fields.time_field` reads it; None where it is not one in this shape, or
-    is after `latest_us`."""
+    is after `latest_us`. Times in the shape most cameras write are read as one
+    array of characters; the others, a few, as Arrow strings."""
+    times: list[Optional[int]] = [None] * len(values)
+    shaped, parts = _common_times(values)
+    _set_times(times, np.flatnonzero(shaped), parts, latest_us)
+    others = [row for row in np.flatnonzero(~shaped).tolist() if type(values[row]) is str]
+    if others:
+        rows, parts = _written_times([values[row] for row in others])
+        _set_times(times, np.array(others)[rows], parts, latest_us)
+    return times
+
+
+def _common_times(values: list) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Which values are in `_COMMON`'s shape, and the (year, month, day, hour, minute, second,
+    micros, offset hours, offset minutes, west of Greenwich) of each that is."""
+    texts = [value if type(value) is str and len(value) == len(_COMMON) else "" for value in values]
+    codes = np.array(texts, dtype=f"U{len(_COMMON)}").view(np.uint32).reshape(len(texts), len(_COMMON))
+    digits = codes.astype(np.int64) - ord("0")
+    shaped = (((digits[:, _COMMON_DIGITS] >= 0) & (digits[:, _COMMON_DIGITS] <= 9)).all(axis=1)
+              & (codes[:, _COMMON_MARKS] == _COMMON_MARK_CODES).all(axis=1)
+              & ((codes[:, _SIGN] == ord("+")) | (codes[:, _SIGN] == ord("-"))))
+    d = digits[shaped]
+
+    def number(start: int, stop: int) -> np.ndarray:
+        value = np.zeros(len(d), dtype=np.int64)
+        for at in range(start, stop):
+            value = value * 10 + d[:, at]
+        return value
+
+    return shaped, (number(0, 4), number(5, 7), number(8, 10), number(11, 13), number(14, 16), number(17, 19),
+                  number(20, 23) * 1000, number(24, 26), number(27, 29), codes[shaped, _SIGN] == ord("-"))
+
+
+def _written_times(values: list) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The rows of any shape `_ISO_TIME` allows, and their parts as `_common_times` gives them."""
     texts = pa.array([value if type(value) is str else None for value in values], pa.string())
     shaped = pc.fill_null(pc.match_substring_regex(texts, _ISO_TIME), False)
-    times: list[Optional[int]] = [None] * len(values)
-    if not pc.any(shaped).as_py():
-        return times
     # 2026-11-29T08:00:08.563+08:00: fixed places but for the fraction, Z written as an offset
     written = pc.replace_substring_regex(texts.filter(shaped), "Z$", "+00:00")
 
@@ -211,10 +249,19 @@ def capture_times(values: list, latest_us: int) -> list[Optional[int]]:
             digits = pc.utf8_rpad(digits, width, "0")
         return pc.cast(digits, pa.int64()).to_numpy()
 
-    year, month, day = number(0, 4), number(5, 7), number(8, 10)
-    hour, minute, second, micros = number(11, 13), number(14, 16), number(17, 19), number(20, -6, 6)
-    offset_hours, offset_minutes = number(-5, -3), number(-2, None)
+    rows = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return rows, ()
     west = pc.equal(pc.utf8_slice_codeunits(written, -6, -5), "-").to_numpy(zero_copy_only=False)
+    return rows, (number(0, 4), number(5, 7), number(8, 10), number(11, 13), number(14, 16), number(17, 19),
+                  number(20, -6, 6), number(-5, -3), number(-2, None), west)
+
+
+def _set_times(times: list, rows: np.ndarray, parts: tuple[np.ndarray, ...], latest_us: int) -> None:
+    """times[row] for each row whose parts make a valid moment no later than `latest_us`."""
+    if not len(rows):
+        return
+    year, month, day, hour, minute, second, micros, offset_hours, offset_minutes, west = parts
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + (leap & (month == 2))
     offset_s = np.where(west, -1, 1) * (offset_hours * 3600 + offset_minutes * 60)
@@ -223,11 +270,9 @@ def capture_times(values: list, latest_us: int) -> list[Optional[int]]:
     valid = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days) & (hour <= 23)
              & (minute <= 59) & (second <= 59) & (offset_hours <= 23) & (offset_minutes <= 59)
              & (moments <= latest_us))
-    rows = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
-    for index, moment, ok in zip(rows.tolist(), moments.tolist(), valid.tolist()):
+    for row, moment, ok in zip(rows.tolist(), moments.tolist(), valid.tolist()):
         if ok:
-            times[index] = moment
-    return times
+            times[row] = moment
 
 
 def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

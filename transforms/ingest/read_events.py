@@ -30,29 +30,14 @@ def line_texts(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: i
     """Each line of `handle` as text, without its newline or a carriage return before it, cut
     after `max_bytes` + 1 bytes; an undecodable byte becomes U+FFFD.
 
-    A block's whole lines are decoded and split together: a newline is never
-    part of a multi-byte character, so each line reads as it would alone. Only
-    a line that runs across blocks is gathered, and cut, by itself. A last line
-    without a newline counts, as it does for `pipelines.analysis.tables.count_lines`.
+    A chunk's lines are decoded and split together: a newline is never part
+    of a multi-byte character, so each line reads as it would alone. A last
+    line without a newline counts, as it does for
+    `pipelines.analysis.tables.count_lines`.
     """
-    head = b""  # the start of a line that runs on into the next block, at most max_bytes + 1 of it
-    for block in iter(lambda: handle.read(block_bytes), b""):
-        first = block.find(b"\n")
-        if first < 0:
-            head = (head + block)[:max_bytes + 1] if len(head) <= max_bytes else head
-            continue
-        last = block.rfind(b"\n")
-        yield line_text((head + block[:first])[:max_bytes + 1])
-        whole = block[first + 1:last]
-        if len(whole) <= max_bytes:  # no line here is too long: the block's lines read as one text
-            if last > first:
-                whole = whole.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
-                yield from whole.decode("utf-8", errors="replace").split("\n")
-        else:
-            yield from (line_text(line[:max_bytes + 1]) for line in whole.split(b"\n"))
-        head = block[last + 1:last + 2 + max_bytes]
-    if head:
-        yield line_text(head)
+    for chunk in line_chunks(handle, max_bytes, block_bytes):
+        chunk = chunk.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
+        yield from chunk.decode("utf-8", errors="replace").split("\n")
 
 
 def line_text(line: bytes) -> str:
@@ -61,9 +46,10 @@ def line_text(line: bytes) -> str:
 
 
 def line_chunks(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """The lines of `handle`, a block's worth at a time, as bytes joined by newlines, for
-    scans that need not decode them: `chunk.split(b"\n")` gives the next lines, numbered
-    and cut as `line_texts` numbers and cuts them, and `line_text` reads each as it does.
+    """The lines of `handle`, a block at a time, as bytes joined by newlines, each cut after
+    `max_bytes` + 1 bytes: `chunk.split(b"\n")` gives the next lines, and `line_text` reads
+    each as `line_texts` does. For scans that need not decode every line. Only a line that
+    runs across blocks is gathered by itself, and cut as it streams past.
     """
     head = b""  # the start of a line that runs on into the next block, at most max_bytes + 1 of it
     for block in iter(lambda: handle.read(block_bytes), b""):

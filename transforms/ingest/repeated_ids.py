@@ -56,18 +56,25 @@ def shard_of(event_id: str | bytes) -> int:
 
 def ids_in(chunk: bytes) -> list[bytes]:
     """Every event_id written on a chunk of lines, as UTF-8 (and perhaps a few more): see the
-    module docstring."""
-    if b"\\" not in chunk:
-        return _WRITTEN_ID.findall(chunk)
-    found: list[bytes] = []
-    for line in chunk.split(b"\n"):
-        found += _ids_of_escaped(line) if b"\\" in line else _WRITTEN_ID.findall(line)
+    module docstring. An id is found once on its line, as written or as decoded."""
+    found = _WRITTEN_ID.findall(chunk)
+    for start, end in _escaped_lines(chunk):
+        found += _decoded_only(chunk[start:end])
     return found
 
 
-def _ids_of_escaped(line: bytes) -> list[bytes]:
-    """The ids of a line that holds an escape, as written and as decoded, each once."""
-    return list({*_WRITTEN_ID.findall(line), *_decoded_id(line_text(line))})
+def _escaped_lines(chunk: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of a chunk that holds a backslash, once each."""
+    escape = chunk.find(b"\\")
+    while escape >= 0:
+        start, end = chunk.rfind(b"\n", 0, escape) + 1, _end_of_line(chunk, escape)
+        yield start, end
+        escape = chunk.find(b"\\", end)
+
+
+def _decoded_only(line: bytes) -> list[bytes]:
+    """The id that decoding a line with an escape finds, where it is not also written as it is."""
+    return [event_id for event_id in _decoded_id(line_text(line)) if event_id not in _WRITTEN_ID.findall(line)]
 
 
 def _decoded_id(text: str) -> list[bytes]:
@@ -91,12 +98,8 @@ def lines_holding(chunk: bytes, repeated: frozenset[bytes]) -> list[tuple[int, b
     event_ids, in order."""
     starts = {chunk.rfind(b"\n", 0, written.start()) + 1
               for written in _WRITTEN_ID.finditer(chunk) if written.group(1) in repeated}
-    escape = chunk.find(b"\\")
-    while escape >= 0:  # each line with an escape, once
-        start, end = chunk.rfind(b"\n", 0, escape) + 1, _end_of_line(chunk, escape)
-        if not repeated.isdisjoint(_ids_of_escaped(chunk[start:end])):
-            starts.add(start)
-        escape = chunk.find(b"\\", end)
+    starts.update(start for start, end in _escaped_lines(chunk)
+                  if not repeated.isdisjoint(_decoded_only(chunk[start:end])))
     held, row, counted_to = [], 0, 0
     for start in sorted(starts):
         row += chunk.count(b"\n", counted_to, start)

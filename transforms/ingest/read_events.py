@@ -36,8 +36,13 @@ def line_texts(handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, block_bytes: i
     `pipelines.analysis.tables.count_lines`.
     """
     for chunk in line_chunks(handle, max_bytes, block_bytes):
-        chunk = chunk.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
-        yield from chunk.decode("utf-8", errors="replace").split("\n")
+        yield from chunk_texts(chunk)
+
+
+def chunk_texts(chunk: bytes) -> list[str]:
+    """The lines of a `line_chunks` chunk, each as `line_text` reads it."""
+    chunk = chunk.replace(b"\r\n", b"\n").removesuffix(b"\r")  # "a\r\r\n" keeps one: "a\r"
+    return chunk.decode("utf-8", errors="replace").split("\n")
 
 
 def line_text(line: bytes) -> str:
@@ -85,10 +90,9 @@ def line_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Ite
 
 def text_blocks(readable: fileio.ReadableFile, size: int = BLOCK_RECORDS) -> Iterator[list[str]]:
     """The texts of a matched file's lines, `size` at a time, in order."""
-    with readable.open(compression_type=fileio.CompressionTypes.AUTO) as handle:
-        texts = line_texts(handle)
-        while block := list(itertools.islice(texts, size)):
-            yield block
+    texts = itertools.chain.from_iterable(map(chunk_texts, chunks_of(readable)))
+    while block := list(itertools.islice(texts, size)):
+        yield block
 
 
 def chunks_of(readable: fileio.ReadableFile) -> Iterator[bytes]:

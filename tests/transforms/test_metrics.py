@@ -60,10 +60,9 @@ def _rows_of(*bundles, shuffled=lambda tally: tally):
     for blocks in bundles:
         tally = _TallyBundle(WINDOW, passings=True)
         tally.start_bundle()
-        for block in blocks:
-            tally.process(Block(block))
+        emitted = [value for block in blocks for value in tally.process(Block(block))]
         tallies += [(start, shuffled(window_tally)) for start, window_tally in
-                    (value.value for value in tally.finish_bundle())]
+                    (value.value for value in [*emitted, *tally.finish_bundle()])]
     by_window = {}
     for start, window_tally in tallies:
         by_window[start] = merge.add_input(by_window.get(start) or merge.create_accumulator(), window_tally)
@@ -86,6 +85,18 @@ def test_a_plate_seen_at_two_places_counts_once_in_each_dimension_they_share():
 def test_merging_bundles_counts_what_one_bundle_would():
     passings = [passing(str(n), n % 40, f"琼C{n % 7:05d}", segment=f"JJ-{n % 3:04d}") for n in range(60)]
     assert _rows_of([passings[:25]], [passings[25:50]], [passings[50:]]) == _rows_of([passings])
+
+
+def test_a_bundle_hands_on_the_windows_it_has_left_behind_and_counts_a_late_passing_alike():
+    minutes = [1, 20, 50, 70, 5, 100, 3]
+    passings = [passing(str(n), minute, f"琼C{n % 4:05d}") for n, minute in enumerate(minutes)]
+    tally = _TallyBundle(WINDOW, passings=True)
+    tally.start_bundle()
+    handed_on = [[(value.value[0] - T0) // MINUTE for value in tally.process(Block([one]))] for one in passings]
+    # a window more than two behind the latest goes on at once, a late passing's window again
+    assert handed_on == [[], [], [0], [15], [0], [45], [0]]
+    assert sorted((value.value[0] - T0) // MINUTE for value in tally.finish_bundle()) == [60, 90]
+    assert _rows_of([[one] for one in passings]) == _rows_of([passings])
 
 
 def test_a_window_tally_crosses_a_shuffle_whole():

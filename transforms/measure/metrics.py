@@ -172,6 +172,9 @@ def _event_time(record) -> int:
     return record.created_at_us if isinstance(record, Dispatch) else record.captured_at_us
 
 
+HELD_WINDOWS = 2
+
+
 class _TallyBundle(beam.DoFn):
     """Tally a bundle's blocks of records per window and place; emit each window's tally at its end.
 
@@ -191,6 +194,18 @@ class _TallyBundle(beam.DoFn):
             self._add_passings(records)
         else:
             self._add_records(records)
+        yield from self._passed()
+
+    def _passed(self):
+        """The tallies of the windows HELD_WINDOWS or more before the latest one the bundle has
+        touched, which it is unlikely to touch again: a replay reads its events in about the
+        order they were captured, and would otherwise hold every window's tallies to its end.
+        A window touched again after all is tallied anew, and the tallies merge downstream."""
+        if not self._windows:
+            return
+        horizon = max(self._windows) - HELD_WINDOWS * self._window_us
+        for start in [start for start in self._windows if start < horizon]:
+            yield self._emitted(start, self._windows.pop(start))
 
     def _window(self, start: int) -> WindowTally:
         tally = self._windows.get(start)
@@ -221,8 +236,10 @@ class _TallyBundle(beam.DoFn):
     def finish_bundle(self):
         windows, self._windows = self._windows, {}
         while windows:
-            start, tally = windows.popitem()
-            yield WindowedValue((start, tally), Timestamp(micros=start + self._window_us - 1), [GlobalWindow()])
+            yield self._emitted(*windows.popitem())
+
+    def _emitted(self, start: int, tally: WindowTally) -> WindowedValue:
+        return WindowedValue((start, tally), Timestamp(micros=start + self._window_us - 1), [GlobalWindow()])
 
 
 class _MergeTallies(beam.CombineFn):
@@ -291,7 +308,8 @@ class WindowedMetrics(beam.PTransform):
         tallies = [
             (blocks if isinstance(blocks.windowing.windowfn, window.GlobalWindows)
              else blocks | f"Global{i}" >> beam.WindowInto(window.GlobalWindows()))
-            | f"TallyBundle{i}" >> beam.ParDo(_TallyBundle(self._window_us, passings=i == 0))
+            | f"TallyBundle{i}" >> beam.ParDo(_TallyBundle(self._window_us, passings=i == 0)).with_output_types(
+                tuple[int, WindowTally])
             for i, blocks in enumerate((passings, *one_by_one))] | "Together" >> beam.Flatten()
         if self._streaming:
             tallies = tallies | "Window" >> beam.WindowInto(window.FixedWindows(self._window_us / 1e6))

@@ -222,8 +222,10 @@ class WriteTables(beam.PTransform):
             if not isinstance(records.windowing.windowfn, GlobalWindows):
                 records = records | f"{name}:Global" >> beam.WindowInto(GlobalWindows())
             written.append(records | f"{name}:Write" >> beam.ParDo(
-                _WriteFiles(staging, name, schemas[name], blocks=name in BLOCK_TABLES)))
-        named = next(iter(tables.values())).pipeline | "Tables" >> beam.Create([(name, None) for name in tables])
+                _WriteFiles(staging, name, schemas[name], blocks=name in BLOCK_TABLES)).with_output_types(
+                    tuple[str, str]))
+        named = next(iter(tables.values())).pipeline | "Tables" >> beam.Create(
+            [(name, None) for name in tables], reshuffle=False)
         return ((*written, named)
                 | "Files" >> beam.Flatten()
                 | "Together" >> beam.Map(lambda file: (None, file))

@@ -24,6 +24,7 @@ class _Counting(beam.DoFn):
 def test_beams_modules_ask_the_remembered_signature():
     assert all(user.get_signature is remembered_signature for user in signatures.USERS)
     assert core.get_signature is remembered_signature  # where Beam reads a DoFn's methods
+    assert userstate.get_dofn_specs is signatures.remembered_dofn_specs
 
 
 def test_every_kind_of_callable_gets_the_signature_beam_gives_it():
@@ -53,3 +54,26 @@ def test_a_function_is_not_kept_alive_by_its_remembered_signature():
     del made
     gc.collect()
     assert gone() is None
+
+
+class _Mapping(beam.DoFn):
+    """Holds a bound method, as `beam.Map(obj.method)` does: its specs are its own."""
+
+    def __init__(self, held):
+        self._held = held
+
+    def process(self, element):
+        yield element
+
+
+def test_a_dofn_class_gives_its_state_once_and_a_dofn_holding_a_method_is_looked_at_alone():
+    first, second = _Counting(), _Counting()
+    assert signatures.remembered_dofn_specs(first) == signatures._beam_dofn_specs(second)
+    assert signatures._of_dofn_classes[_Counting] is not None  # gathered for the class
+    states, _ = signatures.remembered_dofn_specs(first)
+    states.clear()  # a caller's copy: the class's specs are untouched
+    assert {state.name for state in signatures.remembered_dofn_specs(second)[0]} == {"count"}
+    holding = _Mapping(_KeepFirstArrival().process)
+    assert signatures.remembered_dofn_specs(holding) == signatures._beam_dofn_specs(holding)
+    assert {state.name for state in signatures.remembered_dofn_specs(holding)[0]} == {"seen", "firsts"}
+    assert not signatures.remembered_dofn_specs(_Mapping(len))[0]

@@ -26,6 +26,7 @@ def pool(port: int) -> None:
 
     import models.records  # noqa: F401  (registers the records' schemas)
     import pipelines.job.collector  # noqa: F401  (the pool's workers are its threads)
+    import pipelines.job.sampler  # noqa: F401
     import pipelines.job.signatures  # noqa: F401
     address, server = BeamFnExternalWorkerPoolServicer.start(port=port)
     print(f"roadchief worker pool listening at {address}", flush=True)

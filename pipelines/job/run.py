@@ -30,7 +30,7 @@ from geo.world import world_zone
 from pipelines.analysis.tables import count_lines
 from pipelines.errors import RunFailed
 from pipelines.flink.submit import FlinkRunnerForOneRun, flink_arguments
-from pipelines.job import collector, signatures
+from pipelines.job import collector, sampler, signatures
 from pipelines.job.flags import unknown_flag_problems
 from pipelines.job.graph import build
 from pipelines.job.options import RoadchiefOptions, validate, watchlist_spec
@@ -83,8 +83,8 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     first commits it (Prism 2.77, `splitBundle`). The live dispatch then opened a
     second incident for a plate with one already open.
 
-    Every SDK worker imports `pipelines.job.collector` and `pipelines.job.signatures` as it
-    starts (Beam plugins).
+    Every SDK worker imports `pipelines.job.collector`, `pipelines.job.signatures` and
+    `pipelines.job.sampler` as it starts (Beam plugins).
     """
     if runner_named(argv) == "FlinkRunner":
         argv = flink_arguments(argv)
@@ -96,7 +96,7 @@ def pipeline_options(argv: list[str]) -> PipelineOptions:
     if standard.runner == "PrismRunner":
         options.view_as(DebugOptions).add_experiment(PRISM_NO_SPLITS)
     setup = options.view_as(SetupOptions)
-    setup.beam_plugins = [*(setup.beam_plugins or []), collector.__name__, signatures.__name__]
+    setup.beam_plugins = [*(setup.beam_plugins or []), collector.__name__, signatures.__name__, sampler.__name__]
     _absolute_paths(options.view_as(RoadchiefOptions))
     return options
 

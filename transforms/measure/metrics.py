@@ -239,7 +239,7 @@ class _TallyBundle(beam.DoFn):
             yield self._emitted(*windows.popitem())
 
     def _emitted(self, start: int, tally: WindowTally) -> WindowedValue:
-        return WindowedValue((start, tally), Timestamp(micros=start + self._window_us - 1), [GlobalWindow()])
+        return WindowedValue((start, tally), Timestamp(micros=start + self._window_us - 1), (GlobalWindow(),))
 
 
 class _MergeTallies(beam.CombineFn):

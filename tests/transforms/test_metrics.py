@@ -107,6 +107,20 @@ def test_a_window_tally_crosses_a_shuffle_whole():
 
 
 
+def test_a_window_tally_crosses_a_shuffle_in_fewer_bytes_than_its_plates():
+    passings = [passing(str(n), n % 15, f"琼{'ABCDE'[n % 5]}{n * 7919 % 100_000:05d}", segment=f"JJ-{n % 3:04d}")
+                for n in range(3000)]
+    tally = _TallyBundle(WINDOW, passings=True)
+    tally.start_bundle()
+    assert not list(tally.process(Block(passings)))  # one window, still open
+    (_, window_tally), = (value.value for value in tally.finish_bundle())
+    plates = sum(len(place.plates) for place in window_tally.places.values())
+    crossed = pickle.loads(pickle.dumps(window_tally))
+    assert len(pickle.dumps(window_tally)) < 0.7 * plates
+    assert {place: bytes(t.plates) for place, t in crossed.places.items()} == {
+        place: bytes(t.plates) for place, t in window_tally.places.items()}
+
+
 def test_plates_that_share_their_first_characters_are_told_apart():
     rows = _rows_of([[passing("a", 1, "琼C1234"), passing("b", 2, "琼C12345"), passing("c", 3, "琼C12345"),
                       passing("d", 4, "琼C123456")]])

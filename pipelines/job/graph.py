@@ -138,7 +138,7 @@ def build(pipeline: beam.Pipeline, options: RoadchiefOptions, output: str) -> di
     else:  # a replay of files, in blocks, each event's later copies found first and left out
         parse = ParseEventBlocks(options.world, options.max_future_s)
         later = pipeline | "FindLaterCopies" >> FindLaterCopies(options.events, parse.again())
-        lines = pipeline | "Read" >> ReadEventBlocks(options.events, beam.pvalue.AsSingleton(later.sources))
+        lines = pipeline | "Read" >> ReadEventBlocks(options.events, beam.pvalue.AsList(later.sources))
         tables = build_tables(lines, options,
                               pipeline | "ReadIncidents" >> ReadEventLines(options.incidents),
                               pipeline | "ReadOutcomes" >> ReadEventLines(options.outcomes),

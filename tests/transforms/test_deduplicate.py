@@ -49,7 +49,7 @@ def test_a_replays_later_copies_are_dead_letters_and_left_out_as_its_lines_are_r
                               ("b.jsonl:1", "y", "deduplicate", f"duplicate event_id, first delivered at {first_y}"),
                               ("b.jsonl:3", "x", "deduplicate", f"duplicate event_id, first delivered at {first_x}")]),
                     label="dead")
-        read = p | "Read" >> ReadEventBlocks(patterns, beam.pvalue.AsSingleton(later.sources))
+        read = p | "Read" >> ReadEventBlocks(patterns, beam.pvalue.AsList(later.sources))
         assert_that(read | beam.FlatMap(lambda block: [line.source.rsplit("/")[-1] for line in block]),
                     equal_to(["a.jsonl:1", "a.jsonl:2", "a.jsonl:4", "b.jsonl:2"]), label="read")
         # the events each block carries keep their time: a block is stamped with its earliest

@@ -46,7 +46,7 @@ from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateS
 
 from models.records import DEAD_LETTERS, CameraEvent, DeadLetter
 from transforms.blocks import Block
-from transforms.ingest.repeated_ids import ReadRepeatedLines, UnionOfSets, shard_of
+from transforms.ingest.repeated_ids import ReadRepeatedLines, shard_of
 from transforms.stage_metrics import counted
 
 
@@ -81,7 +81,7 @@ def _later_copies(keyed):
 class LaterCopies(NamedTuple):
     """What FindLaterCopies gives."""
     dead_letters: beam.PCollection  # one for each delivery of an event_id after its first
-    sources: beam.PCollection  # theirs, as one frozenset
+    sources: beam.PCollection  # theirs, a frozenset per event_id: a list side input (`UnionOfSides`)
 
 
 class FindLaterCopies(beam.PTransform):
@@ -101,7 +101,7 @@ class FindLaterCopies(beam.PTransform):
                  | "Deliveries" >> beam.FlatMap(_deliveries).with_output_types(tuple[str, str])
                  | "ByEventId" >> beam.GroupByKey()
                  | "Later" >> beam.FlatMap(_later_copies).with_outputs(DEAD_LETTERS, main="sources"))
-        return LaterCopies(later.dead_letters, later.sources | "AsOne" >> beam.CombineGlobally(UnionOfSets()))
+        return LaterCopies(later.dead_letters, later.sources)
 
 
 DIGEST_BYTES = 4

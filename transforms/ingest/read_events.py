@@ -19,6 +19,7 @@ from apache_beam.io import fileio
 
 from models.records import EventLine
 from transforms.blocks import BLOCK_RECORDS, Block
+from transforms.sides import UnionOfSides
 from transforms.stage_metrics import EVENTS_IN
 
 UNDECODABLE = "\ufffd"
@@ -112,10 +113,15 @@ class _ReadLineBlocks(beam.DoFn):
 
 
 class _ReadLineBlocksLeavingOut(beam.DoFn):
-    """Line blocks less the lines at `left_out` sources, each counted in as parsing counts the
-    rest. The side input is taken where the file is read (see `repeated_ids._ReadLinesHolding`)."""
+    """Line blocks less the lines at `left_out` sources (a list side input of sets of them), each
+    counted in as parsing counts the rest. The side input is taken where the file is read (see
+    `repeated_ids._ReadLinesHolding`)."""
 
-    def process(self, readable: fileio.ReadableFile, left_out: frozenset[str]):
+    def setup(self) -> None:
+        self._union = UnionOfSides()
+
+    def process(self, readable: fileio.ReadableFile, left_out_sets: list[frozenset[str]]):
+        left_out = self._union(left_out_sets)
         for block in line_blocks(readable):
             sources = block.column("source")
             if left_out.isdisjoint(sources):
@@ -149,7 +155,7 @@ class ReadEventLines(beam.PTransform):
 
 class ReadEventBlocks(ReadEventLines):
     """File patterns → blocks of EventLines (`transforms.blocks`), in the files' order; less the
-    lines at the sources in `left_out`, a singleton side input, where it is given."""
+    lines at the sources in `left_out`, a list side input of sets of sources, where it is given."""
 
     def __init__(self, patterns, left_out=None):
         super().__init__(patterns)

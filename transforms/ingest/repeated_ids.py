@@ -30,7 +30,7 @@ import pickle
 import re
 import struct
 import zlib
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
@@ -41,6 +41,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from models.records import EventLine
 from transforms.blocks import Block
 from transforms.ingest.read_events import chunks_of, line_text, matched_files
+from transforms.sides import UnionOfSides
 
 SHARDS = 64
 PART_IDS = 20_000  # ids of one shard packed as one part, gathered across a bundle
@@ -184,34 +185,16 @@ def _repeated_in(keyed) -> Iterable[frozenset[bytes]]:
         yield frozenset(repeated)
 
 
-class UnionOfSets(beam.CombineFn):
-    """Sets → their union, as one frozenset (empty where there are none)."""
-
-    def create_accumulator(self) -> set[Hashable]:
-        return set()
-
-    def add_input(self, union: set[Hashable], ids: frozenset[Hashable]) -> set[Hashable]:
-        union |= ids
-        return union
-
-    def merge_accumulators(self, unions: Iterable[set[Hashable]]) -> set[Hashable]:
-        return set().union(*unions)
-
-    def extract_output(self, union: set[Hashable]) -> frozenset[Hashable]:
-        return frozenset(union)
-
-
 class RepeatedEventIds(beam.PTransform):
-    """Lists of event_ids → one frozenset: those that occur more than once (empty if none),
-    for use as a singleton side input. Each shard's ids meet in one group, so no worker
-    holds every id of the replay at once."""
+    """Lists of event_ids → those that occur more than once, a frozenset for each shard that
+    has any: for use as a list side input, whose union (`UnionOfSides`) is every repeated
+    id. Each shard's ids meet in one group, so no worker holds every id of the replay at once."""
 
     def expand(self, ids):
         return (ids
                 | "ByShard" >> beam.ParDo(_PackIdsByShard()).with_output_types(tuple[int, bytes])
                 | "Group" >> beam.GroupByKey()
-                | "Repeated" >> beam.FlatMap(_repeated_in).with_output_types(frozenset[bytes])
-                | "Union" >> beam.CombineGlobally(UnionOfSets()))
+                | "Repeated" >> beam.FlatMap(_repeated_in).with_output_types(frozenset[bytes]))
 
 
 class _ReadLinesHolding(beam.DoFn):
@@ -220,8 +203,11 @@ class _ReadLinesHolding(beam.DoFn):
     runners do (Flink) cannot fuse a stage with side inputs into the stage before it, and
     here that boundary carries only the file's name."""
 
-    def process(self, readable, repeated: frozenset[bytes]) -> Iterator[Block]:
-        if repeated:
+    def setup(self) -> None:
+        self._union = UnionOfSides()
+
+    def process(self, readable, repeated_in_shards: list[frozenset[bytes]]) -> Iterator[Block]:
+        if repeated := self._union(repeated_in_shards):
             yield from lines_of_chunks_holding(readable.metadata.path, chunks_of(readable), repeated)
 
 
@@ -249,4 +235,4 @@ class ReadRepeatedLines(beam.PTransform):
                     | "ReadIds" >> ReadEventIds(self._patterns)
                     | "Repeated" >> RepeatedEventIds())
         return matched_files(pbegin, self._patterns) | "Lines" >> beam.ParDo(
-            _ReadLinesHolding(), beam.pvalue.AsSingleton(repeated)).with_output_types(Block)
+            _ReadLinesHolding(), beam.pvalue.AsList(repeated)).with_output_types(Block)

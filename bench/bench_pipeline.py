@@ -24,10 +24,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import apache_beam as beam
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.trivial import timed  # noqa: E402
 from geo.synthetic.simulate import simulate  # noqa: E402
 from geo.world import load_world  # noqa: E402
 from pipelines.analysis.tables import count_lines  # noqa: E402
@@ -49,14 +48,6 @@ def simulated(folder: Path, events: int) -> Path:
     return path
 
 
-def _parses(line: str) -> int:
-    try:
-        json.loads(line)
-        return 1
-    except ValueError:
-        return 0
-
-
 def runner_flags(runner: str, flink_master: str | None) -> list[str]:
     if runner == "PrismRunner":
         return ["--runner", "PrismRunner", "--prism_location", prism_binary(), "--environment_type", "LOOPBACK"]
@@ -68,46 +59,20 @@ def runner_flags(runner: str, flink_master: str | None) -> list[str]:
 
 
 def trivial(path: Path, flags: list[str]) -> float:
-    options = pipeline_options(flags)
     flink = FlinkRunnerForOneRun() if "FlinkRunner" in flags else None
-    started = time.perf_counter()
     try:
-        with beam.Pipeline(runner=flink, options=options) as p:
-            (p | beam.io.ReadFromText(str(path)) | beam.Map(_parses)
-             | beam.CombineGlobally(sum))
+        return timed(str(path), pipeline_options(flags), flink)
     finally:
         if flink:
             flink.stop_job_server()
-    return time.perf_counter() - started
-
-
-# The trivial pipeline with Beam as it is installed: in a process of its own, which imports none
-# of roadchief's Beam plugins (`pipelines.job.run.pipeline_options`), timed as `trivial` is.
-_STOCK_TRIVIAL = """
-import json, sys, time
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
-
-def parses(line):
-    try:
-        json.loads(line)
-        return 1
-    except ValueError:
-        return 0
-
-for _ in range(2):  # the first run warms the runner up (Prism's job server starts), as `warm_up` does
-    started = time.perf_counter()
-    with beam.Pipeline(options=PipelineOptions(json.loads(sys.argv[2]))) as p:
-        p | beam.io.ReadFromText(sys.argv[1]) | beam.Map(parses) | beam.CombineGlobally(sum)
-    print(time.perf_counter() - started)
-"""
 
 
 def stock_trivial(path: Path, flags: list[str]) -> float:
-    """`trivial`, with Beam's own settings: roadchief's plugins (Beam's signatures remembered,
-    its state sampler looking more often) speed Beam itself up, the trivial pipeline too."""
-    done = subprocess.run([sys.executable, "-c", _STOCK_TRIVIAL, str(path), json.dumps(flags)],
-                          check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    """`trivial`, with Beam's own settings: in a process of its own (`bench.trivial`), which
+    imports none of roadchief's Beam plugins (Beam's signatures remembered, its state sampler
+    looking more often), as a new user runs it."""
+    done = subprocess.run([sys.executable, "-m", "bench.trivial", str(path), json.dumps(flags)],
+                          check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     return float(done.stdout.split()[-1])
 
 

@@ -28,12 +28,10 @@ import json
 import os
 import pickle
 import re
-import struct
 import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -41,6 +39,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from models.records import EventLine
 from transforms.blocks import Block
 from transforms.ingest.read_events import chunks_of, line_text, matched_files
+from transforms.packed import packed, unpacked
 from transforms.sides import UnionOfSides
 
 SHARDS = 64
@@ -114,20 +113,13 @@ def _end_of_line(chunk: bytes, position: int) -> int:
     return len(chunk) if end < 0 else end
 
 
-# Zstandard at its fastest level: a runner that keeps its shuffle in memory, as the FnApiRunner
-# does, holds a few bytes an id.
-_CODEC = pa.Codec("zstd", compression_level=1)
-_SIZE = struct.Struct("<Q")  # the pickle's length, which the codec needs to decompress
-
-
 def pack_ids(ids: list[bytes]) -> bytes:
-    pickled = pickle.dumps(ids, protocol=pickle.HIGHEST_PROTOCOL)
-    return _SIZE.pack(len(pickled)) + _CODEC.compress(pickled, asbytes=True)
+    """Ids as they cross the shuffle: a few bytes an id."""
+    return packed(pickle.dumps(ids, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def unpack_ids(packed: bytes) -> list[bytes]:
-    (size,) = _SIZE.unpack_from(packed)
-    return pickle.loads(_CODEC.decompress(memoryview(packed)[_SIZE.size:], size, asbytes=True))
+def unpack_ids(part: bytes) -> list[bytes]:
+    return pickle.loads(unpacked(part))
 
 
 class _IdsOfFiles(beam.DoFn):
